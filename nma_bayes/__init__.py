@@ -1,0 +1,54 @@
+"""nma_bayes: Bayesian network meta-analysis in Python, on PyMC.
+
+Typical use::
+
+    import nma_bayes as nb
+    df = nb.datasets.load_dataset("therapy_formats")
+    fit = nb.fit_network(df, reference="cau", random_seed=1)
+    fit.relative_effects()
+    fit.sucra(lower_is_better=True)
+"""
+
+from . import datasets, priors
+from .errors import (
+    DisconnectedNetworkError,
+    InvalidValueError,
+    MissingColumnError,
+    ModelSpecError,
+    MultiArmError,
+    NMAConvergenceWarning,
+    NMAInputError,
+    UnknownTreatmentError,
+)
+from .fit import fit_network
+from .gls import gls_estimate
+from .model import build_model
+from .network import Network
+from .priors import HalfNormal, LogNormal, Normal, Uniform
+from .results import NetworkFit
+from .spec import ModelSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "fit_network",
+    "Network",
+    "NetworkFit",
+    "ModelSpec",
+    "build_model",
+    "gls_estimate",
+    "datasets",
+    "priors",
+    "Normal",
+    "HalfNormal",
+    "Uniform",
+    "LogNormal",
+    "NMAInputError",
+    "MissingColumnError",
+    "InvalidValueError",
+    "MultiArmError",
+    "DisconnectedNetworkError",
+    "UnknownTreatmentError",
+    "ModelSpecError",
+    "NMAConvergenceWarning",
+]

@@ -1,0 +1,148 @@
+"""Published NMA data sets bundled with nma_bayes, with their provenance.
+
+Each data set is a folder under ``nma_bayes/datasets/data/`` holding tidy CSVs, a ``README.md``
+(sources with commits and DOIs, sign conventions) and ``reference_results.csv`` (published or
+independently computed posterior summaries used by the test suite). In every contrast file ``TE``
+is the effect of ``treat1`` relative to ``treat2`` and ``treat2`` is the study's base arm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import pandas as pd
+
+from ..errors import NMAInputError
+
+__all__ = ["DatasetInfo", "DATASETS", "list_datasets", "load_dataset", "reference_results", "info"]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a bundled data set is and how to analyse it."""
+
+    name: str
+    title: str
+    measure: str
+    lower_is_better: bool
+    reference: str
+    files: tuple[str, ...]
+    citation: str
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    d.name: d
+    for d in (
+        DatasetInfo(
+            "therapy_formats",
+            "CBT delivery formats for depression (teaching data after Cuijpers et al. 2019)",
+            "SMD",
+            True,
+            "cau",
+            ("contrasts", "contrasts_netmeta_allpairs", "treatments"),
+            "Harrer M, Cuijpers P, Furukawa TA, Ebert DD (2021). Doing Meta-Analysis with R: A "
+            "Hands-On Guide, ch. Network Meta-Analysis. CRC Press. doi:10.1201/9781003107347. "
+            "Data: R package dmetar 0.1.0 (TherapyFormats, TherapyFormatsGeMTC).",
+        ),
+        DatasetInfo(
+            "parkinsons",
+            "Parkinson's disease, mean off-time reduction (NICE DSU TSD2 Example 5)",
+            "MD",
+            True,
+            "Placebo",
+            ("contrasts",),
+            "Dias S, Welton NJ, Sutton AJ, Ades AE (2011, updated 2016). NICE DSU Technical "
+            "Support Document 2. Data from Franchini AJ et al. (2012) Res Synth Methods 3:142-160; "
+            "as distributed in R package multinma (parkinsons).",
+        ),
+        DatasetInfo(
+            "social_anxiety",
+            "Social anxiety disorder: 41 treatments in 17 classes, 35 multi-arm trials",
+            "SMD",
+            True,
+            "Waitlist",
+            ("contrasts", "treatments"),
+            "Mayo-Wilson E, Dias S, Mavranezouli I, et al. (2014). Psychological and "
+            "pharmacological interventions for social anxiety disorder in adults: a systematic "
+            "review and network meta-analysis. Lancet Psychiatry 1(5):368-376. "
+            "doi:10.1016/S2215-0366(14)70329-3. Data: R package multinma (social_anxiety).",
+        ),
+        DatasetInfo(
+            "senn2013",
+            "Glucose-lowering agents added to sulfonylurea, HbA1c",
+            "MD",
+            True,
+            "plac",
+            ("contrasts", "contrasts_netmeta_allpairs"),
+            "Senn S, Gavini F, Magrez D, Scheen A (2013). Issues in performing a network "
+            "meta-analysis. Stat Methods Med Res 22(2):169-189. doi:10.1177/0962280211432220. "
+            "Data: R package netmeta (Senn2013).",
+        ),
+    )
+}
+
+
+def _info(name: str) -> DatasetInfo:
+    if name not in DATASETS:
+        raise NMAInputError(
+            f"Unknown data set {name!r}. Bundled data sets: {', '.join(DATASETS)}."
+        )
+    return DATASETS[name]
+
+
+def _read(name: str, file: str) -> pd.DataFrame:
+    with resources.files(__package__).joinpath("data", name, f"{file}.csv").open("rb") as fh:
+        return pd.read_csv(fh)
+
+
+def list_datasets() -> pd.DataFrame:
+    """Table of the bundled data sets: name, title, effect measure, direction, reference, files."""
+    return pd.DataFrame(
+        [
+            {
+                "name": d.name,
+                "title": d.title,
+                "measure": d.measure,
+                "lower_is_better": d.lower_is_better,
+                "reference": d.reference,
+                "files": ", ".join(d.files),
+            }
+            for d in DATASETS.values()
+        ]
+    )
+
+
+def load_dataset(name: str, kind: str = "contrasts") -> pd.DataFrame:
+    """Load a bundled data set.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_datasets`' names, e.g. ``"therapy_formats"``.
+    kind : str
+        Which file: ``"contrasts"`` (default; base-arm contrasts with ``se_base``) or another file
+        listed in ``DATASETS[name].files`` (e.g. ``"contrasts_netmeta_allpairs"``).
+
+    Returns
+    -------
+    DataFrame
+    """
+    info_ = _info(name)
+    if kind not in info_.files:
+        raise NMAInputError(
+            f"Data set {name!r} has no file {kind!r}; available: {', '.join(info_.files)}."
+        )
+    return _read(name, kind)
+
+
+def reference_results(name: str) -> pd.DataFrame:
+    """Return the published (or independently computed) results of a data set, by ``source``."""
+    _info(name)
+    return _read(name, "reference_results")
+
+
+def info(name: str) -> str:
+    """Return the data set's README: sources, sign conventions, reference results."""
+    _info(name)
+    return resources.files(__package__).joinpath("data", name, "README.md").read_text("utf-8")

@@ -1,0 +1,80 @@
+"""Typed exceptions and warnings raised by nma_bayes.
+
+Every problem with the user's input is reported before any sampling as a subclass of
+:class:`NMAInputError`, itself a :class:`ValueError`, so that ``except ValueError`` keeps working.
+Messages name the column, the offending rows or studies, and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NMAInputError",
+    "MissingColumnError",
+    "InvalidValueError",
+    "MultiArmError",
+    "DisconnectedNetworkError",
+    "UnknownTreatmentError",
+    "ModelSpecError",
+    "NMAConvergenceWarning",
+]
+
+
+class NMAInputError(ValueError):
+    """Base class of every input-validation error."""
+
+
+class MissingColumnError(NMAInputError):
+    """A required column is absent from the data."""
+
+
+class InvalidValueError(NMAInputError):
+    """A column holds values that are missing, non-numeric, non-finite or out of range."""
+
+
+class MultiArmError(NMAInputError):
+    """A multi-arm study lacks, or contradicts, the information its covariance needs."""
+
+
+class DisconnectedNetworkError(NMAInputError):
+    """The network of treatments falls apart into several components."""
+
+
+class UnknownTreatmentError(NMAInputError):
+    """A treatment named by the user (e.g. the reference) is not in the network."""
+
+
+class ModelSpecError(NMAInputError):
+    """The model specification (effects, priors, options) is invalid."""
+
+
+class NMAConvergenceWarning(UserWarning):
+    """The sampler's diagnostics flag a problem (R-hat, effective sample size, divergences)."""
+
+
+def format_items(items, limit: int = 5) -> str:
+    """Format the first ``limit`` offending items plus a count, for error messages.
+
+    Parameters
+    ----------
+    items : iterable
+        Offending row labels or study names.
+    limit : int
+        How many to show before summarising the rest as a count.
+
+    Returns
+    -------
+    str
+        For example ``"'s1', 's2', 's3' (3 in total)"`` or ``"'a', 'b', ... (12 in total)"``.
+    """
+    items = list(items)
+    shown = ", ".join(repr(i) for i in items[:limit])
+    if len(items) > limit:
+        shown += ", ..."
+    return f"{shown} ({len(items)} in total)"
+
+
+class TreatmentNameWarning(UserWarning):
+    """Treatment names differ only by letter case or surrounding whitespace (not merged)."""
+
+
+__all__ += ["TreatmentNameWarning"]

@@ -1,0 +1,146 @@
+"""``fit_network``: validate, specify, sample, and return a :class:`NetworkFit`.
+
+Each step lives in its own module: :mod:`nma_bayes.network` validates the data,
+:mod:`nma_bayes.spec` describes the model, :mod:`nma_bayes.model` emits the PyMC graph,
+:mod:`nma_bayes.sampling` samples it (reusing compiled models), :mod:`nma_bayes.results`
+summarises.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .errors import ModelSpecError, NMAConvergenceWarning
+from .network import Network
+from .priors import DEFAULT_PRIOR_D, DEFAULT_PRIOR_TAU, Prior
+from .results import NetworkFit
+from .sampling import SamplerSettings, sample_posterior
+from .spec import ModelSpec
+
+__all__ = ["fit_network", "as_network"]
+
+
+def as_network(data, *, reference: str | None = None, **columns) -> Network:
+    """Return ``data`` as a validated :class:`Network`.
+
+    Parameters
+    ----------
+    data : DataFrame or Network
+        Contrast data (``study, treat1, treat2, TE, seTE[, se_base]``) or an existing network.
+    reference : str, optional
+        Reference treatment (see :meth:`Network.from_contrasts` for the automatic choice).
+    **columns
+        Column renames and options passed to :meth:`Network.from_contrasts`.
+
+    Returns
+    -------
+    Network
+    """
+    if isinstance(data, Network):
+        if columns:
+            raise ModelSpecError(
+                f"Options {sorted(columns)} apply to a DataFrame; this Network is already built."
+            )
+        if reference is not None and reference != data.reference:
+            raise ModelSpecError(
+                f"The Network was built with reference {data.reference!r}; pass reference= to "
+                "Network.from_contrasts instead, or use relative_effects(reference=...) to "
+                "report effects against another treatment."
+            )
+        return data
+    if isinstance(data, pd.DataFrame):
+        return Network.from_contrasts(data, reference=reference, **columns)
+    raise TypeError(f"data must be a pandas DataFrame or a Network, got {type(data).__name__}.")
+
+
+def fit_network(
+    data,
+    *,
+    reference: str | None = None,
+    effects: str = "random",
+    prior_d: Prior = DEFAULT_PRIOR_D,
+    prior_tau: Prior = DEFAULT_PRIOR_TAU,
+    random_seed: int | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    cores: int | None = None,
+    sampler: str = "nutpie",
+    progressbar: bool = False,
+    **columns,
+) -> NetworkFit:
+    """Fit a Bayesian network meta-analysis to study contrasts.
+
+    The contrast-based hierarchical model of Dias et al. (2011, NICE DSU TSD2) with exact
+    multi-arm covariance; the study random effects are integrated out analytically (see
+    :mod:`nma_bayes.model`).
+
+    Parameters
+    ----------
+    data : DataFrame or Network
+        One row per contrast: ``study, treat1, treat2, TE, seTE`` and, for multi-arm studies in
+        base-contrast form, ``se_base`` (SE of the base arm). ``TE`` is the effect of ``treat1``
+        relative to ``treat2``. Multi-arm studies may instead list all their pairwise contrasts.
+    reference : str, optional
+        Reference treatment of the model. If omitted, the treatment in the most studies (ties:
+        first in the treatment order); the choice is recorded in ``fit.network.reference_rule``.
+    effects : {"random", "fixed"}
+        Random- or fixed-effect model.
+    prior_d : Normal
+        Prior of the relative effects vs the reference; default ``normal(0, 10^2)``.
+    prior_tau : HalfNormal, Uniform or LogNormal
+        Prior of the between-study SD (random effects); default ``half-normal(0, 1^2)``.
+    random_seed : int, optional
+        Seed; the same seed reproduces the same draws. If omitted one is drawn and stored in
+        ``fit.seed``.
+    draws, tune, chains, cores : int
+        Sampler settings (per chain); ``cores=None`` runs ``min(chains, cpu_count)`` in parallel.
+    sampler : {"nutpie", "pymc"}
+        NUTS implementation. ``"nutpie"`` compiles a model once per structure and reuses it.
+    progressbar : bool
+        Show the sampler's progress bar.
+    **columns
+        Column names (``study=, treat1=, treat2=, TE=, seTE=, se_base=``) and options
+        (``treatments=``, ``closure_tol=``) for :meth:`Network.from_contrasts`.
+
+    Returns
+    -------
+    NetworkFit
+        Posterior and summaries (``relative_effects``, ``league_table``, ``sucra``,
+        ``rank_probabilities``, ``heterogeneity``, ``diagnostics``).
+
+    Warns
+    -----
+    NMAConvergenceWarning
+        If R-hat > 1.01, bulk ESS < 400 or any divergence.
+    """
+    network = as_network(data, reference=reference, **columns)
+    spec = ModelSpec(effects=effects, prior_d=prior_d, prior_tau=prior_tau)
+    settings = SamplerSettings(
+        draws=draws, tune=tune, chains=chains, cores=cores, sampler=sampler, progressbar=progressbar
+    )
+    seed = _resolve_seed(random_seed)
+    idata = sample_posterior(network, spec, settings, seed)
+    fit = NetworkFit(network, spec, idata, settings, seed)
+    if fit.problems:
+        warnings.warn(
+            NMAConvergenceWarning(
+                "Sampler diagnostics flag problems: " + "; ".join(fit.problems) + ". Increase "
+                "draws/tune, check the data and priors, and see fit.diagnostics()."
+            ),
+            stacklevel=2,
+        )
+    return fit
+
+
+def _resolve_seed(random_seed) -> int:
+    if random_seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_seed, bool) or not isinstance(random_seed, int | np.integer):
+        raise ModelSpecError(f"random_seed must be an integer, got {random_seed!r}.")
+    if random_seed < 0:
+        raise ModelSpecError(f"random_seed must be >= 0, got {random_seed!r}.")
+    return int(random_seed)

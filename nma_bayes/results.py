@@ -1,0 +1,256 @@
+"""The fit object: data, model spec and posterior together, with tidy summaries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import summaries
+from ._html import fit_html
+from .diagnostics import convergence_problems, diagnostics_table
+from .errors import ModelSpecError, UnknownTreatmentError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .network import Network
+    from .sampling import SamplerSettings
+    from .spec import ModelSpec
+
+__all__ = ["NetworkFit"]
+
+
+class NetworkFit:
+    """A fitted network meta-analysis.
+
+    Returned by :func:`nma_bayes.fit_network`; not usually constructed by hand.
+
+    Parameters
+    ----------
+    network : Network
+        The validated data.
+    spec : ModelSpec
+        Model and priors.
+    idata : xarray.DataTree
+        ArviZ data with a ``posterior`` group holding ``d`` (dims ``chain, draw, treatment``:
+        every treatment but the reference) and, for random effects, ``tau``.
+    settings : SamplerSettings
+        How the posterior was sampled.
+    seed : int
+        The sampler's seed (refitting with it reproduces the draws).
+
+    Attributes
+    ----------
+    problems : list of str
+        Convergence problems found after sampling (also issued as ``NMAConvergenceWarning``).
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        spec: ModelSpec,
+        idata,
+        settings: SamplerSettings,
+        seed: int,
+    ):
+        self.network = network
+        self.spec = spec
+        self.idata = idata
+        self.settings = settings
+        self.seed = int(seed)
+        self.problems = convergence_problems(self.diagnostics())
+
+    # ------------------------------------------------------------------ draws
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        """Treatments in the network's documented order."""
+        return self.network.treatments
+
+    @property
+    def reference(self) -> str:
+        """The model's reference treatment (``d = 0``)."""
+        return self.network.reference
+
+    def d_full(self) -> xr.DataArray:
+        """Draws of every treatment's effect vs the model reference (0 for the reference).
+
+        Returns
+        -------
+        DataArray (chain, draw, treatment)
+            Treatments in network order.
+        """
+        d = self.idata["posterior"]["d"]
+        zero = xr.zeros_like(d.isel(treatment=0)).expand_dims(treatment=[self.reference])
+        full = xr.concat([zero, d], "treatment")
+        return full.sel(treatment=list(self.treatments)).transpose("chain", "draw", "treatment")
+
+    def _check_treatment(self, name: str) -> str:
+        if name not in self.treatments:
+            raise UnknownTreatmentError(
+                f"Treatment {name!r} is not in the network. "
+                f"Treatments: {', '.join(self.treatments)}."
+            )
+        return name
+
+    # -------------------------------------------------------------- summaries
+    def relative_effects(
+        self, reference: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Posterior relative effects.
+
+        Parameters
+        ----------
+        reference : str, optional
+            Comparator of every treatment (default: the model's reference).
+        all_pairs : bool
+            Return every unordered pair of treatments once (``treatment`` vs an earlier
+            ``comparator`` in the treatment order) instead of every treatment vs ``reference``.
+        ci_prob : float
+            Probability of the equal-tailed credible interval.
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
+        """
+        ref = self._check_treatment(reference if reference is not None else self.reference)
+        return summaries.relative_effects_table(
+            self.d_full(), ref, all_pairs=all_pairs, ci_prob=ci_prob
+        )
+
+    def league_table(
+        self, *, ci_prob: float = 0.95, digits: int = 2, stat: str = "median"
+    ) -> pd.DataFrame:
+        """League table of all pairwise effects (row treatment vs column treatment).
+
+        Parameters
+        ----------
+        ci_prob : float
+            Interval probability.
+        digits : int
+            Decimals shown.
+        stat : {"median", "mean"}
+            Point estimate shown.
+
+        Returns
+        -------
+        DataFrame
+            Square table of strings ``"estimate (lower, upper)"``, treatment names on the diagonal.
+        """
+        return summaries.league_table(self.d_full(), ci_prob=ci_prob, digits=digits, stat=stat)
+
+    def rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Probability that each treatment takes each rank (rank 1 = best).
+
+        Parameters
+        ----------
+        lower_is_better : bool
+            Benefit direction; required (no default), e.g. ``True`` for symptom scores.
+
+        Returns
+        -------
+        DataFrame
+            Treatment x rank.
+        """
+        return summaries.rank_probabilities_table(
+            self.d_full(), lower_is_better=_direction(lower_is_better)
+        )
+
+    def sucra(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
+        """SUCRA (Salanti et al. 2011; Rücker & Schwarzer 2015) with its credible interval.
+
+        Parameters
+        ----------
+        lower_is_better : bool
+            Benefit direction; required.
+        ci_prob : float
+            Probability of the interval of the per-draw scaled rank ``(T - rank)/(T - 1)``.
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, sucra, mean_rank, ci_lower, ci_upper, p_best`` in treatment order.
+        """
+        return summaries.sucra_table(
+            self.d_full(), lower_is_better=_direction(lower_is_better), ci_prob=ci_prob
+        )
+
+    def heterogeneity(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Posterior summary of the between-study SD ``tau`` and variance ``tau^2``.
+
+        Returns
+        -------
+        DataFrame
+            Index ``tau, tau2``; columns ``mean, sd, median, ci_lower, ci_upper``.
+        """
+        if not self.spec.random:
+            raise ModelSpecError(
+                "A fixed-effect model has no heterogeneity parameter (tau = 0 by assumption). "
+                "Fit effects='random' to estimate tau."
+            )
+        tau = np.asarray(self.idata["posterior"]["tau"]).reshape(-1)
+        stats = summaries.describe_draws(np.stack([tau, tau**2], axis=1), ci_prob)
+        return pd.DataFrame(stats, index=pd.Index(["tau", "tau2"], name="parameter"))
+
+    def diagnostics(self) -> pd.DataFrame:
+        """R-hat, bulk/tail ESS and MCSE per parameter; ``attrs["divergences"]`` counts divergences.
+
+        Problems (R-hat > 1.01, bulk ESS < 400, any divergence) were issued as
+        :class:`~nma_bayes.errors.NMAConvergenceWarning` when the fit was made and are listed in
+        :attr:`problems`.
+        """
+        return diagnostics_table(self.idata)
+
+    def summary(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Posterior summary of the model parameters with their diagnostics.
+
+        Returns
+        -------
+        DataFrame
+            One row per parameter (``d[treatment]`` vs the reference, ``tau``): ``mean, sd,
+            median, ci_lower, ci_upper, r_hat, ess_bulk, ess_tail``.
+        """
+        rel = self.relative_effects(ci_prob=ci_prob)
+        stats = ["mean", "sd", "median", "ci_lower", "ci_upper"]
+        rows = rel.assign(parameter=[f"d[{t}]" for t in rel["treatment"]])[["parameter", *stats]]
+        if self.spec.random:
+            het = self.heterogeneity(ci_prob=ci_prob).loc[["tau"]].reset_index()
+            rows = pd.concat([rows, het[["parameter", *stats]]], ignore_index=True)
+        diag = self.diagnostics()[["parameter", "r_hat", "ess_bulk", "ess_tail"]]
+        return rows.merge(diag, on="parameter", how="left").set_index("parameter")
+
+    def describe(self) -> dict[str, str]:
+        """Return the data, model, priors and sampler in words."""
+        net = self.network
+        s = self.settings
+        return {
+            "data": (
+                f"{net.n_studies} studies, {net.n_treatments} treatments, "
+                f"{int(np.sum(np.asarray(net.n_arms) > 2))} multi-arm studies"
+            ),
+            "reference": f"{net.reference} ({net.reference_rule})",
+            **self.spec.describe(),
+            "sampler": (
+                f"{s.sampler}: {s.chains} chains x {s.draws} draws after {s.tune} warm-up, "
+                f"seed {self.seed}"
+            ),
+        }
+
+    def __repr__(self) -> str:
+        lines = ["NetworkFit"] + [f"  {k}: {v}" for k, v in self.describe().items()]
+        if self.problems:
+            lines.append("  convergence problems: " + "; ".join(self.problems))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return fit_html(self)
+
+
+def _direction(lower_is_better) -> bool:
+    if not isinstance(lower_is_better, bool | np.bool_):
+        raise ModelSpecError(
+            f"lower_is_better must be True or False, got {lower_is_better!r}: say whether smaller "
+            "effects are better (e.g. True for symptom scores, False for response rates)."
+        )
+    return bool(lower_is_better)

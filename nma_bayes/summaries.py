@@ -1,0 +1,225 @@
+"""Posterior summaries of relative effects and rankings, as tidy DataFrames.
+
+Pure functions of posterior draws (``xarray.DataArray`` with dims ``chain, draw, treatment``): no
+sampling and no plotting here. Intervals are equal-tailed credible intervals.
+
+References
+----------
+Salanti G, Ades AE, Ioannidis JPA (2011). Graphical methods and numerical summaries for presenting
+results from multiple-treatment meta-analysis. J Clin Epidemiol 64:163-171 (rankograms, SUCRA).
+Rücker G, Schwarzer G (2015). Ranking treatments in frequentist network meta-analysis works without
+resampling methods. BMC Med Res Methodol 15:58 (SUCRA as the scaled mean rank).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import ModelSpecError
+
+__all__ = [
+    "check_ci_prob",
+    "describe_draws",
+    "relative_effect_draws",
+    "relative_effects_table",
+    "league_table",
+    "rank_draws",
+    "rank_probabilities_table",
+    "sucra_table",
+]
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+def check_ci_prob(ci_prob: float) -> float:
+    """Validate a credible-interval probability (strictly between 0 and 1)."""
+    ci_prob = float(ci_prob)
+    if not 0 < ci_prob < 1:
+        raise ModelSpecError(f"ci_prob must be strictly between 0 and 1, got {ci_prob!r}.")
+    return ci_prob
+
+
+def _flat(draws: xr.DataArray) -> np.ndarray:
+    """Stack chains and draws into one leading sample axis."""
+    extra = [d for d in draws.dims if d not in SAMPLE_DIMS]
+    values = draws.transpose(*SAMPLE_DIMS, *extra).values
+    return values.reshape(-1, *values.shape[2:])
+
+
+def describe_draws(samples: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]:
+    """Mean, SD, median and equal-tailed interval of draws along axis 0.
+
+    Parameters
+    ----------
+    samples : ndarray (n_draws, ...)
+        Posterior draws.
+    ci_prob : float
+        Probability mass of the interval.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``mean, sd, median, ci_lower, ci_upper``.
+    """
+    alpha = (1 - check_ci_prob(ci_prob)) / 2
+    lo, med, hi = np.quantile(samples, [alpha, 0.5, 1 - alpha], axis=0)
+    return {
+        "mean": samples.mean(axis=0),
+        "sd": samples.std(axis=0, ddof=1),
+        "median": med,
+        "ci_lower": lo,
+        "ci_upper": hi,
+    }
+
+
+def relative_effect_draws(d_full: xr.DataArray, reference: str) -> xr.DataArray:
+    """Draws of every treatment's effect relative to ``reference`` (``d_t - d_reference``)."""
+    return d_full - d_full.sel(treatment=reference)
+
+
+def relative_effects_table(
+    d_full: xr.DataArray, reference: str, *, all_pairs: bool, ci_prob: float
+) -> pd.DataFrame:
+    """Tidy table of relative effects.
+
+    Parameters
+    ----------
+    d_full : DataArray (chain, draw, treatment)
+        Effects of all treatments relative to the model's reference (0 for it).
+    reference : str
+        Comparator when ``all_pairs`` is false.
+    all_pairs : bool
+        If true, every unordered pair once: ``treatment`` vs ``comparator`` where the comparator
+        comes earlier in the treatment order.
+    ci_prob : float
+        Interval probability.
+
+    Returns
+    -------
+    DataFrame
+        ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
+    """
+    names = [str(t) for t in d_full["treatment"].values]
+    flat = _flat(d_full)
+    if all_pairs:
+        pairs = [(i, j) for j in range(len(names)) for i in range(j + 1, len(names))]
+    else:
+        ref = names.index(reference)
+        pairs = [(i, ref) for i in range(len(names)) if i != ref]
+    idx_t = np.array([p[0] for p in pairs], dtype=int)
+    idx_c = np.array([p[1] for p in pairs], dtype=int)
+    stats = describe_draws(flat[:, idx_t] - flat[:, idx_c], ci_prob)
+    table = pd.DataFrame(
+        {"treatment": [names[i] for i in idx_t], "comparator": [names[j] for j in idx_c], **stats}
+    )
+    return table
+
+
+def league_table(d_full: xr.DataArray, *, ci_prob: float, digits: int, stat: str) -> pd.DataFrame:
+    """Square league table: cell (row, column) is the effect of the row vs the column treatment.
+
+    Parameters
+    ----------
+    d_full : DataArray (chain, draw, treatment)
+        Effects relative to the model's reference.
+    ci_prob : float
+        Interval probability.
+    digits : int
+        Decimals shown.
+    stat : {"median", "mean"}
+        Point estimate shown.
+
+    Returns
+    -------
+    DataFrame
+        Strings ``"est (lower, upper)"``; the diagonal holds the treatment names (netmeta layout).
+    """
+    if stat not in ("median", "mean"):
+        raise ModelSpecError(f"stat={stat!r}: use 'median' or 'mean'.")
+    names = [str(t) for t in d_full["treatment"].values]
+    flat = _flat(d_full)
+    diff = flat[:, :, None] - flat[:, None, :]
+    s = describe_draws(diff, ci_prob)
+    fmt = f"{{:.{int(digits)}f}}"
+    cells = np.empty((len(names), len(names)), dtype=object)
+    for i, row in enumerate(names):
+        for j in range(len(names)):
+            if i == j:
+                cells[i, j] = row
+            else:
+                est = fmt.format(s[stat][i, j])
+                lo, hi = fmt.format(s["ci_lower"][i, j]), fmt.format(s["ci_upper"][i, j])
+                cells[i, j] = f"{est} ({lo}, {hi})"
+    out = pd.DataFrame(cells, index=pd.Index(names, name="treatment"), columns=names)
+    out.columns.name = "comparator"
+    return out
+
+
+def rank_draws(d_full: xr.DataArray, *, lower_is_better: bool) -> np.ndarray:
+    """Rank of every treatment in every draw (1 = best).
+
+    Parameters
+    ----------
+    d_full : DataArray (chain, draw, treatment)
+        Effects (any common reference; ranks do not depend on it).
+    lower_is_better : bool
+        Whether smaller effects are better (e.g. symptom scores, SMD of harm).
+
+    Returns
+    -------
+    ndarray (n_draws, n_treatments) of int
+    """
+    flat = _flat(d_full)
+    order = np.argsort(flat if lower_is_better else -flat, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(flat.shape[0])[:, None]
+    ranks[rows, order] = np.arange(1, flat.shape[1] + 1)
+    return ranks
+
+
+def rank_probabilities_table(d_full: xr.DataArray, *, lower_is_better: bool) -> pd.DataFrame:
+    """Posterior probability of each rank for each treatment (rankogram data).
+
+    Returns
+    -------
+    DataFrame
+        Index ``treatment``, columns ranks ``1..T`` (rank 1 = best); rows and columns sum to 1.
+    """
+    ranks = rank_draws(d_full, lower_is_better=lower_is_better)
+    n_t = ranks.shape[1]
+    probs = np.stack([(ranks == r).mean(axis=0) for r in range(1, n_t + 1)], axis=1)
+    names = [str(t) for t in d_full["treatment"].values]
+    out = pd.DataFrame(probs, index=pd.Index(names, name="treatment"), columns=range(1, n_t + 1))
+    out.columns.name = "rank"
+    return out
+
+
+def sucra_table(d_full: xr.DataArray, *, lower_is_better: bool, ci_prob: float) -> pd.DataFrame:
+    """SUCRA with its uncertainty, mean rank and probability of being best.
+
+    SUCRA is the posterior mean of the scaled rank ``(T - rank) / (T - 1)`` (Rücker & Schwarzer
+    2015), equal to the area under the cumulative ranking curve (Salanti et al. 2011). The interval
+    is the equal-tailed interval of the per-draw scaled rank, so SUCRA carries its uncertainty.
+
+    Returns
+    -------
+    DataFrame
+        ``treatment, sucra, mean_rank, ci_lower, ci_upper, p_best``, in treatment order.
+    """
+    ranks = rank_draws(d_full, lower_is_better=lower_is_better)
+    n_t = ranks.shape[1]
+    scaled = (n_t - ranks) / (n_t - 1)
+    s = describe_draws(scaled, ci_prob)
+    names = [str(t) for t in d_full["treatment"].values]
+    return pd.DataFrame(
+        {
+            "treatment": names,
+            "sucra": s["mean"],
+            "mean_rank": ranks.mean(axis=0),
+            "ci_lower": s["ci_lower"],
+            "ci_upper": s["ci_upper"],
+            "p_best": (ranks == 1).mean(axis=0),
+        }
+    )
