@@ -17,14 +17,9 @@ def fit_html(fit) -> str:
         for k, v in fit.describe().items()
     )
     status = (
-        "<p style='color:#b00'>Convergence problems: "
-        + escape("; ".join(fit.problems))
-        + "</p>"
+        "<p style='color:#b00'>Convergence problems: " + escape("; ".join(fit.problems)) + "</p>"
         if fit.problems
         else "<p>Diagnostics: R-hat &le; 1.01, bulk ESS &ge; 400, no divergences.</p>"
     )
     table = fit.summary().round(3).to_html(escape=True)
-    return (
-        "<div><h4>nma_bayes NetworkFit</h4>"
-        f"<table>{rows}</table>{status}{table}</div>"
-    )
+    return f"<div><h4>nma_bayes NetworkFit</h4><table>{rows}</table>{status}{table}</div>"

@@ -53,9 +53,7 @@ def diagnostics_table(idata, var_names=("d", "tau")) -> pd.DataFrame:
     for name in names:
         da = post[name]
         extra = [d for d in da.dims if d not in ("chain", "draw")]
-        labels = (
-            [f"{name}[{c}]" for c in da[extra[0]].values] if extra else [name]
-        )
+        labels = [f"{name}[{c}]" for c in da[extra[0]].values] if extra else [name]
         values = {k: np.atleast_1d(np.asarray(v[name])) for k, v in stats.items()}
         for i, label in enumerate(labels):
             rows.append({"parameter": label, **{k: float(v[i]) for k, v in values.items()}})

@@ -69,6 +69,7 @@ def fit_network(
     chains: int = 4,
     cores: int | None = None,
     sampler: str = "nutpie",
+    target_accept: float = 0.95,
     progressbar: bool = False,
     **columns,
 ) -> NetworkFit:
@@ -100,6 +101,8 @@ def fit_network(
         Sampler settings (per chain); ``cores=None`` runs ``min(chains, cpu_count)`` in parallel.
     sampler : {"nutpie", "pymc"}
         NUTS implementation. ``"nutpie"`` compiles a model once per structure and reuses it.
+    target_accept : float
+        NUTS target acceptance rate (see :class:`~nma_bayes.sampling.SamplerSettings`).
     progressbar : bool
         Show the sampler's progress bar.
     **columns
@@ -120,7 +123,13 @@ def fit_network(
     network = as_network(data, reference=reference, **columns)
     spec = ModelSpec(effects=effects, prior_d=prior_d, prior_tau=prior_tau)
     settings = SamplerSettings(
-        draws=draws, tune=tune, chains=chains, cores=cores, sampler=sampler, progressbar=progressbar
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        sampler=sampler,
+        target_accept=target_accept,
+        progressbar=progressbar,
     )
     seed = _resolve_seed(random_seed)
     idata = sample_posterior(network, spec, settings, seed)

@@ -152,8 +152,6 @@ def build_model(network: Network, spec: ModelSpec) -> pm.Model:
         d_full = pt.concatenate([pt.zeros((1,)), d])
         mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
         tau2 = _tau(spec, p) ** 2 if spec.random else pt.as_tensor(np.float64(0.0))
-        loglik = marginal_loglik(
-            pt, data["y"] - mu, data["var"], data["cov"], data["mask"], tau2
-        )
+        loglik = marginal_loglik(pt, data["y"] - mu, data["var"], data["cov"], data["mask"], tau2)
         pm.Potential("loglik", loglik.sum())
     return model

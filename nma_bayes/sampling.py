@@ -5,6 +5,10 @@ models well under a second. A compiled model is therefore cached per *structure*
 (random/fixed), the prior families and the number of non-reference treatments. Data and prior
 parameters enter the graph as data and are swapped in with ``with_data``, so a second fit in the
 same session (new data of any number of studies or arms, new prior parameters) does not recompile.
+
+nutpie adapts a low-rank-updated mass matrix (``adaptation="low_rank"``): the relative effects
+``d`` are strongly correlated through shared comparators, and a diagonal mass matrix leaves the
+bulk ESS of some of them below 400 from 4000 draws on social_anxiety (vs > 4000 with low rank).
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ class SamplerSettings:
         Parallel chains; ``None`` uses ``min(chains, os.cpu_count())``.
     sampler : {"nutpie", "pymc"}
         ``"nutpie"`` (default, compiled once per model structure and reused) or PyMC's own NUTS.
+    target_accept : float
+        Target acceptance rate of NUTS' step-size adaptation. The default 0.95 (instead of 0.8)
+        removed the occasional divergence near ``tau = 0`` in sparse networks (parkinsons) at a
+        cost of ~40% more gradient evaluations.
     progressbar : bool
         Show the sampler's progress bar.
     """
@@ -54,6 +62,7 @@ class SamplerSettings:
     chains: int = 4
     cores: int | None = None
     sampler: str = "nutpie"
+    target_accept: float = 0.95
     progressbar: bool = False
 
     def __post_init__(self):
@@ -61,6 +70,10 @@ class SamplerSettings:
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value < 1:
                 raise ModelSpecError(f"{name} must be a positive integer, got {value!r}.")
+        if not 0 < float(self.target_accept) < 1:
+            raise ModelSpecError(
+                f"target_accept must be strictly between 0 and 1, got {self.target_accept!r}."
+            )
         if self.sampler not in SAMPLERS:
             raise ModelSpecError(f"sampler={self.sampler!r}: use one of {SAMPLERS}.")
 
@@ -132,6 +145,11 @@ def sample_posterior(network: Network, spec: ModelSpec, settings: SamplerSetting
             cores=settings.n_cores(),
             seed=int(seed),
             progress_bar=settings.progressbar,
+            save_warmup=False,
+            # the relative effects of a network are strongly correlated (they share comparators);
+            # a low-rank-updated mass matrix gives 5-15x the ESS of a diagonal one here
+            adaptation="low_rank",
+            target_accept=settings.target_accept,
         )
     else:
         import pymc as pm
@@ -145,6 +163,7 @@ def sample_posterior(network: Network, spec: ModelSpec, settings: SamplerSetting
                 random_seed=int(seed),
                 progressbar=settings.progressbar,
                 nuts_sampler="pymc",
+                target_accept=settings.target_accept,
                 compute_convergence_checks=False,
             )
     return _relabel(tree, network)

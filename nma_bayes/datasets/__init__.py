@@ -85,9 +85,7 @@ DATASETS: dict[str, DatasetInfo] = {
 
 def _info(name: str) -> DatasetInfo:
     if name not in DATASETS:
-        raise NMAInputError(
-            f"Unknown data set {name!r}. Bundled data sets: {', '.join(DATASETS)}."
-        )
+        raise NMAInputError(f"Unknown data set {name!r}. Bundled data sets: {', '.join(DATASETS)}.")
     return DATASETS[name]
 
 

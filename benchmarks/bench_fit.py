@@ -1,0 +1,424 @@
+"""Benchmark ``nma_bayes.fit_network``: cold (fresh process) and warm (compiled model reused) fits.
+
+For each network the script measures
+
+* **warm**: in this process, one fit (seed ``--seed``) compiles the model (``first_fit_s``), then
+  a second fit with seed ``--seed + 1`` reuses the compiled model (``warm s``);
+* **cold**: a fresh ``python -c`` process that imports ``nma_bayes``, loads the data, fits once
+  (seed ``--seed``) and prints its timings, diagnostics and peak RSS as JSON. The wall time of the
+  whole process (interpreter start-up included) is the cold time.
+
+Sampler settings start at ``--draws``/``--tune`` per chain and ``--chains`` chains. Both
+in-process fits must reach the bar (min bulk ESS >= 1000 over ``d`` and ``tau``, max R-hat <=
+1.01); nutpie is deterministic given the seed, so the first fit's draws are the cold run's. If
+either misses, the draws are doubled once, both fits are redone (now warm) and the retry is
+reported. The table's ESS, R-hat and divergences are the timed warm fit's; the CSV has the cold
+run's too.
+
+Reference timings of JAGS (via R ``rjags``) and ``gemtc`` for comparable networks are printed for
+orientation; they come from a note, not from this machine.
+
+Usage::
+
+    python benchmarks/bench_fit.py            # full run (5 networks)
+    python benchmarks/bench_fit.py --quick    # smoke run (2 small networks)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import nma_bayes as nb
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from simulate import simulate_network  # noqa: E402
+
+ESS_BAR = 1000.0
+RHAT_BAR = 1.01
+PRIOR_D = nb.Normal(0, 100)
+PRIOR_TAU = nb.Uniform(0, 5)
+JSON_TAG = "BENCH_JSON:"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmarked network."""
+
+    name: str
+    dataset: str | None = None  # bundled data set, or None for a simulated network
+    n_studies: int = 0
+    n_treatments: int = 0
+    sim_seed: int = 0
+    jags_s: float | None = None  # reference whole-fit times (from the note, not measured here)
+    gemtc_s: float | None = None
+
+    def load(self) -> tuple[pd.DataFrame, str]:
+        if self.dataset is not None:
+            return nb.datasets.load_dataset(self.dataset), nb.datasets.DATASETS[
+                self.dataset
+            ].reference
+        df = simulate_network(self.n_studies, self.n_treatments, seed=self.sim_seed)
+        return df, "T01"
+
+
+CASES = [
+    Case("parkinsons", dataset="parkinsons", jags_s=0.5, gemtc_s=1.0),
+    Case("therapy_formats", dataset="therapy_formats"),
+    Case("social_anxiety", dataset="social_anxiety"),
+    Case("sim_60x10", n_studies=60, n_treatments=10, sim_seed=60, jags_s=3.0, gemtc_s=8.0),
+    Case("sim_500x30", n_studies=500, n_treatments=30, sim_seed=500, jags_s=31.0, gemtc_s=88.0),
+]
+QUICK = ("parkinsons", "sim_60x10")
+
+# Runs in a fresh interpreter: argv[1] is a JSON config. Prints one tagged JSON line.
+CHILD = r"""
+import time
+_t0 = time.perf_counter()
+import json, resource, sys, warnings
+cfg = json.loads(sys.argv[1])
+import nma_bayes as nb
+_t1 = time.perf_counter()
+if cfg["dataset"] is not None:
+    df = nb.datasets.load_dataset(cfg["dataset"])
+else:
+    import pandas as pd
+    df = pd.read_csv(cfg["csv"])
+_t2 = time.perf_counter()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always", nb.NMAConvergenceWarning)
+    fit = nb.fit_network(
+        df, reference=cfg["reference"], random_seed=cfg["seed"], draws=cfg["draws"],
+        tune=cfg["tune"], chains=cfg["chains"], prior_d=nb.Normal(0, 100),
+        prior_tau=nb.Uniform(0, 5),
+    )
+_t3 = time.perf_counter()
+diag = fit.diagnostics()
+out = {
+    "import_s": _t1 - _t0, "load_s": _t2 - _t1, "fit_s": _t3 - _t2, "in_process_s": _t3 - _t0,
+    "min_ess_bulk": float(diag["ess_bulk"].min()), "max_r_hat": float(diag["r_hat"].max()),
+    "divergences": int(diag.attrs["divergences"]),
+    "convergence_warnings": sum(isinstance(w.message, nb.NMAConvergenceWarning) for w in caught),
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+}
+print(__TAG__ + json.dumps(out), flush=True)
+""".replace("__TAG__", repr(JSON_TAG))
+
+
+def _fit(df, reference, *, seed, draws, tune, chains):
+    """Fit in this process; return (seconds, diagnostics summary)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", nb.NMAConvergenceWarning)
+        t0 = time.perf_counter()
+        fit = nb.fit_network(
+            df,
+            reference=reference,
+            random_seed=seed,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            prior_d=PRIOR_D,
+            prior_tau=PRIOR_TAU,
+        )
+        seconds = time.perf_counter() - t0
+    diag = fit.diagnostics()
+    worst = diag.loc[diag["ess_bulk"].idxmin(), "parameter"]
+    return seconds, {
+        "min_ess_bulk": float(diag["ess_bulk"].min()),
+        "min_ess_param": str(worst),
+        "max_r_hat": float(diag["r_hat"].max()),
+        "divergences": int(diag.attrs["divergences"]),
+        "convergence_warnings": sum(
+            isinstance(w.message, nb.NMAConvergenceWarning) for w in caught
+        ),
+        "n_treatments": fit.network.n_treatments,
+    }
+
+
+def _meets_bar(d: dict) -> bool:
+    return d["min_ess_bulk"] >= ESS_BAR and d["max_r_hat"] <= RHAT_BAR
+
+
+def _cold(case: Case, df, reference, *, seed, draws, tune, chains, tmpdir: Path) -> dict:
+    cfg = {
+        "dataset": case.dataset,
+        "csv": None,
+        "reference": reference,
+        "seed": seed,
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+    }
+    if case.dataset is None:
+        path = tmpdir / f"{case.name}.csv"
+        df.to_csv(path, index=False)
+        cfg["csv"] = str(path)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(JSON_TAG)]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"cold run of {case.name} failed (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
+    out = json.loads(lines[-1][len(JSON_TAG) :])
+    out["wall_s"] = wall
+    return out
+
+
+def run_case(case: Case, args, tmpdir: Path) -> dict:
+    df, reference = case.load()
+    row: dict = {
+        "network": case.name,
+        "studies": int(df["study"].nunique()),
+        "contrasts": len(df),
+    }
+    draws, tune, chains = args.draws, args.tune, args.chains
+
+    # warm: compile with a first fit (the cold run's seed), then time a second fit with another
+    # seed. Both must meet the bar; otherwise double the draws once and redo both (now warm).
+    first_s, first = _fit(df, reference, seed=args.seed, draws=draws, tune=tune, chains=chains)
+    row["treatments"] = first["n_treatments"]
+    warm_s, warm = _fit(df, reference, seed=args.seed + 1, draws=draws, tune=tune, chains=chains)
+    row.update(
+        initial_min_ess_bulk=min(first["min_ess_bulk"], warm["min_ess_bulk"]),
+        initial_max_r_hat=max(first["max_r_hat"], warm["max_r_hat"]),
+    )
+    retried = False
+    if not (_meets_bar(first) and _meets_bar(warm)):
+        retried = True
+        print(
+            f"  {case.name}: bar missed at draws={draws} (seed {args.seed}: min ESS "
+            f"{first['min_ess_bulk']:.0f} [{first['min_ess_param']}], max R-hat "
+            f"{first['max_r_hat']:.4f}; seed {args.seed + 1}: min ESS {warm['min_ess_bulk']:.0f} "
+            f"[{warm['min_ess_param']}], max R-hat {warm['max_r_hat']:.4f}); retrying with "
+            f"draws={2 * draws}",
+            flush=True,
+        )
+        draws *= 2
+        _, first = _fit(df, reference, seed=args.seed, draws=draws, tune=tune, chains=chains)
+        warm_s, warm = _fit(
+            df, reference, seed=args.seed + 1, draws=draws, tune=tune, chains=chains
+        )
+
+    row.update(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        retried=retried,
+        bar_met=_meets_bar(first) and _meets_bar(warm),
+        first_fit_s=first_s,
+        warm_s=warm_s,
+        min_ess_bulk=warm["min_ess_bulk"],
+        min_ess_param=warm["min_ess_param"],
+        max_r_hat=warm["max_r_hat"],
+        divergences=warm["divergences"],
+        warm_convergence_warnings=warm["convergence_warnings"],
+        min_ess_per_s=warm["min_ess_bulk"] / warm_s,
+    )
+
+    if not args.skip_cold:
+        cold = _cold(
+            case,
+            df,
+            reference,
+            seed=args.seed,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            tmpdir=tmpdir,
+        )
+        row.update(
+            cold_s=cold["wall_s"],
+            cold_import_s=cold["import_s"],
+            cold_fit_s=cold["fit_s"],
+            cold_startup_s=cold["wall_s"] - cold["in_process_s"],
+            cold_min_ess_bulk=cold["min_ess_bulk"],
+            cold_max_r_hat=cold["max_r_hat"],
+            cold_divergences=cold["divergences"],
+            peak_rss_mb=cold["peak_rss_mb"],
+        )
+    else:
+        row.update(cold_s=np.nan, peak_rss_mb=np.nan)
+
+    row.update(
+        jags_s=case.jags_s if case.jags_s is not None else np.nan,
+        gemtc_s=case.gemtc_s if case.gemtc_s is not None else np.nan,
+    )
+    row["warm_over_jags"] = row["warm_s"] / row["jags_s"]
+    row["cold_over_jags"] = row["cold_s"] / row["jags_s"]
+    return row
+
+
+def library_state() -> dict:
+    """Versions, git commit and a hash of the imported library's sources (it may be edited)."""
+    import nutpie
+    import pymc
+
+    src = Path(nb.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(src.rglob("*.py")):
+        digest.update(path.relative_to(src).as_posix().encode())
+        digest.update(path.read_bytes())
+    state = {
+        "nma_bayes": nb.__version__,
+        "nutpie": nutpie.__version__,
+        "pymc": pymc.__version__,
+        "source_sha256": digest.hexdigest()[:12],
+        "git_commit": "",
+        "git_dirty": "",
+    }
+    try:
+        git = ["git", "-C", str(src)]
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "."], capture_output=True, text=True, check=True
+        )
+        state["git_commit"] = commit.stdout.strip()
+        state["git_dirty"] = "yes" if dirty.stdout.strip() else "no"
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return state
+
+
+def _fmt(value, spec: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    return format(value, spec)
+
+
+TABLE = [
+    # (header, column, format)
+    ("network", "network", "s"),
+    ("studies", "studies", "d"),
+    ("treatments", "treatments", "d"),
+    ("draws", "draws", "d"),
+    ("cold s", "cold_s", ".1f"),
+    ("warm s", "warm_s", ".2f"),
+    ("min bulk ESS", "min_ess_bulk", ".0f"),
+    ("max R-hat", "max_r_hat", ".4f"),
+    ("div.", "divergences", "d"),
+    ("min ESS/s (warm)", "min_ess_per_s", ".0f"),
+    ("peak RSS MB (cold)", "peak_rss_mb", ".0f"),
+    ("JAGS s", "jags_s", ".1f"),
+    ("gemtc s", "gemtc_s", ".0f"),
+    ("warm/JAGS", "warm_over_jags", ".2f"),
+    ("cold/JAGS", "cold_over_jags", ".1f"),
+]
+
+
+def markdown_table(results: pd.DataFrame) -> str:
+    lines = [
+        "| " + " | ".join(h for h, _, _ in TABLE) + " |",
+        "|" + "|".join("---" if f == "s" else "---:" for _, _, f in TABLE) + "|",
+    ]
+    for rec in results.to_dict("records"):
+        cells = []
+        for _, col, spec in TABLE:
+            value = rec.get(col)
+            if spec == "d" and value is not None and np.isfinite(value):
+                value = int(value)
+            cells.append(_fmt(value, spec))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    parser.add_argument(
+        "--networks", nargs="+", choices=[c.name for c in CASES], help="networks to run"
+    )
+    parser.add_argument("--draws", type=int, default=1000, help="kept draws per chain (start)")
+    parser.add_argument("--tune", type=int, default=1000, help="warm-up draws per chain")
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1, help="seed of the first fit")
+    parser.add_argument("--skip-cold", action="store_true", help="no fresh-process runs")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="CSV file (default: benchmarks/results/bench_fit_<timestamp>.csv)",
+    )
+    args = parser.parse_args(argv)
+
+    names = args.networks or ([*QUICK] if args.quick else [c.name for c in CASES])
+    cases = [c for c in CASES if c.name in names]
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or HERE / "results" / f"bench_fit_{stamp}.csv"
+
+    state = library_state()
+    print(
+        f"nma_bayes {state['nma_bayes']} (git {state['git_commit'] or '?'}, uncommitted changes: "
+        f"{state['git_dirty'] or '?'}, sources {state['source_sha256']}), nutpie "
+        f"{state['nutpie']}, pymc {state['pymc']}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.platform()}",
+        flush=True,
+    )
+    rows = []
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            t0 = time.perf_counter()
+            print(f"{case.name} ...", flush=True)
+            rows.append(run_case(case, args, Path(tmp)))
+            print(f"  done in {time.perf_counter() - t0:.1f} s", flush=True)
+    results = pd.DataFrame(rows)
+    results.insert(0, "date", datetime.now().isoformat(timespec="seconds"))
+    results["cpus"] = os.cpu_count()
+    results["bench_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    for key, value in state.items():
+        results[key] = value
+
+    print()
+    print(markdown_table(results))
+    print()
+    notes = []
+    for rec in results.to_dict("records"):
+        if rec["retried"]:
+            notes.append(f"{rec['network']}: draws doubled to {rec['draws']} to reach the bar")
+        if not rec["bar_met"]:
+            notes.append(
+                f"{rec['network']}: bar NOT met (min ESS {rec['min_ess_bulk']:.0f} "
+                f"[{rec['min_ess_param']}], max R-hat {rec['max_r_hat']:.4f})"
+            )
+        if rec["divergences"]:
+            notes.append(f"{rec['network']}: {rec['divergences']} divergences (warm)")
+        if rec.get("cold_divergences"):
+            notes.append(f"{rec['network']}: {rec['cold_divergences']} divergences (cold)")
+    if library_state()["source_sha256"] != state["source_sha256"]:
+        notes.append("the nma_bayes sources changed during the run: cold runs may differ")
+    for note in notes:
+        print("NOTE:", note)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out, index=False)
+    print(f"total {time.perf_counter() - t_start:.0f} s; results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

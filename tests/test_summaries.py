@@ -1,0 +1,95 @@
+"""Summaries computed from posterior draws: checked against exact hand computations."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from nma_bayes import summaries
+from nma_bayes.errors import ModelSpecError
+
+
+def _draws(values, names):
+    """Wrap (n_draws, T) values as a (chain=1, draw, treatment) DataArray."""
+    values = np.asarray(values, dtype=float)
+    return xr.DataArray(
+        values[None], dims=("chain", "draw", "treatment"), coords={"treatment": names}
+    )
+
+
+def test_ranks_and_sucra_on_known_draws():
+    # Three draws over treatments A, B, C (effects vs A); lower is better.
+    d = _draws([[0.0, -1.0, 1.0], [0.0, -1.0, -2.0], [0.0, 2.0, 1.0]], ["A", "B", "C"])
+    ranks = summaries.rank_draws(d, lower_is_better=True)
+    np.testing.assert_array_equal(ranks, [[2, 1, 3], [3, 2, 1], [1, 3, 2]])
+    probs = summaries.rank_probabilities_table(d, lower_is_better=True)
+    np.testing.assert_allclose(probs.loc["A"].values, [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    table = summaries.sucra_table(d, lower_is_better=True, ci_prob=0.95).set_index("treatment")
+    # SUCRA = (T - mean rank) / (T - 1)
+    mean_rank = np.array([2.0, 2.0, 2.0])
+    np.testing.assert_allclose(table["mean_rank"], mean_rank)
+    np.testing.assert_allclose(table["sucra"], (3 - mean_rank) / 2)
+    np.testing.assert_allclose(table["p_best"], [1 / 3, 1 / 3, 1 / 3])
+
+
+def test_direction_reverses_ranks():
+    d = _draws(np.random.default_rng(1).normal(size=(500, 4)), list("ABCD"))
+    low = summaries.sucra_table(d, lower_is_better=True, ci_prob=0.9)["sucra"].to_numpy()
+    high = summaries.sucra_table(d, lower_is_better=False, ci_prob=0.9)["sucra"].to_numpy()
+    np.testing.assert_allclose(low + high, 1.0)
+
+
+def test_sucra_equals_area_under_cumulative_ranking_curve():
+    # Salanti et al. (2011): SUCRA = mean of the cumulative rank probabilities over ranks 1..T-1.
+    d = _draws(np.random.default_rng(2).normal(size=(2000, 5)) * [0, 1, 0.5, 2, 1], list("ABCDE"))
+    probs = summaries.rank_probabilities_table(d, lower_is_better=False)
+    cum = probs.cumsum(axis=1).iloc[:, :-1].mean(axis=1)
+    table = summaries.sucra_table(d, lower_is_better=False, ci_prob=0.95).set_index("treatment")
+    np.testing.assert_allclose(table["sucra"], cum.loc[table.index], atol=1e-12)
+
+
+def test_relative_effects_reference_and_all_pairs():
+    rng = np.random.default_rng(3)
+    vals = np.column_stack([np.zeros(400), rng.normal(1, 0.1, 400), rng.normal(3, 0.2, 400)])
+    d = _draws(vals, ["A", "B", "C"])
+    vs_b = summaries.relative_effects_table(d, "B", all_pairs=False, ci_prob=0.95)
+    assert list(vs_b["treatment"]) == ["A", "C"]
+    assert set(vs_b["comparator"]) == {"B"}
+    np.testing.assert_allclose(vs_b["mean"], [-vals[:, 1].mean(), (vals[:, 2] - vals[:, 1]).mean()])
+    pairs = summaries.relative_effects_table(d, "A", all_pairs=True, ci_prob=0.95)
+    assert list(zip(pairs["treatment"], pairs["comparator"], strict=True)) == [
+        ("B", "A"),
+        ("C", "A"),
+        ("C", "B"),
+    ]
+    lo, hi = np.quantile(vals[:, 2] - vals[:, 1], [0.025, 0.975])
+    assert pairs.iloc[2]["ci_lower"] == pytest.approx(lo)
+    assert pairs.iloc[2]["ci_upper"] == pytest.approx(hi)
+    assert list(pairs.columns) == [
+        "treatment",
+        "comparator",
+        "mean",
+        "sd",
+        "median",
+        "ci_lower",
+        "ci_upper",
+    ]
+
+
+def test_league_table_orientation_and_antisymmetry():
+    vals = np.column_stack([np.zeros(100), np.full(100, 1.0), np.full(100, 3.0)])
+    league = summaries.league_table(
+        _draws(vals, ["A", "B", "C"]), ci_prob=0.95, digits=1, stat="median"
+    )
+    assert league.loc["C", "A"] == "3.0 (3.0, 3.0)"  # row vs column
+    assert league.loc["A", "C"] == "-3.0 (-3.0, -3.0)"
+    assert league.loc["B", "B"] == "B"
+    with pytest.raises(ModelSpecError, match="stat"):
+        summaries.league_table(_draws(vals, ["A", "B", "C"]), ci_prob=0.95, digits=1, stat="mode")
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1])
+def test_ci_prob_validated(bad):
+    with pytest.raises(ModelSpecError, match="ci_prob"):
+        summaries.check_ci_prob(bad)
