@@ -229,7 +229,7 @@ class NetworkFit:
                 f"{net.n_studies} studies, {net.n_treatments} treatments, "
                 f"{int(np.sum(np.asarray(net.n_arms) > 2))} multi-arm studies"
             ),
-            "reference": f"{net.reference} ({net.reference_rule})",
+            "reference": f"{net.reference}; {net.reference_rule}",
             **self.spec.describe(),
             "sampler": (
                 f"{s.sampler}: {s.chains} chains x {s.draws} draws after {s.tune} warm-up, "
