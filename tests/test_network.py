@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from nma_bayes.datasets import load_dataset
 from nma_bayes.errors import (
     DisconnectedNetworkError,
     InvalidValueError,
@@ -20,15 +20,6 @@ from nma_bayes.errors import (
     UnknownTreatmentError,
 )
 from nma_bayes.network import Network
-
-DATA = Path(__file__).parents[2] / "shared" / "data"
-
-
-@pytest.fixture
-def data_dir() -> Path:
-    if not DATA.is_dir():
-        pytest.skip(f"published data sets not available ({DATA})")
-    return DATA
 
 
 def frame(rows, se_base=True):
@@ -415,9 +406,9 @@ def test_neither_form():
         Network.from_contrasts(df)
 
 
-# ----------------------------------------------------------------------------- published data
-def test_social_anxiety(data_dir):
-    df = pd.read_csv(data_dir / "social_anxiety" / "contrasts.csv")
+# ---------------------------------------------------------- published data (bundled copies)
+def test_social_anxiety():
+    df = load_dataset("social_anxiety", "contrasts")
     net = Network.from_contrasts(df)
     assert net.n_studies == 101
     assert net.n_treatments == 41
@@ -442,9 +433,9 @@ def test_social_anxiety(data_dir):
     assert wl.reference == "Waitlist"
 
 
-def test_therapy_formats_both_forms(data_dir):
-    base_df = pd.read_csv(data_dir / "therapy_formats" / "contrasts.csv")
-    pair_df = pd.read_csv(data_dir / "therapy_formats" / "contrasts_netmeta_allpairs.csv")
+def test_therapy_formats_both_forms():
+    base_df = load_dataset("therapy_formats", "contrasts")
+    pair_df = load_dataset("therapy_formats", "contrasts_netmeta_allpairs")
     a = Network.from_contrasts(base_df)
     b = Network.from_contrasts(pair_df)
     assert a.studies == b.studies and a.treatments == b.treatments
@@ -462,16 +453,14 @@ def test_therapy_formats_both_forms(data_dir):
         Network.from_contrasts(pair_df, closure_tol=1e-4)
 
 
-def test_parkinsons_and_senn(data_dir):
-    park = Network.from_contrasts(pd.read_csv(data_dir / "parkinsons" / "contrasts.csv"))
+def test_parkinsons_and_senn():
+    park = Network.from_contrasts(load_dataset("parkinsons", "contrasts"))
     g = park.studies.index("Guttman 1997")
     assert park.cov[g] == pytest.approx(0.505**2)
     np.testing.assert_allclose(park.var[g], np.square([0.718, 0.695]) - 0.505**2)
     assert park.n_studies == 7 and park.n_treatments == 5
-    senn_b = Network.from_contrasts(pd.read_csv(data_dir / "senn2013" / "contrasts.csv"))
-    senn_p = Network.from_contrasts(
-        pd.read_csv(data_dir / "senn2013" / "contrasts_netmeta_allpairs.csv")
-    )
+    senn_b = Network.from_contrasts(load_dataset("senn2013", "contrasts"))
+    senn_p = Network.from_contrasts(load_dataset("senn2013", "contrasts_netmeta_allpairs"))
     wb, wp = senn_b.studies.index("Willms1999"), senn_p.studies.index("Willms1999")
     assert senn_b.treatments == senn_p.treatments
     assert senn_b.base[wb] == senn_p.base[wp] == senn_b.treatment_index("plac")

@@ -1,0 +1,43 @@
+"""Bundled data sets: loaders, errors, and identity with the published copies."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import nma_bayes as nb
+from nma_bayes.errors import NMAInputError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_list_and_load():
+    table = nb.datasets.list_datasets()
+    assert list(table["name"]) == ["therapy_formats", "parkinsons", "social_anxiety", "senn2013"]
+    df = nb.datasets.load_dataset("social_anxiety")
+    assert len(df) == 147 and {"study", "treat1", "treat2", "TE", "seTE", "se_base"} <= set(df)
+    assert "Mayo-Wilson" in nb.datasets.DATASETS["social_anxiety"].citation
+    assert "TSD2" in nb.datasets.info("parkinsons")
+    assert set(nb.datasets.reference_results("senn2013")["source"]) == {
+        "computed_netmeta_algorithm"
+    }
+
+
+def test_unknown_dataset_or_file():
+    with pytest.raises(NMAInputError, match="Bundled data sets: therapy_formats"):
+        nb.datasets.load_dataset("smokingg")
+    with pytest.raises(NMAInputError, match="available: contrasts"):
+        nb.datasets.load_dataset("parkinsons", "arms")
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data (the published originals) absent")
+@pytest.mark.parametrize("name", list(nb.datasets.DATASETS))
+def test_bundled_copies_equal_the_published_files(name):
+    for kind in (*nb.datasets.DATASETS[name].files, "reference_results"):
+        original = pd.read_csv(SHARED / name / f"{kind}.csv")
+        bundled = (
+            nb.datasets.reference_results(name)
+            if kind == "reference_results"
+            else nb.datasets.load_dataset(name, kind)
+        )
+        pd.testing.assert_frame_equal(bundled, original)
