@@ -150,7 +150,8 @@ def _check_se_base_below_seTE(study: str, rows: Sequence[StudyRow], se_base: flo
         raise MultiArmError(
             f"Study {study!r}: the base-arm SE ({how} se_base = {se_base:.6g}) must be strictly "
             f"smaller than the SE of every contrast of the study (seTE**2 = var(arm) + "
-            f"se_base**2), but it is not for {_fmt_rows(bad)}. Check the study's SEs and se_base."
+            f"se_base**2), but it is not for {_fmt_rows(bad)}. Check the study's SEs and se_base.",
+            rule="se-base-too-large",
         )
 
 
@@ -163,14 +164,16 @@ def _base_form(study: str, rows: Sequence[StudyRow], se_base_col: str) -> StudyC
             f"{base!r} (base form), but column {se_base_col!r} (the SE of the base arm, needed for "
             f"the covariance of its contrasts) is missing in {_fmt_rows(missing)}. "
             f"{FORMS_HELP} Fill in {se_base_col!r} for this study, or give all its pairwise "
-            f"contrasts instead."
+            f"contrasts instead.",
+            rule="multiarm-no-covariance",
         )
     values = np.array([r.se_base for r in rows])
     if np.max(np.abs(values - values[0])) > SE_BASE_REL_TOL * np.max(np.abs(values)):
         raise MultiArmError(
             f"Study {study!r} (base form, base arm {base!r}): column {se_base_col!r} must hold the "
             f"same value in every row of the study (it is one number, the SE of the base arm), but "
-            f"it holds {format_items(sorted(set(values.tolist())))}. Use a single value."
+            f"it holds {format_items(sorted(set(values.tolist())))}. Use a single value.",
+            rule="se-base-inconsistent",
         )
     se_base = float(values[0])
     _check_se_base_below_seTE(study, rows, se_base, "given")
@@ -201,7 +204,8 @@ def _pairwise_structure(study: str, rows: Sequence[StudyRow]) -> list[str]:
             f"form, but they compare a treatment with itself or repeat a pair "
             f"({_fmt_rows(self_rows or dup_rows)}). A study with two arms of the same treatment is "
             f"ambiguous in pairwise form: give this study in base form (one row per non-base arm "
-            f"against the same base arm, plus se_base). {FORMS_HELP}"
+            f"against the same base arm, plus se_base). {FORMS_HELP}",
+            rule="pairwise-ambiguous",
         )
     m = len(treats)
     if len(rows) != m * (m - 1) // 2:
@@ -215,7 +219,8 @@ def _pairwise_structure(study: str, rows: Sequence[StudyRow]) -> list[str]:
         raise MultiArmError(
             f"Study {study!r} has {len(rows)} rows over {m} treatments that neither share one "
             f"`treat2` (base form) nor form all {m * (m - 1) // 2} pairs (pairwise form); missing "
-            f"pairs: {format_items(missing)}. {FORMS_HELP}"
+            f"pairs: {format_items(missing)}. {FORMS_HELP}",
+            rule="multiarm-form",
         )
     return treats
 
@@ -235,7 +240,8 @@ def _derive_arm_variances(study: str, rows: Sequence[StudyRow], treats: list[str
             f"Study {study!r} (pairwise form): the pairwise variances seTE**2 are not consistent "
             f"with one variance per arm (v_jk = s_j**2 + s_k**2); largest relative residual "
             f"{rel.max():.3g} > {PAIRWISE_VARIANCE_REL_TOL:g} for {_fmt_rows(worst)}. Check the "
-            f"SEs, or give the study in base form with se_base."
+            f"SEs, or give the study in base form with se_base.",
+            rule="pairwise-inconsistent",
         )
     return s2
 
@@ -261,13 +267,15 @@ def _pairwise_form(
             f"s_base**2 = {s2[b]:.6g} from the pairwise variances "
             f"{', '.join(f'{r.treat1} vs {r.treat2}: {r.seTE**2:.6g}' for r in rows)}. "
             f"Rows with the base arm: {_fmt_rows(rb)}. The SEs cannot come from one set of "
-            f"independent arms; check them or give the study in base form with se_base."
+            f"independent arms; check them or give the study in base form with se_base.",
+            rule="negative-base-variance",
         )
     bad = [f"{t}: {v:.6g}" for t, v in zip(treats, s2, strict=True) if v <= 0]
     if bad:
         raise MultiArmError(
             f"Study {study!r} (pairwise form): derived arm variances must be positive, but "
-            f"{format_items(bad)}. Check the study's SEs or give it in base form with se_base."
+            f"{format_items(bad)}. Check the study's SEs or give it in base form with se_base.",
+            rule="negative-base-variance",
         )
     se_base = float(np.sqrt(s2[b]))
     given = [r for r in rows if not np.isnan(r.se_base)]
@@ -278,7 +286,8 @@ def _pairwise_form(
             f"{format_items(sorted({r.se_base for r in off}))} but the pairwise SEs imply "
             f"se_base = {se_base:.6g} for base arm {base!r} (relative tolerance "
             f"{DERIVED_SE_BASE_REL_TOL:g}). Leave {se_base_col!r} empty for this study or "
-            f"correct it."
+            f"correct it.",
+            rule="se-base-inconsistent",
         )
     # Contrast of every other arm vs the base, from the row linking them.
     vs_base: dict[str, tuple[float, float, StudyRow]] = {}
@@ -325,5 +334,6 @@ def _check_closure(
             f"Study {study!r} (pairwise form, base arm {base!r}): the contrasts do not close "
             f"(TE_jk must equal TE_jb - TE_kb up to closure_tol={closure_tol:g}, a rounding "
             f"tolerance): {format_items(problems)}. Correct the TEs, raise closure_tol if the "
-            f"discrepancy is rounding, or give the study in base form."
+            f"discrepancy is rounding, or give the study in base form.",
+            rule="closure",
         )

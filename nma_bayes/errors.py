@@ -20,7 +20,20 @@ __all__ = [
 
 
 class NMAInputError(ValueError):
-    """Base class of every input-validation error."""
+    """Base class of every input-validation error.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, where (column, rows or studies) and how to fix it.
+    rule : str, optional
+        Identifier of the rule in the validation catalogue
+        (:data:`nma_bayes.validation.RULES`, documented in ``docs/data.md``).
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None):
+        super().__init__(message)
+        self.rule = rule
 
 
 class MissingColumnError(NMAInputError):

@@ -23,37 +23,50 @@ from .spec import ModelSpec
 __all__ = ["fit_network", "as_network"]
 
 
-def as_network(data, *, reference: str | None = None, **columns) -> Network:
+def as_network(data, *, reference: str | None = None, **options) -> Network:
     """Return ``data`` as a validated :class:`Network`.
 
     Parameters
     ----------
     data : DataFrame or Network
-        Contrast data (``study, treat1, treat2, TE, seTE[, se_base]``) or an existing network.
+        Contrast data (``study, treat1, treat2, TE, seTE[, se_base]``), arm-level data
+        (``study, treatment, mean, sd, n``; recognised by a ``treatment`` column and no
+        ``treat1`` column, and needing ``measure="SMD"`` or ``"MD"``), or an existing network.
     reference : str, optional
-        Reference treatment (see :meth:`Network.from_contrasts` for the automatic choice).
-    **columns
-        Column renames and options passed to :meth:`Network.from_contrasts`.
+        Reference treatment (see :meth:`Network.from_data` for the automatic choice).
+    **options
+        Column names and options of :meth:`Network.from_data` (``measure``, ``classes``,
+        ``component``, ``treatments``, ``closure_tol``, ``smd_method``, ...).
 
     Returns
     -------
     Network
     """
     if isinstance(data, Network):
-        if columns:
+        if options:
             raise ModelSpecError(
-                f"Options {sorted(columns)} apply to a DataFrame; this Network is already built."
+                f"Options {sorted(options)} apply to a DataFrame; this Network is already built.",
+                rule="bad-option",
             )
         if reference is not None and reference != data.reference:
             raise ModelSpecError(
-                f"The Network was built with reference {data.reference!r}; pass reference= to "
-                "Network.from_contrasts instead, or use relative_effects(reference=...) to "
-                "report effects against another treatment."
+                f"The Network was built with reference {data.reference!r}; pass reference= when "
+                "building it instead, or use relative_effects(reference=...) to report effects "
+                "against another treatment.",
+                rule="bad-option",
             )
         return data
-    if isinstance(data, pd.DataFrame):
-        return Network.from_contrasts(data, reference=reference, **columns)
-    raise TypeError(f"data must be a pandas DataFrame or a Network, got {type(data).__name__}.")
+    if isinstance(data, pd.DataFrame) and _is_arm_data(data, options):
+        return Network.from_data(arms=data, reference=reference, **options)
+    return Network.from_data(contrasts=data, reference=reference, **options)
+
+
+def _is_arm_data(df: pd.DataFrame, options: dict) -> bool:
+    """Arm-level data have a treatment column and no treat1 column."""
+    return (
+        options.get("treatment", "treatment") in df.columns
+        and options.get("treat1", "treat1") not in df.columns
+    )
 
 
 def fit_network(
@@ -82,9 +95,11 @@ def fit_network(
     Parameters
     ----------
     data : DataFrame or Network
-        One row per contrast: ``study, treat1, treat2, TE, seTE`` and, for multi-arm studies in
-        base-contrast form, ``se_base`` (SE of the base arm). ``TE`` is the effect of ``treat1``
-        relative to ``treat2``. Multi-arm studies may instead list all their pairwise contrasts.
+        Contrast data, one row per contrast: ``study, treat1, treat2, TE, seTE`` and, for
+        multi-arm studies in base-contrast form, ``se_base`` (SE of the base arm). ``TE`` is the
+        effect of ``treat1`` relative to ``treat2``. Multi-arm studies may instead list all their
+        pairwise contrasts. Or arm-level data, one row per arm: ``study, treatment, mean, sd, n``
+        with ``measure="SMD"`` or ``"MD"``; the first row of each study is its base arm.
     reference : str, optional
         Reference treatment of the model. If omitted, the treatment in the most studies (ties:
         first in the treatment order); the choice is recorded in ``fit.network.reference_rule``.
@@ -106,8 +121,11 @@ def fit_network(
     progressbar : bool
         Show the sampler's progress bar.
     **columns
-        Column names (``study=, treat1=, treat2=, TE=, seTE=, se_base=``) and options
-        (``treatments=``, ``closure_tol=``) for :meth:`Network.from_contrasts`.
+        Column names (contrasts: ``study=, treat1=, treat2=, TE=, seTE=, se_base=``; arms:
+        ``study=, treatment=, mean=, sd=, n=, se=``) and options (``measure=`` — required for
+        arm-level data, ``"SMD"`` or ``"MD"`` — ``lower_is_better=``, ``classes=``,
+        ``component=``, ``treatments=``, ``closure_tol=``, ``smd_method=``) for
+        :meth:`Network.from_data`.
 
     Returns
     -------

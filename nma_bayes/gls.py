@@ -58,7 +58,7 @@ def gls_estimate(
     for i in range(network.n_studies):
         m = np.asarray(network.mask[i], dtype=bool)
         k = int(m.sum())
-        a = np.diag(network.var[i][m] + tau2 / 2) + (network.cov[i] + tau2 / 2) * np.ones((k, k))
+        a = network.study_covariance(i) + tau2 / 2 * (np.eye(k) + np.ones((k, k)))
         x = np.zeros((k, n_d))
         base = network.treatments[network.base[i]]
         for j, arm in enumerate(np.asarray(network.arm[i])[m]):

@@ -19,7 +19,10 @@ Sherman-Morrison and the matrix determinant lemma
     \log|A| = \sum_j \log a_j + \log(1 + s\sum_j 1/a_j).
 
 No factorisation is needed, and all studies are evaluated at once on arrays padded to the largest
-number of contrasts. The fixed-effect model is the same with ``tau = 0``.
+number of contrasts. Standardised mean differences from arm data add a second rank-one term
+``cov_u u u'`` to ``V_i`` (the covariance of two SMDs sharing a base arm depends on both SMDs); the
+Woodbury identity with a 2 x 2 capacitance matrix keeps the same closed form (see
+:func:`marginal_loglik`). The fixed-effect model is the same with ``tau = 0``.
 """
 
 from __future__ import annotations
@@ -40,8 +43,17 @@ __all__ = ["build_model", "model_data", "marginal_loglik", "LOG_2PI"]
 LOG_2PI = float(np.log(2 * np.pi))
 
 
-def marginal_loglik(xp, resid, var, cov, mask, tau2):
+def marginal_loglik(xp, resid, var, cov, mask, tau2, u=None, cov_u=None):
     """Per-study log-density of the contrasts, random effects integrated out.
+
+    The covariance of study ``i``'s contrasts is
+    ``A = diag(var + tau2/2) + (cov + tau2/2) 11' + cov_u u u'``, i.e. diagonal plus
+    ``U C U'`` with ``U = [1, u]`` and ``C = diag(cov + tau2/2, cov_u)``. By the Woodbury identity
+    and the matrix determinant lemma, with ``D = diag(var + tau2/2)``, ``G = U'D^{-1}U`` and
+    ``N = I + C G`` (2 x 2),
+    ``r'A^{-1}r = r'D^{-1}r - b' N^{-1} C b`` (``b = U'D^{-1}r``) and
+    ``log|A| = log|D| + log|N|``. Everything is elementwise over studies, so no factorisation is
+    needed. Without ``u`` (contrast data, mean differences) this reduces to Sherman-Morrison.
 
     Works with NumPy (``xp=numpy``) and PyTensor (``xp=pytensor.tensor``), so that the sampled
     graph and exact NumPy checks share one formula.
@@ -53,13 +65,17 @@ def marginal_loglik(xp, resid, var, cov, mask, tau2):
     resid : array (..., S, K)
         ``y - mu`` (padding slots arbitrary).
     var : array (S, K)
-        Non-base-arm variance ``seTE^2 - se_base^2`` (padding slots any positive value).
+        Diagonal part of the within-study covariance (padding slots any positive value).
     cov : array (S,)
-        Base-arm variance ``se_base^2`` (0 for two-arm studies).
+        Constant part (``se_base^2``; 0 for two-arm contrast studies).
     mask : array (S, K)
         1.0 for real contrasts, 0.0 for padding.
     tau2 : scalar or array (...)
         Between-study variance, one per draw; 0 for fixed effects.
+    u : array (S, K), optional
+        Second low-rank direction (SMDs from arm data); zeros if omitted.
+    cov_u : array (S,), optional
+        Its weight; zeros if omitted.
 
     Returns
     -------
@@ -67,13 +83,30 @@ def marginal_loglik(xp, resid, var, cov, mask, tau2):
         Log-density of each study's contrasts.
     """
     half = tau2[..., None] / 2.0  # (..., 1): broadcasts against studies
-    a = var + half[..., None]
-    s = cov + half
-    w = mask / a
+    d = var + half[..., None]
+    c1 = cov + half
+    w = mask / d
     r = resid * mask
-    sum_w = w.sum(axis=-1)
-    quad = (r * r * w).sum(axis=-1) - s * (r * w).sum(axis=-1) ** 2 / (1.0 + s * sum_w)
-    logdet = (xp.log(a) * mask).sum(axis=-1) + xp.log1p(s * sum_w)
+    g11 = w.sum(axis=-1)
+    b1 = (w * r).sum(axis=-1)
+    quad0 = (r * r * w).sum(axis=-1)
+    logdet_d = (xp.log(d) * mask).sum(axis=-1)
+    if u is None:
+        n11 = 1.0 + c1 * g11
+        quad = quad0 - c1 * b1**2 / n11
+        logdet = logdet_d + xp.log(n11)
+    else:
+        wu = w * u
+        g12, g22 = wu.sum(axis=-1), (wu * u).sum(axis=-1)
+        b2 = (wu * r).sum(axis=-1)
+        n11, n12 = 1.0 + c1 * g11, c1 * g12
+        n21, n22 = cov_u * g12, 1.0 + cov_u * g22
+        det = n11 * n22 - n12 * n21
+        cb1, cb2 = c1 * b1, cov_u * b2
+        x1 = (n22 * cb1 - n12 * cb2) / det
+        x2 = (n11 * cb2 - n21 * cb1) / det
+        quad = quad0 - (b1 * x1 + b2 * x2)
+        logdet = logdet_d + xp.log(det)
     return -0.5 * (quad + logdet + mask.sum(axis=-1) * LOG_2PI)
 
 
@@ -91,7 +124,7 @@ def model_data(network: Network) -> dict[str, np.ndarray]:
     Returns
     -------
     dict of str to ndarray
-        ``y, var, cov, mask, arm_pos, base_pos``.
+        ``y, var, cov, u, cov_u, mask, arm_pos, base_pos``.
     """
     pos = np.zeros(network.n_treatments, dtype=np.int64)
     others = [i for i, t in enumerate(network.treatments) if t != network.reference]
@@ -101,6 +134,8 @@ def model_data(network: Network) -> dict[str, np.ndarray]:
         "y": np.asarray(network.y, dtype=float) * mask,
         "var": np.where(mask > 0, network.var, 1.0).astype(float),
         "cov": np.asarray(network.cov, dtype=float),
+        "u": np.asarray(network.u, dtype=float) * mask,
+        "cov_u": np.asarray(network.cov_u, dtype=float),
         "mask": mask,
         "arm_pos": np.where(mask > 0, pos[network.arm], 0).astype(np.int64),
         "base_pos": pos[network.base].astype(np.int64),
@@ -152,6 +187,9 @@ def build_model(network: Network, spec: ModelSpec) -> pm.Model:
         d_full = pt.concatenate([pt.zeros((1,)), d])
         mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
         tau2 = _tau(spec, p) ** 2 if spec.random else pt.as_tensor(np.float64(0.0))
-        loglik = marginal_loglik(pt, data["y"] - mu, data["var"], data["cov"], data["mask"], tau2)
+        resid = data["y"] - mu
+        loglik = marginal_loglik(
+            pt, resid, data["var"], data["cov"], data["mask"], tau2, data["u"], data["cov_u"]
+        )
         pm.Potential("loglik", loglik.sum())
     return model

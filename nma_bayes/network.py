@@ -1,348 +1,149 @@
-"""A validated, immutable network of study contrasts.
+"""A validated, immutable network: the object every model consumes.
 
-:meth:`Network.from_contrasts` validates a long table of contrasts (``TE`` = ``treat1`` minus
-``treat2``), resolves every multi-arm study into contrasts against its base arm with their exact
-within-study covariance, and stores padded per-study arrays for the models. Every problem with the
-input is raised as a subclass of :class:`~nma_bayes.errors.NMAInputError` before anything else;
-nothing is dropped, coerced, merged or reordered silently.
+Build it once from study contrasts (:meth:`Network.from_contrasts`), arm-level continuous data
+(:meth:`Network.from_arms`) or both (:meth:`Network.from_data`). Every study becomes contrasts of
+its non-base arms against its base arm with the exact within-study covariance
+
+    Cov(y_i) = diag(var_i) + cov_i * 11' + cov_u_i * u_i u_i'
+
+(the last term is non-zero only for standardised mean differences from arm data), stored in arrays
+padded to the largest number of contrasts. Every problem with the input is raised, before anything
+else, as a subclass of :class:`~nma_bayes.errors.NMAInputError` tagged with its rule in
+:data:`nma_bayes.validation.RULES`; nothing is dropped, coerced, merged or reordered silently.
 """
 
 from __future__ import annotations
 
-import difflib
-import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ._contrast_forms import StudyContrasts, StudyRow, resolve_study
-from .errors import (
-    DisconnectedNetworkError,
-    InvalidValueError,
-    MissingColumnError,
-    ModelSpecError,
-    TreatmentNameWarning,
-    UnknownTreatmentError,
-    format_items,
-)
+from . import validation as V
+from ._arm_data import ARM_MEASURES, parse_arms
+from ._contrast_forms import StudyRow, resolve_study
+from ._network_views import NetworkViews
+from .errors import InvalidValueError, ModelSpecError, UnknownTreatmentError, format_items
 
-__all__ = ["Network"]
+__all__ = ["Network", "MEASURES"]
 
-_REQUIRED = ("study", "treat1", "treat2", "TE", "seTE")
-_LABEL_ROLES = ("study", "treat1", "treat2")
-
-
-# ----------------------------------------------------------------------------- validators
-def _check_frame(df: object) -> None:
-    """Reject anything but a non-empty DataFrame."""
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"Network.from_contrasts expects a pandas DataFrame, got {type(df)!r}.")
-    if len(df) == 0:
-        raise InvalidValueError("The data frame has no rows; give one row per study contrast.")
+#: Effect measures a network may carry (contrast data may use any; arm data MD or SMD).
+MEASURES = {
+    "SMD": "standardised mean difference (Hedges' g)",
+    "MD": "mean difference",
+    "logOR": "log odds ratio",
+    "logRR": "log risk ratio",
+    "logHR": "log hazard ratio",
+    "RD": "risk difference",
+    "generic": "generic effect on an additive scale",
+}
+_CONTRAST_REQUIRED = ("study", "treat1", "treat2", "TE", "seTE")
+SMD_METHODS = ("escalc", "netmeta")
 
 
-def _check_closure_tol(closure_tol: object) -> float:
-    """Return ``closure_tol`` as a float after checking it is a finite number >= 0."""
-    ok = isinstance(closure_tol, int | float | np.integer | np.floating) and not isinstance(
-        closure_tol, bool | np.bool_
-    )
-    if not ok or not np.isfinite(closure_tol) or closure_tol < 0:
-        raise ModelSpecError(
-            f"closure_tol must be a finite number >= 0 (a rounding tolerance on TE), "
-            f"got {closure_tol!r}."
-        )
-    return float(closure_tol)
+@dataclass(frozen=True)
+class _Study:
+    """One study's contrasts vs its base arm, with the structured covariance and arm sizes."""
+
+    study: str
+    form: str
+    base: str
+    arms: tuple[str, ...]
+    y: np.ndarray
+    var: np.ndarray
+    cov: float
+    u: np.ndarray
+    cov_u: float
+    base_n: float
+    arm_n: np.ndarray
 
 
-def _check_columns(df: pd.DataFrame, columns: dict[str, str]) -> None:
-    """Raise MissingColumnError for a required role whose column is absent."""
-    for role, name in columns.items():
-        if not isinstance(name, str):
-            raise TypeError(f"Column name for {role}= must be a string, got {name!r}.")
-    missing = [r for r in _REQUIRED if columns[r] not in df.columns]
-    if missing:
-        what = ", ".join(f"{columns[r]!r} (role {r!r})" for r in missing)
-        kw = ", ".join(f"{r}='<your column>'" for r in missing)
-        raise MissingColumnError(
-            f"Required column(s) {what} not found. Columns present: "
-            f"{format_items([str(c) for c in df.columns], limit=12)}. If the data use other "
-            f"names, rename them with keyword arguments, e.g. Network.from_contrasts(df, {kw})."
-        )
+def _from_contrast_rows(sc) -> _Study:
+    c = 0.0 if sc.form == "two-arm" else sc.se_base**2
+    k = len(sc.arms)
+    return _Study(
+        sc.study, sc.form, sc.base, sc.arms, np.array(sc.TE), np.square(sc.seTE) - c, c,
+        np.zeros(k), 0.0, np.nan, np.full(k, np.nan),
+    )  # fmt: skip
 
 
-def _check_labels(df: pd.DataFrame, col: str) -> np.ndarray:
-    """Require non-empty string labels in ``col``; return them as an object array."""
-    values = df[col].to_numpy(dtype=object)
-    idx = df.index
-    missing, not_str, empty = [], [], []
-    for i, v in enumerate(values):
-        if isinstance(v, str):
-            if not v.strip():
-                empty.append(idx[i])
-        elif v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            missing.append(idx[i])
-        else:
-            not_str.append(idx[i])
-    if missing:
-        raise InvalidValueError(
-            f"Column {col!r} is missing (NaN/None) in rows {format_items(missing)} (by index "
-            f"label). Every row needs a label; fill them in or remove those rows yourself."
-        )
-    if empty:
-        raise InvalidValueError(
-            f"Column {col!r} holds empty or whitespace-only labels in rows "
-            f"{format_items(empty)} (by index label). Give every row a non-empty label."
-        )
-    if not_str:
-        example = values[idx.get_indexer([not_str[0]])[0]] if idx.is_unique else None
-        raise InvalidValueError(
-            f"Column {col!r} must hold strings, but rows {format_items(not_str)} (by index label) "
-            f"hold other types (e.g. {example!r}). Labels are not converted automatically; "
-            f"convert them explicitly, e.g. df[{col!r}] = df[{col!r}].astype(str)."
-        )
-    return values
+def _from_arms(sa, measure: str, smd_method: str) -> _Study:
+    ac = sa.contrasts(measure, smd_method)
+    return _Study(
+        sa.study, "arms", sa.treatments[0], sa.treatments[1:], ac.y, ac.var, ac.cov, ac.u,
+        ac.cov_u, float(sa.n[0]), np.asarray(sa.n[1:], dtype=float),
+    )  # fmt: skip
 
 
-def _is_real_number(v: object) -> bool:
-    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
-        v, bool | np.bool_
-    )
-
-
-def _numeric_column(df: pd.DataFrame, col: str) -> np.ndarray:
-    """Return ``col`` as float64 without coercing strings; missing values become NaN."""
-    s = df[col]
-    dt = s.dtype
-    if (
-        pd.api.types.is_numeric_dtype(dt)
-        and not pd.api.types.is_bool_dtype(dt)
-        and not pd.api.types.is_complex_dtype(dt)
-    ):
-        return s.to_numpy(dtype=float, na_value=np.nan)
-    values = s.to_numpy(dtype=object)
-    bad = [
-        (lab, v)
-        for lab, v in zip(df.index, values, strict=True)
-        if not (_is_real_number(v) or v is None or v is pd.NA)
-    ]
-    if bad or not pd.api.types.is_object_dtype(dt):
-        bad = bad or list(zip(df.index, values, strict=True))
-        raise InvalidValueError(
-            f"Column {col!r} must be numeric (dtype {dt}), but rows "
-            f"{format_items([lab for lab, _ in bad])} (by index label) hold non-numeric values "
-            f"such as {bad[0][1]!r}. Values are not converted automatically; fix the entries or "
-            f"convert the column explicitly, e.g. df[{col!r}] = pd.to_numeric(df[{col!r}])."
-        )
-    return np.array([np.nan if v is None or v is pd.NA else float(v) for v in values])
-
-
-def _check_finite(values: np.ndarray, col: str, index: pd.Index, *, allow_nan: bool) -> None:
-    """Reject infinite values, and NaN unless ``allow_nan``."""
-    bad = ~np.isfinite(values) if not allow_nan else np.isinf(values)
-    if bad.any():
-        what = "infinite" if allow_nan else "missing (NaN) or infinite"
-        raise InvalidValueError(
-            f"Column {col!r} holds {what} values in rows {format_items(index[bad])} (by index "
-            f"label). Every contrast needs a finite value; fix or remove those rows yourself."
-        )
-
-
-def _check_positive(values: np.ndarray, col: str, index: pd.Index) -> None:
-    """Reject values <= 0 (NaN is ignored: it means 'not given')."""
-    bad = values <= 0
-    if bad.any():
-        raise InvalidValueError(
-            f"Column {col!r} must be > 0 (it is a standard error), but rows "
-            f"{format_items(index[bad])} (by index label) hold {format_items(values[bad])}. "
-            f"Correct those standard errors."
-        )
-
-
-def _check_duplicates(
-    study: np.ndarray, t1: np.ndarray, t2: np.ndarray, te: np.ndarray, se: np.ndarray, cols, index
-) -> None:
-    """Reject rows that repeat another row's study, treat1, treat2, TE and seTE exactly."""
-    key = pd.DataFrame({"s": study, "a": t1, "b": t2, "te": te, "se": se})
-    dup = key.duplicated(keep=False).to_numpy()
-    if dup.any():
-        studies = list(dict.fromkeys(study[dup]))
-        raise InvalidValueError(
-            f"Rows {format_items(index[dup])} (by index label) are exact duplicates (same "
-            f"{cols['study']!r}, {cols['treat1']!r}, {cols['treat2']!r}, {cols['TE']!r} and "
-            f"{cols['seTE']!r}) in studies {format_items(studies)}. Remove the repeated rows, or "
-            f"label the studies distinctly if they really are different studies."
-        )
-
-
-def _warn_similar_names(names: Iterable[str]) -> None:
-    """Warn about treatment names that differ only by case or surrounding whitespace."""
-    groups: dict[str, list[str]] = {}
-    for n in sorted(set(names)):
-        groups.setdefault(n.strip().casefold(), []).append(n)
-    similar = [g for g in groups.values() if len(g) > 1]
-    if similar:
-        shown = format_items([" / ".join(repr(n) for n in g) for g in similar])
-        warnings.warn(
-            f"Treatment names differ only by letter case or surrounding whitespace: {shown}. "
-            f"They are kept as distinct treatments; if they are the same treatment, harmonise the "
-            f"names in the data (e.g. df[col].str.strip()).",
-            TreatmentNameWarning,
-            stacklevel=3,
-        )
-
-
-def _resolve_treatments(observed: set[str], treatments: Sequence[str] | None) -> tuple[str, ...]:
-    """Return the treatment order: the user's list (checked) or ``sorted(observed)``."""
-    if treatments is None:
-        return tuple(sorted(observed))
-    if isinstance(treatments, str) or not isinstance(treatments, Iterable):
-        raise InvalidValueError(
-            f"treatments= must be a list of treatment names, got {treatments!r}."
-        )
-    order = list(treatments)
-    non_str = [t for t in order if not isinstance(t, str)]
-    if non_str:
-        raise InvalidValueError(
-            f"treatments= must hold strings; got {format_items(non_str)}. Convert with str()."
-        )
-    dups = sorted({t for t in order if order.count(t) > 1})
-    if dups:
-        raise InvalidValueError(f"treatments= lists {format_items(dups)} more than once.")
-    extra = [t for t in order if t not in observed]
-    absent = sorted(observed - set(order))
-    if extra or absent:
-        parts = []
-        if extra:
-            parts.append(f"{format_items(extra)} listed but not in the data")
-        if absent:
-            parts.append(f"{format_items(absent)} in the data but not listed")
-        raise UnknownTreatmentError(
-            f"treatments= must list exactly the treatments in the data: "
-            f"{'; '.join(parts)}. Treatments in the data: {format_items(sorted(observed), 20)}."
-        )
-    return tuple(order)
-
-
-def _resolve_reference(
-    reference: str | None, treatments: tuple[str, ...], study_sets: dict[str, set[str]]
-) -> tuple[str, str]:
-    """Return ``(reference, reference_rule)``."""
-    if reference is not None:
-        if reference not in treatments:
-            same = [t for t in treatments if t.strip().casefold() == str(reference).casefold()]
-            close = same or difflib.get_close_matches(str(reference), treatments, n=3)
-            hint = f" Did you mean {format_items(close)}?" if close else ""
-            raise UnknownTreatmentError(
-                f"reference={reference!r} is not a treatment in the network.{hint} Available "
-                f"treatments: {format_items(treatments, limit=20)}."
-            )
-        return reference, f"given by the user (reference={reference!r})"
-    n = {t: 0 for t in treatments}
-    for ts in study_sets.values():
-        for t in ts:
-            n[t] += 1
-    top = max(n.values())
-    tied = [t for t in treatments if n[t] == top]  # in `treatments` order
-    ref = tied[0]
-    rule = (
-        f"chosen automatically as the treatment in the most studies: {ref!r} is in {top} of "
-        f"{len(study_sets)} studies"
-    )
-    if len(tied) > 1:
-        rule += f"; tied with {format_items(tied[1:])}, broken by the order of `treatments`"
-    return ref, rule
-
-
-def _check_connected(
-    treatments: tuple[str, ...], study_sets: dict[str, set[str]], study_col: str
-) -> None:
-    """Raise DisconnectedNetworkError unless every treatment is linked through studies."""
-    parent = {t: t for t in treatments}
-
-    def find(t: str) -> str:
-        while parent[t] != t:
-            parent[t] = parent[parent[t]]
-            t = parent[t]
-        return t
-
-    for ts in study_sets.values():
-        first, *rest = sorted(ts)
-        for t in rest:
-            parent[find(t)] = find(first)
-    comps: dict[str, list[str]] = {}
-    for t in treatments:
-        comps.setdefault(find(t), []).append(t)
-    if len(comps) == 1:
-        return
-    lines = []
-    for i, members in enumerate(comps.values(), 1):
-        studies = [s for s, ts in study_sets.items() if ts <= set(members)]
-        lines.append(
-            f"component {i}: treatments {format_items(members)}; studies {format_items(studies, 3)}"
-        )
-    raise DisconnectedNetworkError(
-        f"The network is disconnected: no study links its {len(comps)} components, so effects "
-        f"between them are not estimable. " + "; ".join(lines) + ". Fit the components "
-        f"separately by subsetting the data to the studies of one component, e.g. "
-        f"df[df[{study_col!r}].isin([...])], or add studies that connect them."
-    )
-
-
-# ----------------------------------------------------------------------------- the network
-def _readonly(a: np.ndarray) -> np.ndarray:
+def _readonly(a) -> np.ndarray:
     a = np.array(a, copy=True)
     a.setflags(write=False)
     return a
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Network:
-    """A validated network of study contrasts with exact multi-arm covariance.
+def _check_measure(measure, *, arms: bool) -> str | None:
+    allowed = ARM_MEASURES if arms else tuple(MEASURES)
+    if measure is None and not arms:
+        return None
+    if measure not in allowed:
+        raise ModelSpecError(
+            f"Unknown effect measure {measure!r}"
+            + (" for arm-level data" if arms else "")
+            + f". Use one of: {', '.join(allowed)}.",
+            rule="unknown-measure",
+        )
+    return measure
 
-    Build it with :meth:`from_contrasts`. For study ``i`` with ``k = mask[i].sum()`` contrasts, the
-    contrasts ``y[i, mask[i]]`` of its non-base arms vs its base arm have covariance
-    ``diag(var[i, mask[i]]) + cov[i] * ones((k, k))``.
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Network(NetworkViews):
+    """A validated network of studies with exact within-study covariance.
+
+    Build it with :meth:`from_contrasts`, :meth:`from_arms` or :meth:`from_data`. For study ``i``
+    with ``k = mask[i].sum()`` contrasts, the contrasts ``y[i, mask[i]]`` of its non-base arms vs
+    its base arm have covariance :meth:`study_covariance` ``(i)``.
 
     Attributes
     ----------
     treatments : tuple of str
-        Treatment order used by every index array: the user's ``treatments=`` if given, otherwise
-        ``sorted()`` on the names.
+        Treatment order used by every index array: ``treatments=`` if given, else ``sorted()``.
     reference : str
-        Reference treatment.
-    reference_rule : str
-        How the reference was chosen, in words.
+        Reference treatment; ``reference_rule`` says in words how it was chosen.
     studies : tuple of str
-        Study labels in order of first appearance in the data.
-    base : ndarray of int, shape (S,)
+        Study labels in order of first appearance (contrast data first, then arm data).
+    base : ndarray of int (S,)
         Index into ``treatments`` of each study's base arm.
-    arm : ndarray of int, shape (S, K)
-        Index into ``treatments`` of each non-base arm (padding 0). ``K`` is the largest number of
-        non-base arms of any study.
-    y : ndarray of float, shape (S, K)
-        Contrast of each non-base arm vs the base arm (padding 0.0).
-    var : ndarray of float, shape (S, K)
-        ``seTE**2 - se_base**2``, the non-base arm's own variance (padding 1.0); ``seTE**2`` for
-        two-arm studies.
-    cov : ndarray of float, shape (S,)
-        ``se_base**2``, the covariance of any two contrasts of the study (0.0 for two-arm studies).
-    mask : ndarray of bool, shape (S, K)
+    arm : ndarray of int (S, K)
+        Index into ``treatments`` of each non-base arm (padding 0).
+    y : ndarray (S, K)
+        Contrast of each non-base arm vs the base arm (padding 0).
+    var, cov, u, cov_u : ndarray
+        Covariance parts: ``diag(var[i]) + cov[i] 11' + cov_u[i] u[i] u[i]'`` over real slots.
+        ``var`` padding is 1; ``cov`` is ``se_base**2`` (0 for two-arm contrast studies).
+    mask : ndarray of bool (S, K)
         True for real contrasts.
-    n_arms : ndarray of int, shape (S,)
-        Number of arms per study, base arm included.
+    n_arms : ndarray of int (S,)
+        Arms per study, base arm included.
+    base_n, arm_n : ndarray of float (S,), (S, K)
+        Sample sizes of the base and non-base arms (NaN where unknown, e.g. contrast data).
     form : tuple of str
-        Per study: ``"two-arm"``, ``"base"`` or ``"pairwise"`` (the form it was given in).
-    contrasts : pandas.DataFrame
-        The normalised long table used: ``study, treatment, base, TE, seTE, se_base, n_arms,
-        form``; one row per non-base arm, in study order. ``se_base`` is NaN for two-arm studies.
-    data : pandas.DataFrame
-        A copy of the input data.
+        Per study: ``"two-arm"``, ``"base"``, ``"pairwise"`` (contrast data) or ``"arms"``.
+    contrasts : DataFrame
+        The normalised contrasts used: ``study, treatment, base, TE, seTE, se_base, n_arms,
+        form``.
+    data, arm_data : DataFrame or None
+        Copies of the contrast and arm-level inputs.
     columns : dict
-        Role (``study``, ``treat1``, ``treat2``, ``TE``, ``seTE``, ``se_base``) to column name.
-    closure_tol : float
-        Closure tolerance used for pairwise-form studies.
+        Role to column name.
+    measure : str or None
+        Effect measure (see :data:`MEASURES`); ``lower_is_better`` its direction if given.
+    classes : dict or None
+        Treatment to class, for every treatment, in treatment order.
+    excluded_studies : tuple of str
+        Studies outside the chosen ``component`` of a disconnected network.
+    smd_method : str
+        SMD definition used for arm data (``"escalc"`` or ``"netmeta"``).
     """
 
     treatments: tuple[str, ...]
@@ -358,161 +159,265 @@ class Network:
     n_arms: np.ndarray
     form: tuple[str, ...]
     contrasts: pd.DataFrame = field(repr=False)
-    data: pd.DataFrame = field(repr=False)
+    data: pd.DataFrame | None = field(repr=False)
     columns: dict[str, str] = field(default_factory=dict)
     closure_tol: float = 0.01
+    u: np.ndarray | None = None
+    cov_u: np.ndarray | None = None
+    base_n: np.ndarray | None = None
+    arm_n: np.ndarray | None = None
+    arm_data: pd.DataFrame | None = field(default=None, repr=False)
+    measure: str | None = None
+    lower_is_better: bool | None = None
+    classes: dict[str, str] | None = None
+    excluded_studies: tuple[str, ...] = ()
+    smd_method: str = "escalc"
 
     def __post_init__(self) -> None:
-        for name in ("base", "arm", "y", "var", "cov", "mask", "n_arms"):
+        s, k = self.y.shape
+        defaults = {"u": np.zeros((s, k)), "cov_u": np.zeros(s), "base_n": np.full(s, np.nan)}
+        defaults["arm_n"] = np.full((s, k), np.nan)
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        for name in ("base", "arm", "y", "var", "cov", "mask", "n_arms", *defaults):
             object.__setattr__(self, name, _readonly(getattr(self, name)))
 
+    # ------------------------------------------------------------------------ constructors
     @classmethod
-    def from_contrasts(
+    def from_contrasts(cls, df: pd.DataFrame, **kwargs) -> Network:
+        """Build a network from a long table of study contrasts.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per contrast: ``study, treat1, treat2, TE, seTE`` and optionally
+            ``se_base``. ``TE`` is ``treat1`` minus ``treat2``. Two-arm studies have one row; a
+            multi-arm study is given in base form (one row per non-base arm, all sharing
+            ``treat2``, with ``se_base``, the SE of the base arm) or in pairwise form (one row
+            for every pair of its distinct treatments; arm variances are derived by least
+            squares from ``seTE_jk**2 = s_j**2 + s_k**2``, base = the treatment that is
+            ``treat2`` in most rows).
+        **kwargs
+            Column names (``study, treat1, treat2, TE, seTE, se_base``) and options of
+            :meth:`from_data`.
+
+        Returns
+        -------
+        Network
+        """
+        return cls.from_data(contrasts=df, **kwargs)
+
+    @classmethod
+    def from_arms(cls, df: pd.DataFrame, *, measure: str, **kwargs) -> Network:
+        """Build a network from arm-level continuous data (means, SDs, sample sizes).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per arm: ``study, treatment, mean, sd, n`` (for ``measure="MD"`` an ``se``
+            column may replace ``sd`` and ``n``: pass ``se="<column>"``). The first row of each
+            study is its base arm.
+        measure : {"SMD", "MD"}
+            ``"SMD"``: Hedges' g with pooled SD and small-sample correction (``smd_method``
+            selects metafor's or netmeta's definition); ``"MD"``: mean difference.
+        **kwargs
+            Column names (``study, treatment, mean, sd, n, se``) and options of
+            :meth:`from_data`.
+
+        Returns
+        -------
+        Network
+        """
+        return cls.from_data(arms=df, measure=measure, **kwargs)
+
+    @classmethod
+    def from_data(
         cls,
-        df: pd.DataFrame,
         *,
+        contrasts: pd.DataFrame | None = None,
+        arms: pd.DataFrame | None = None,
+        measure: str | None = None,
+        lower_is_better: bool | None = None,
+        reference: str | None = None,
+        treatments: Sequence[str] | None = None,
+        classes: str | dict[str, str] | None = None,
+        component: str | None = None,
+        closure_tol: float = 0.01,
+        smd_method: str = "escalc",
         study: str = "study",
         treat1: str = "treat1",
         treat2: str = "treat2",
         TE: str = "TE",
         seTE: str = "seTE",
         se_base: str = "se_base",
-        reference: str | None = None,
-        treatments: Sequence[str] | None = None,
-        closure_tol: float = 0.01,
+        treatment: str = "treatment",
+        mean: str = "mean",
+        sd: str = "sd",
+        n: str = "n",
+        se: str | None = None,
     ) -> Network:
-        """Build a network from a long table of study contrasts.
+        """Build a network from contrast data, arm-level data, or both (different studies).
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            One row per contrast. Rows of a study are identified by the ``study`` column (they need
-            not be contiguous). Two-arm studies have one row; a multi-arm study is given either in
-            base form (one row per non-base arm, all sharing ``treat2``, with ``se_base``) or in
-            pairwise form (one row for every pair of its distinct treatments).
-        study, treat1, treat2, TE, seTE, se_base : str
-            Column names. ``TE`` is the effect of ``treat1`` relative to ``treat2`` (treat1 minus
-            treat2) with standard error ``seTE``; ``se_base`` is the SE of the base arm of a
-            multi-arm study (its contrasts' covariance is ``se_base**2``). The ``se_base`` column is
-            optional; an absent column means "missing everywhere".
+        contrasts, arms : DataFrame, optional
+            Contrast-level and arm-level data (see :meth:`from_contrasts`, :meth:`from_arms`).
+            A study may appear in only one of them.
+        measure : str, optional
+            Effect measure (:data:`MEASURES`); required for arm data (``"SMD"`` or ``"MD"``).
+        lower_is_better : bool, optional
+            Benefit direction of the measure, recorded for summaries and plots.
         reference : str, optional
-            Reference treatment. Default: the treatment appearing in the most studies, ties broken
-            by the order of ``treatments``.
+            Reference treatment. Default: the treatment in the most studies (ties: first in
+            ``treatments`` order); ``reference_rule`` records the choice.
         treatments : sequence of str, optional
-            Treatment order; must list exactly the treatments in the data. Default: ``sorted()``.
+            Treatment order; must list exactly the treatments in the data. Default ``sorted()``.
+        classes : str or dict, optional
+            Treatment classes: a dict ``{treatment: class}``, or a column name. For arm data the
+            column holds each arm's class; for contrast data columns ``f"{treat1}_{classes}"``
+            and ``f"{treat2}_{classes}"`` hold the classes of both treatments.
+        component : str, optional
+            For a disconnected network: a treatment whose component is kept. The other studies
+            are excluded explicitly and listed in ``excluded_studies``.
         closure_tol : float
-            Rounding tolerance for pairwise-form studies: every row ``(j, k)`` not involving the
-            base arm ``b`` must satisfy ``|TE_jk - (TE_jb - TE_kb)| <= closure_tol``.
+            Rounding tolerance on ``TE`` for pairwise-form multi-arm studies.
+        smd_method : {"escalc", "netmeta"}
+            Definition of the SMD from arm data (see :mod:`nma_bayes.effects`).
+        study, treat1, treat2, TE, seTE, se_base, treatment, mean, sd, n, se : str
+            Column names.
 
         Returns
         -------
         Network
-            The validated network.
 
         Raises
         ------
-        MissingColumnError, InvalidValueError, MultiArmError, DisconnectedNetworkError,
-        UnknownTreatmentError, ModelSpecError
-            For invalid input (all subclasses of NMAInputError / ValueError).
+        NMAInputError
+            Any subclass, tagged with its rule (:data:`nma_bayes.validation.RULES`).
 
         Warns
         -----
         TreatmentNameWarning
             If treatment names differ only by case or surrounding whitespace.
-
-        Notes
-        -----
-        In a pairwise-form study the base arm is the treatment that is ``treat2`` in most of its
-        rows (ties: the earliest such row), the other arms are ordered as in ``treatments``, and the
-        base-arm variance is derived by least squares from ``seTE_jk**2 = s_j**2 + s_k**2``.
         """
-        _check_frame(df)
-        tol = _check_closure_tol(closure_tol)
-        cols = {"study": study, "treat1": treat1, "treat2": treat2, "TE": TE, "seTE": seTE}
-        cols["se_base"] = se_base
-        _check_columns(df, cols)
-        idx = df.index
-        labels = {r: _check_labels(df, cols[r]) for r in _LABEL_ROLES}
-        te = _numeric_column(df, TE)
-        se = _numeric_column(df, seTE)
-        sb = _numeric_column(df, se_base) if se_base in df.columns else np.full(len(df), np.nan)
-        _check_finite(te, TE, idx, allow_nan=False)
-        _check_finite(se, seTE, idx, allow_nan=False)
-        _check_finite(sb, se_base, idx, allow_nan=True)
-        _check_positive(se, seTE, idx)
-        _check_positive(sb, se_base, idx)
-        s_lab, t1, t2 = labels["study"], labels["treat1"], labels["treat2"]
-        _check_duplicates(s_lab, t1, t2, te, se, cols, idx)
-        _warn_similar_names(np.concatenate([t1, t2]).tolist())
+        if contrasts is None and arms is None:
+            raise InvalidValueError(
+                "Give contrast data (contrasts=) or arm-level data (arms=).", rule="empty-data"
+            )
+        if lower_is_better is not None and not isinstance(lower_is_better, bool):
+            raise ModelSpecError(
+                f"lower_is_better must be True, False or None, got {lower_is_better!r}.",
+                rule="bad-option",
+            )
+        if smd_method not in SMD_METHODS:
+            raise ModelSpecError(
+                f"smd_method={smd_method!r}: use one of {SMD_METHODS}.", rule="bad-option"
+            )
+        tol = V.check_closure_tol(closure_tol)
+        measure = _check_measure(measure, arms=arms is not None)
+        cols = {"study": study}
+        studies: list[_Study] = []
+        class_pairs: list[tuple[str, object]] = []
+        if contrasts is not None:
+            cols |= {"treat1": treat1, "treat2": treat2, "TE": TE, "seTE": seTE}
+            cols["se_base"] = se_base
+            rows, pairs = _contrast_rows(contrasts, cols, classes)
+            class_pairs += pairs
+            studies += [("contrasts", s, r) for s, r in rows.items()]
+        if arms is not None:
+            arm_cols = {"study": study, "treatment": treatment, "mean": mean, "sd": sd, "n": n}
+            arm_cols["se"] = se
+            cols |= {k: v for k, v in arm_cols.items() if v is not None}
+            parsed = parse_arms(arms, arm_cols, measure)
+            if isinstance(classes, str):
+                class_pairs += _arm_class_pairs(arms, treatment, classes)
+            studies += [("arms", sa.study, sa) for sa in parsed]
+        _check_one_form_per_study(studies)
 
-        rows_by_study: dict[str, list[StudyRow]] = {}
-        for i in range(len(df)):
-            row = StudyRow(idx[i], t1[i], t2[i], float(te[i]), float(se[i]), float(sb[i]))
-            rows_by_study.setdefault(s_lab[i], []).append(row)
         study_sets = {
-            s: {t for r in rows for t in (r.treat1, r.treat2)} for s, rows in rows_by_study.items()
-        }
-        trts = _resolve_treatments(set().union(*study_sets.values()), treatments)
-        ref, rule = _resolve_reference(reference, trts, study_sets)
-        _check_connected(trts, study_sets, study)
+            s: ({t for r in obj for t in (r.treat1, r.treat2)} if kind == "contrasts"
+                else set(obj.treatments))
+            for kind, s, obj in studies
+        }  # fmt: skip
+        excluded = V.select_component(study_sets, component, study)
+        if excluded:
+            studies = [x for x in studies if x[1] not in excluded]
+            study_sets = {s: ts for s, ts in study_sets.items() if s not in excluded}
+        trts = V.resolve_treatments(set().union(*study_sets.values()), treatments)
+        ref, rule = V.resolve_reference(reference, trts, study_sets)
         order = {t: i for i, t in enumerate(trts)}
+        cls_map = V.resolve_classes(
+            classes if isinstance(classes, dict) else None,
+            trts,
+            [] if isinstance(classes, dict) else [(t, c) for t, c in class_pairs if t in order],
+        )
         resolved = [
-            resolve_study(s, rows, treatment_order=order, closure_tol=tol, se_base_col=se_base)
-            for s, rows in rows_by_study.items()
+            _from_contrast_rows(
+                resolve_study(s, obj, treatment_order=order, closure_tol=tol, se_base_col=se_base)
+            )
+            if kind == "contrasts"
+            else _from_arms(obj, measure, smd_method)
+            for kind, s, obj in studies
         ]
-        return cls._assemble(resolved, trts, ref, rule, df, cols, tol)
+        return cls._assemble(
+            resolved,
+            trts=trts,
+            reference=ref,
+            reference_rule=rule,
+            data=None if contrasts is None else contrasts.copy(),
+            arm_data=None if arms is None else arms.copy(),
+            columns=cols,
+            closure_tol=tol,
+            measure=measure,
+            lower_is_better=lower_is_better,
+            classes=cls_map,
+            excluded_studies=excluded,
+            smd_method=smd_method,
+        )
 
     @classmethod
-    def _assemble(
-        cls,
-        resolved: list[StudyContrasts],
-        trts: tuple[str, ...],
-        ref: str,
-        rule: str,
-        df: pd.DataFrame,
-        cols: dict[str, str],
-        tol: float,
-    ) -> Network:
+    def _assemble(cls, resolved: list[_Study], *, trts, **attrs) -> Network:
         order = {t: i for i, t in enumerate(trts)}
-        n_s, k = len(resolved), max(len(sc.arms) for sc in resolved)
-        base = np.zeros(n_s, dtype=np.int64)
-        arm = np.zeros((n_s, k), dtype=np.int64)
-        y = np.zeros((n_s, k))
-        var = np.ones((n_s, k))
-        cov = np.zeros(n_s)
-        mask = np.zeros((n_s, k), dtype=bool)
+        n_s, k = len(resolved), max(len(st.arms) for st in resolved)
+        arrays = {
+            "base": np.zeros(n_s, dtype=np.int64),
+            "arm": np.zeros((n_s, k), dtype=np.int64),
+            "y": np.zeros((n_s, k)),
+            "var": np.ones((n_s, k)),
+            "cov": np.zeros(n_s),
+            "u": np.zeros((n_s, k)),
+            "cov_u": np.zeros(n_s),
+            "mask": np.zeros((n_s, k), dtype=bool),
+            "base_n": np.full(n_s, np.nan),
+            "arm_n": np.full((n_s, k), np.nan),
+        }
         records = []
-        for i, sc in enumerate(resolved):
-            m = len(sc.arms)
-            c = 0.0 if sc.form == "two-arm" else sc.se_base**2
-            base[i], cov[i] = order[sc.base], c
-            arm[i, :m] = [order[t] for t in sc.arms]
-            y[i, :m] = sc.TE
-            var[i, :m] = np.square(sc.seTE) - c
-            mask[i, :m] = True
-            for t, te, se in zip(sc.arms, sc.TE, sc.seTE, strict=True):
-                records.append((sc.study, t, sc.base, te, se, sc.se_base, sc.n_arms, sc.form))
+        for i, st in enumerate(resolved):
+            m = len(st.arms)
+            arrays["base"][i] = order[st.base]
+            arrays["arm"][i, :m] = [order[t] for t in st.arms]
+            for name in ("y", "var", "u", "arm_n"):
+                arrays[name][i, :m] = getattr(st, name)
+            for name in ("cov", "cov_u", "base_n"):
+                arrays[name][i] = getattr(st, name)
+            arrays["mask"][i, :m] = True
+            se_te = np.sqrt(st.var + st.cov + st.cov_u * st.u**2)
+            se_b = np.sqrt(st.cov) if st.form != "two-arm" else np.nan
+            for t, te, s in zip(st.arms, st.y, se_te, strict=True):
+                records.append((st.study, t, st.base, te, s, se_b, m + 1, st.form))
         contrasts = pd.DataFrame.from_records(
             records,
             columns=["study", "treatment", "base", "TE", "seTE", "se_base", "n_arms", "form"],
         )
         return cls(
             treatments=trts,
-            reference=ref,
-            reference_rule=rule,
-            studies=tuple(sc.study for sc in resolved),
-            base=base,
-            arm=arm,
-            y=y,
-            var=var,
-            cov=cov,
-            mask=mask,
-            n_arms=np.array([sc.n_arms for sc in resolved], dtype=np.int64),
-            form=tuple(sc.form for sc in resolved),
+            studies=tuple(st.study for st in resolved),
+            n_arms=np.array([len(st.arms) + 1 for st in resolved], dtype=np.int64),
+            form=tuple(st.form for st in resolved),
             contrasts=contrasts,
-            data=df.copy(),
-            columns=dict(cols),
-            closure_tol=tol,
+            **arrays,
+            **attrs,
         )
 
     # ------------------------------------------------------------------------- convenience
@@ -534,16 +439,6 @@ class Network:
     def treatment_index(self, name: str) -> int:
         """Return the position of treatment ``name`` in :attr:`treatments`.
 
-        Parameters
-        ----------
-        name : str
-            Treatment name.
-
-        Returns
-        -------
-        int
-            Index into :attr:`treatments`.
-
         Raises
         ------
         UnknownTreatmentError
@@ -554,29 +449,91 @@ class Network:
         except ValueError:
             raise UnknownTreatmentError(
                 f"{name!r} is not a treatment in the network. Available treatments: "
-                f"{format_items(self.treatments, limit=20)}."
+                f"{format_items(self.treatments, limit=20)}.",
+                rule="unknown-reference",
             ) from None
 
     def study_covariance(self, i: int) -> np.ndarray:
         """Return the within-study covariance matrix of study ``i``'s contrasts.
 
-        Parameters
-        ----------
-        i : int
-            Study position in :attr:`studies`.
-
         Returns
         -------
-        ndarray, shape (k, k)
-            ``diag(var[i, mask[i]]) + cov[i]``, ``k`` the study's number of contrasts.
+        ndarray (k, k)
+            ``diag(var) + cov 11' + cov_u u u'`` over the study's ``k`` contrasts.
         """
-        v = self.var[i, self.mask[i]]
-        return np.diag(v) + self.cov[i] * np.ones((v.size, v.size))
+        m = self.mask[i]
+        v, u = self.var[i, m], self.u[i, m]
+        return np.diag(v) + self.cov[i] * np.ones((v.size, v.size)) + self.cov_u[i] * np.outer(u, u)
 
     def __repr__(self) -> str:
         multi = int((self.n_arms > 2).sum())
+        measure = f", measure={self.measure!r}" if self.measure else ""
         return (
             f"Network({self.n_studies} studies, {self.n_treatments} treatments, "
             f"{self.n_contrasts} contrasts, {multi} multi-arm studies, "
-            f"reference={self.reference!r})"
+            f"reference={self.reference!r}{measure})"
+        )
+
+
+# ---------------------------------------------------------------------------- helpers
+def _contrast_rows(df: pd.DataFrame, cols: dict[str, str], classes):
+    """Validate contrast rows; return rows grouped by study and (treatment, class) pairs."""
+    V.check_frame(df)
+    V.check_columns(df, cols, _CONTRAST_REQUIRED, "Network.from_contrasts")
+    idx = df.index
+    labels = {r: V.check_labels(df, cols[r]) for r in ("study", "treat1", "treat2")}
+    te = V.numeric_column(df, cols["TE"])
+    se = V.numeric_column(df, cols["seTE"])
+    has_sb = cols["se_base"] in df.columns
+    sb = V.numeric_column(df, cols["se_base"]) if has_sb else np.full(len(df), np.nan)
+    V.check_finite(te, cols["TE"], idx, allow_nan=False)
+    V.check_finite(se, cols["seTE"], idx, allow_nan=False)
+    V.check_finite(sb, cols["se_base"], idx, allow_nan=True)
+    V.check_positive(se, cols["seTE"], idx)
+    V.check_positive(sb, cols["se_base"], idx)
+    s_lab, t1, t2 = labels["study"], labels["treat1"], labels["treat2"]
+    key = pd.DataFrame({cols["study"]: s_lab, cols["treat1"]: t1, cols["treat2"]: t2})
+    key[cols["TE"]], key[cols["seTE"]] = te, se
+    V.check_duplicates(key, s_lab, idx)
+    V.warn_similar_names(np.concatenate([t1, t2]).tolist())
+    rows: dict[str, list[StudyRow]] = {}
+    for i in range(len(df)):
+        row = StudyRow(idx[i], t1[i], t2[i], float(te[i]), float(se[i]), float(sb[i]))
+        rows.setdefault(s_lab[i], []).append(row)
+    pairs = []
+    if isinstance(classes, str):
+        names = [f"{cols['treat1']}_{classes}", f"{cols['treat2']}_{classes}"]
+        absent = [c for c in names if c not in df.columns]
+        if absent:
+            raise ModelSpecError(
+                f"classes={classes!r}: contrast data need class columns {names[0]!r} and "
+                f"{names[1]!r} (the classes of treat1 and treat2); missing {absent}. Or pass a "
+                "dict {treatment: class}.",
+                rule="bad-option",
+            )
+        for tcol, ccol in zip((t1, t2), names, strict=True):
+            pairs += list(zip(tcol, df[ccol].to_numpy(dtype=object), strict=True))
+    return rows, pairs
+
+
+def _arm_class_pairs(df: pd.DataFrame, treatment: str, classes: str):
+    if classes not in df.columns:
+        raise ModelSpecError(
+            f"classes={classes!r} is not a column of the arm data; columns: "
+            f"{format_items([str(c) for c in df.columns], limit=12)}.",
+            rule="bad-option",
+        )
+    return list(zip(df[treatment], df[classes].to_numpy(dtype=object), strict=True))
+
+
+def _check_one_form_per_study(studies) -> None:
+    kinds: dict[str, set[str]] = {}
+    for kind, s, _ in studies:
+        kinds.setdefault(s, set()).add(kind)
+    both = [s for s, k in kinds.items() if len(k) > 1]
+    if both:
+        raise InvalidValueError(
+            f"Studies {format_items(both)} are given both as contrasts and as arms. Give each "
+            "study once, in one form (remove it from one of the two tables).",
+            rule="study-in-two-forms",
         )

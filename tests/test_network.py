@@ -145,7 +145,7 @@ def test_treatments_argument_must_match_data():
         Network.from_contrasts(two_arm(), treatments=["A", "B", "C", "D", "E"])
     with pytest.raises(UnknownTreatmentError, match="'D'.*in the data but not listed"):
         Network.from_contrasts(two_arm(), treatments=["A", "B", "C"])
-    with pytest.raises(InvalidValueError, match="more than once"):
+    with pytest.raises(UnknownTreatmentError, match="more than once"):
         Network.from_contrasts(two_arm(), treatments=["A", "B", "C", "D", "A"])
 
 
@@ -289,7 +289,7 @@ def test_closure_tol_validated():
 
 
 def test_not_a_dataframe():
-    with pytest.raises(TypeError, match="DataFrame"):
+    with pytest.raises(InvalidValueError, match="DataFrame"):
         Network.from_contrasts(two_arm().to_dict())
 
 
