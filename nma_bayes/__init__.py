@@ -23,7 +23,8 @@ from .errors import (
 from .fit import fit_network
 from .gls import gls_estimate
 from .model import build_model
-from .network import Network
+from .network import MEASURES, Network
+from .plots import plot_network
 from .priors import HalfNormal, LogNormal, Normal, Uniform
 from .results import NetworkFit
 from .spec import ModelSpec
@@ -33,6 +34,8 @@ __version__ = "0.1.0"
 __all__ = [
     "fit_network",
     "Network",
+    "MEASURES",
+    "plot_network",
     "NetworkFit",
     "ModelSpec",
     "build_model",

@@ -33,6 +33,26 @@ def reference_fit(key: str) -> nb.NetworkFit:
         "social_re": ("social_anxiety", "Waitlist", "random", tsd2),
         "senn_fe": ("senn2013", "plac", "fixed", {"prior_d": nb.Normal(0, 100)}),
     }
+    arm_fits = {
+        # arm-level data: SMD with netmeta's definition (to compare with netmeta's NMA), MD from
+        # the TSD2 inputs (arm means and their SEs)
+        "parkinsons_arms_smd_fe": ("parkinsons", "SMD", "fixed", {"smd_method": "netmeta"}),
+        "stowe_arms_smd_fe": ("stowe2010", "SMD", "fixed", {"smd_method": "netmeta"}),
+        "parkinsons_arms_md_re": ("parkinsons", "MD", "random", {"se": "se"}),
+        "parkinsons_arms_md_fe": ("parkinsons", "MD", "fixed", {"se": "se"}),
+    }
+    if key in arm_fits:
+        name, measure, effects, options = arm_fits[key]
+        return nb.fit_network(
+            nb.datasets.load_dataset(name, "arms"),
+            measure=measure,
+            reference="Placebo",
+            effects=effects,
+            random_seed=20261127,
+            draws=5000 if effects == "random" else 1000,
+            **tsd2,
+            **options,
+        )
     name, ref, effects, priors = settings[key]
     # parkinsons RE: tau is barely identified (7 studies), so d is a heavy-tailed scale mixture
     # whose SD needs more draws for a small Monte Carlo error; sampling 4 x 5000 takes < 1 s

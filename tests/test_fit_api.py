@@ -178,7 +178,8 @@ def test_bad_input_fails_before_sampling(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("sampled")
 
-    monkeypatch.setattr(sampling, "sample_posterior", boom)
+    monkeypatch.setattr("nma_bayes.fit.sample_posterior", boom)
+    monkeypatch.setattr(sampling, "build_model", boom)
     df = nb.datasets.load_dataset("parkinsons")
     with pytest.raises(nb.MissingColumnError, match="seTE"):
         nb.fit_network(df.drop(columns="seTE"))

@@ -121,3 +121,33 @@ def test_tau_prior_families_build(prior):
     assert {k for k in model.named_vars if k.startswith("prior_tau_")} == {
         f"prior_tau_{k}" for k in prior.params()
     }
+
+
+def _four_arm_smd_network(smd_method):
+    import pandas as pd
+
+    arms = pd.DataFrame(
+        {
+            "study": ["s1"] * 4 + ["s2"] * 2 + ["s3"] * 3,
+            "treatment": ["A", "B", "C", "D", "A", "B", "B", "C", "D"],
+            "mean": [10.0, 8.5, 7.0, 9.0, 11.0, 9.5, 8.0, 7.5, 7.9],
+            "sd": [3.0, 2.5, 3.5, 2.8, 3.1, 2.9, 2.6, 3.3, 3.0],
+            "n": [40, 35, 42, 38, 50, 52, 30, 28, 33],
+        }
+    )
+    return nb.Network.from_arms(arms, measure="SMD", smd_method=smd_method, reference="A")
+
+
+@pytest.mark.parametrize("smd_method", ["escalc", "netmeta"])
+@pytest.mark.parametrize("tau", [0.0, 0.3])
+def test_rank_two_loglik_for_smd_from_arms_equals_dense_mvn(smd_method, tau):
+    net = _four_arm_smd_network(smd_method)
+    assert np.any(np.asarray(net.cov_u) > 0)  # the SMD term is present
+    data = model_data(net)
+    d_full = np.array([0.0, -0.4, -0.8, -0.2])  # A (reference), B, C, D
+    mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
+    closed = marginal_loglik(
+        np, data["y"] - mu, data["var"], data["cov"], data["mask"], np.float64(tau**2),
+        data["u"], data["cov_u"],
+    )  # fmt: skip
+    np.testing.assert_allclose(closed, _dense_loglik(net, d_full, tau), rtol=1e-10)

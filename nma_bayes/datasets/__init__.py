@@ -51,7 +51,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "MD",
             True,
             "Placebo",
-            ("contrasts",),
+            ("contrasts", "arms", "smd_escalc", "smd_netmeta_pairwise", "smd_netmeta_nma"),
             "Dias S, Welton NJ, Sutton AJ, Ades AE (2011, updated 2016). NICE DSU Technical "
             "Support Document 2. Data from Franchini AJ et al. (2012) Res Synth Methods 3:142-160; "
             "as distributed in R package multinma (parkinsons).",
@@ -78,6 +78,18 @@ DATASETS: dict[str, DatasetInfo] = {
             "Senn S, Gavini F, Magrez D, Scheen A (2013). Issues in performing a network "
             "meta-analysis. Stat Methods Med Res 22(2):169-189. doi:10.1177/0962280211432220. "
             "Data: R package netmeta (Senn2013).",
+        ),
+        DatasetInfo(
+            "stowe2010",
+            "Adjuvant treatments to levodopa in Parkinson's disease, off-time reduction",
+            "MD",
+            True,
+            "Placebo",
+            ("arms", "contrasts", "smd_escalc", "smd_netmeta_pairwise", "smd_netmeta_nma"),
+            "Stowe R, Ives N, Clarke CE, et al. (2010). Evaluation of the efficacy and safety of "
+            "adjuvant treatment to levodopa therapy in Parkinson's disease patients with motor "
+            "complications. Cochrane Database Syst Rev. doi:10.1002/14651858.CD007166.pub2. "
+            "Analysed in Balduzzi S et al. (2023) J Stat Softw 106(2). Data: R package netmeta.",
         ),
     )
 }

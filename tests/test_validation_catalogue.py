@@ -1,0 +1,169 @@
+"""The validation catalogue: one test per rule, each through fit_network, before any PyMC call.
+
+Every case asserts the exception type, its ``rule`` tag and a message fragment naming the column,
+rows or studies. The model builder and the sampler are replaced by functions that fail the test,
+so a case passes only if the library's own exception is raised before PyMC is reached.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nma_bayes as nb
+from nma_bayes import errors as E
+from nma_bayes.validation import RULES
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+
+
+def contrasts(rows=None, **cols):
+    rows = rows or [
+        ("s1", "B", "A", 0.1, 0.2, np.nan),
+        ("s2", "C", "A", 0.2, 0.25, np.nan),
+        ("s3", "C", "B", 0.1, 0.3, np.nan),
+    ]
+    df = pd.DataFrame(rows, columns=["study", "treat1", "treat2", "TE", "seTE", "se_base"])
+    for k, v in cols.items():
+        df[k] = v
+    return df
+
+
+def arms(rows=None):
+    rows = rows or [
+        ("a1", "A", 10.0, 3.0, 40),
+        ("a1", "B", 9.0, 3.2, 41),
+        ("a2", "B", 9.5, 2.9, 30),
+        ("a2", "C", 8.0, 3.1, 33),
+    ]
+    return pd.DataFrame(rows, columns=["study", "treatment", "mean", "sd", "n"])
+
+
+def three_arm(te_bc=0.1, se=(0.3, 0.3, 0.3), sb=0.15, form="base"):
+    if form == "base":
+        return contrasts([("m", "B", "A", 0.2, se[0], sb), ("m", "C", "A", 0.3, se[1], sb)])
+    return contrasts(
+        [("m", "B", "A", 0.2, se[0], np.nan), ("m", "C", "A", 0.3, se[1], np.nan),
+         ("m", "C", "B", te_bc, se[2], np.nan)]
+    )  # fmt: skip
+
+
+def with_row(df, row):
+    return pd.concat([df, pd.DataFrame([row], columns=df.columns)], ignore_index=True)
+
+
+def set_value(df, row, col, value):
+    df = df.copy()
+    if isinstance(value, str) or value is None:
+        df[col] = df[col].astype(object)
+    elif isinstance(value, float):
+        df[col] = df[col].astype(float)
+    df.loc[row, col] = value
+    return df
+
+
+fit = nb.fit_network
+CASES = {
+    "not-a-dataframe": (lambda: fit(contrasts().to_dict()), E.InvalidValueError, "DataFrame"),
+    "empty-data": (lambda: fit(contrasts().iloc[:0]), E.InvalidValueError, "no rows"),
+    "missing-column": (lambda: fit(contrasts().drop(columns="seTE")), E.MissingColumnError, "'seTE'"),
+    "bad-label": (lambda: fit(set_value(contrasts(), 1, "study", None)), E.InvalidValueError, "'study'"),
+    "non-numeric": (lambda: fit(set_value(contrasts(), 0, "TE", "0.1a")), E.InvalidValueError, "'TE'.*non-numeric"),
+    "non-finite": (lambda: fit(set_value(contrasts(), 2, "TE", np.inf)), E.InvalidValueError, "'TE'.*rows 2"),
+    "se-not-positive": (lambda: fit(set_value(contrasts(), 0, "seTE", 0.0)), E.InvalidValueError, "'seTE' must be > 0"),
+    "sd-not-positive": (lambda: fit(set_value(arms(), 3, "sd", -1.0), measure="SMD"), E.InvalidValueError, "'sd' must be > 0.*rows 3"),
+    "n-invalid": (lambda: fit(set_value(arms(), 1, "n", 40.5), measure="SMD"), E.InvalidValueError, "'n'.*whole numbers >= 2"),
+    "single-arm-study": (lambda: fit(with_row(arms(), ("a3", "C", 7.0, 3.0, 20)), measure="MD"), E.InvalidValueError, "'a3'.*single arm"),
+    "duplicate-rows": (lambda: fit(with_row(contrasts(), ("s3", "C", "B", 0.1, 0.3, np.nan))), E.InvalidValueError, "duplicates.*'s3'"),
+    "study-in-two-forms": (
+        lambda: fit(nb.Network.from_data(contrasts=contrasts(), arms=arms().replace({"a1": "s1"}), measure="MD")),
+        E.InvalidValueError, "'s1'.*both as contrasts and as arms",
+    ),
+    "disconnected": (lambda: fit(with_row(contrasts(), ("s9", "E", "D", 0.1, 0.2, np.nan))), E.DisconnectedNetworkError, "component 1.*'A'.*component 2.*'D'"),
+    "unknown-component": (lambda: fit(with_row(contrasts(), ("s9", "E", "D", 0.1, 0.2, np.nan)), component="Z"), E.UnknownTreatmentError, "component='Z'"),
+    "unknown-reference": (lambda: fit(contrasts(), reference="a"), E.UnknownTreatmentError, "reference='a'.*Did you mean 'A'"),
+    "treatments-mismatch": (lambda: fit(contrasts(), treatments=["A", "B"]), E.UnknownTreatmentError, "'C'.*not listed"),
+    "multiarm-no-covariance": (lambda: fit(three_arm(sb=np.nan)), E.MultiArmError, "Study 'm'.*'se_base'"),
+    "se-base-inconsistent": (
+        lambda: fit(contrasts([("m", "B", "A", 0.2, 0.3, 0.15), ("m", "C", "A", 0.3, 0.3, 0.16)])),
+        E.MultiArmError, "Study 'm'.*same value",
+    ),
+    "se-base-too-large": (lambda: fit(three_arm(sb=0.3)), E.MultiArmError, "Study 'm'.*strictly smaller"),
+    "closure": (lambda: fit(three_arm(te_bc=0.5, form="pairwise")), E.MultiArmError, "Study 'm'.*do not close"),
+    "negative-base-variance": (lambda: fit(three_arm(se=(0.1, 0.1, 0.5), form="pairwise")), E.MultiArmError, "Study 'm'.*negative derived"),
+    "pairwise-inconsistent": (
+        lambda: fit(contrasts([("q", b, a, 0.0, s, np.nan) for (b, a), s in zip(
+            [("B", "A"), ("C", "A"), ("D", "A"), ("C", "B"), ("D", "B"), ("D", "C")],
+            [0.3, 0.3, 0.3, 0.3, 0.3, 0.9], strict=True)])),
+        E.MultiArmError, "Study 'q'.*not consistent",
+    ),
+    "pairwise-ambiguous": (
+        lambda: fit(contrasts([("d", "B", "A", 0.1, 0.3, np.nan), ("d", "B", "A", 0.2, 0.3, np.nan), ("d", "B", "B", 0.1, 0.35, np.nan)])),
+        E.MultiArmError, "Study 'd'.*ambiguous",
+    ),
+    "multiarm-form": (
+        lambda: fit(contrasts([("n", "B", "A", 0.1, 0.3, 0.1), ("n", "C", "A", 0.2, 0.3, 0.1), ("n", "D", "C", 0.1, 0.3, 0.1)])),
+        E.MultiArmError, "Study 'n'.*neither",
+    ),
+    "unknown-measure": (lambda: fit(arms(), measure="OR"), E.ModelSpecError, "measure 'OR'.*MD, SMD"),
+    "measure-columns": (lambda: fit(arms().drop(columns=["sd"]), measure="MD"), E.MissingColumnError, "se=.*'sd'"),
+    "classes-incomplete": (lambda: fit(contrasts(), classes={"A": "x", "B": "y"}), E.InvalidValueError, "no class for 'C'"),
+    "class-not-constant": (
+        lambda: fit(arms().assign(cls=["c1", "c2", "c3", "c4"]), measure="MD", classes="cls"),
+        E.InvalidValueError, "'B': c2 / c3",
+    ),
+    "bad-option": (lambda: fit(contrasts(), closure_tol=-1), E.ModelSpecError, "closure_tol"),
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_pymc(monkeypatch):
+    """Make any attempt to build or sample a model fail the test."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("PyMC was reached with bad input")
+
+    monkeypatch.setattr("nma_bayes.fit.sample_posterior", forbidden)
+    monkeypatch.setattr("nma_bayes.sampling.build_model", forbidden)
+
+
+@pytest.mark.parametrize("rule", [r for r in CASES if r != "similar-names"])
+def test_rule(rule):
+    call, exc_type, fragment = CASES[rule]
+    with pytest.raises(exc_type, match=fragment) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+    assert info.value.rule == rule
+
+
+def test_rule_similar_names_warns_and_does_not_merge():
+    df = contrasts([("s1", "Drug", "A", 0.1, 0.2, np.nan), ("s2", "drug ", "A", 0.2, 0.2, np.nan)])
+    with pytest.warns(E.TreatmentNameWarning, match=r"'Drug' / 'drug '.*rule similar-names"):
+        net = nb.Network.from_contrasts(df)
+    assert net.treatments == ("A", "Drug", "drug ")
+
+
+def test_n_below_two_is_invalid_too():
+    with pytest.raises(E.InvalidValueError, match="'n'") as info:
+        fit(set_value(arms(), 0, "n", 1), measure="SMD")
+    assert info.value.rule == "n-invalid"
+
+
+def test_every_rule_has_a_test_and_at_least_twenty_rules():
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids)) >= 20
+    assert set(ids) == set(CASES) | {"similar-names"}
+
+
+def test_every_rule_is_documented():
+    text = DOCS.read_text(encoding="utf-8")
+    missing = [r.id for r in RULES if f"`{r.id}`" not in text]
+    assert not missing, f"rules missing from docs/data.md: {missing}"
+
+
+def test_disconnected_network_fits_a_chosen_component_explicitly():
+    df = with_row(contrasts(), ("s9", "E", "D", 0.1, 0.2, np.nan))
+    net = nb.Network.from_contrasts(df, component="A")
+    assert net.treatments == ("A", "B", "C")
+    assert net.excluded_studies == ("s9",)
