@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import nma_bayes as nb
 from nma_bayes.effects import ArmContrasts, hedges_correction, pairwise_smd, study_contrasts
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -42,10 +43,11 @@ def _literal_arms(rows):
 
 
 def _shared(name, *parts):
-    path = SHARED.joinpath(name, *parts)
-    if not path.is_file():
-        pytest.skip(f"{path} absent")
-    return pd.read_csv(path)
+    """Read a reference file from the bundled copies (identical to ../shared/data)."""
+    kind = parts[-1].removesuffix(".csv")
+    if parts[0] == "smd_from_arms":
+        kind = "smd_" + kind.removesuffix("_smd")
+    return nb.datasets.load_dataset(name, kind)
 
 
 def _studies(arms):
