@@ -1,6 +1,5 @@
 """Arm-level continuous data -> contrasts vs the base arm with structured covariance."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,6 @@ import pytest
 import nma_bayes as nb
 from nma_bayes.effects import ArmContrasts, hedges_correction, pairwise_smd, study_contrasts
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATASETS = ["parkinsons", "stowe2010"]
 TOL = 1e-6
 
