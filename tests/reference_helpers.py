@@ -49,7 +49,7 @@ def reference_fit(key: str) -> nb.NetworkFit:
             reference="Placebo",
             effects=effects,
             random_seed=20261127,
-            draws=5000 if effects == "random" else 1000,
+            draws=5000 if measure == "MD" else 1000,
             **tsd2,
             **options,
         )
