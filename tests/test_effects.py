@@ -1,6 +1,5 @@
 """Arm-level continuous data -> contrasts vs the base arm with structured covariance."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
