@@ -2,8 +2,8 @@
 
 Monte Carlo error: SMD fits run 4 x 1000 draws (bulk ESS of every d >= 1500, asserted), so the
 MCSE of a posterior mean is <= 0.026 sd <= 0.004 for these SMDs (sd <= 0.15); the MD fits (sd up
-to 0.8) run 4 x 5000 draws (MCSE <= 0.01). Tolerances are those of the issue (0.01 for SMDs vs netmeta, 0.05
-vs TSD2) and exceed 3 MCSE.
+to 0.8) run 4 x 5000 draws (MCSE <= 0.01). Tolerances are those of the issue (0.01 for SMDs
+vs netmeta, 0.05 vs TSD2) and exceed 3 MCSE.
 """
 
 import numpy as np
