@@ -94,6 +94,19 @@ CHILD = r"""
 import time
 _t0 = time.perf_counter()
 import json, resource, sys, warnings
+
+def peak_rss_mb():
+    # VmHWM: this process's own peak. getrusage's ru_maxrss would also count the parent's
+    # memory at fork (it survives exec): the benchmark process's, hundreds of MB.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
 cfg = json.loads(sys.argv[1])
 import nma_bayes as nb
 _t1 = time.perf_counter()
@@ -117,7 +130,7 @@ out = {
     "min_ess_bulk": float(diag["ess_bulk"].min()), "max_r_hat": float(diag["r_hat"].max()),
     "divergences": int(diag.attrs["divergences"]),
     "convergence_warnings": sum(isinstance(w.message, nb.NMAConvergenceWarning) for w in caught),
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    "peak_rss_mb": peak_rss_mb(),
 }
 print(__TAG__ + json.dumps(out), flush=True)
 """.replace("__TAG__", repr(JSON_TAG))

@@ -11,7 +11,14 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-__all__ = ["RHAT_MAX", "ESS_MIN", "diagnostics_table", "convergence_problems", "n_divergences"]
+__all__ = [
+    "RHAT_MAX",
+    "ESS_MIN",
+    "diagnostics_table",
+    "convergence_problems",
+    "n_divergences",
+    "compare_with_exact",
+]
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -85,3 +92,43 @@ def convergence_problems(table: pd.DataFrame) -> list[str]:
     if n_div:
         problems.append(f"{n_div} divergent transitions")
     return problems
+
+
+def compare_with_exact(fit, *, ci_prob: float) -> pd.DataFrame:
+    """Differences between a fit's draws and its exact posterior, in MCSE units.
+
+    Parameters
+    ----------
+    fit : NetworkFit
+        Any fit of a normal-likelihood model.
+    ci_prob : float
+        Interval whose ends are compared.
+
+    Returns
+    -------
+    DataFrame
+        ``parameter, stat, mcmc, exact, mcse, z`` with ``z = (mcmc - exact) / mcse``.
+    """
+    post = fit.idata["posterior"].to_dataset()
+    exact = fit.exact
+    alpha = (1 - ci_prob) / 2
+    probs = {"median": 0.5, "ci_lower": alpha, "ci_upper": 1 - alpha}
+    ex_d = exact.linear_summary(np.eye(len(exact.treatments)), ci_prob)
+    rows = []
+
+    def add(label, draws_da, ex_stats):
+        flat = np.asarray(draws_da).reshape(-1)
+        ds = draws_da.to_dataset(name="x")
+        mcse = float(az.mcse(ds, method="mean")["x"])
+        rows.append((label, "mean", flat.mean(), ex_stats["mean"], mcse))
+        for stat, q in probs.items():
+            mcse_q = float(az.mcse(ds, method="quantile", prob=q)["x"])
+            rows.append((label, stat, np.quantile(flat, q), ex_stats[stat], mcse_q))
+
+    for i, t in enumerate(exact.treatments):
+        add(f"d[{t}]", post["d"].sel(treatment=t), {k: v[i] for k, v in ex_d.items()})
+    if fit.spec.random:
+        add("tau", post["tau"], exact.tau_summary(ci_prob))
+    table = pd.DataFrame(rows, columns=["parameter", "stat", "mcmc", "exact", "mcse"])
+    table["z"] = (table["mcmc"] - table["exact"]) / table["mcse"]
+    return table

@@ -14,13 +14,17 @@ import numpy as np
 import pandas as pd
 
 from .errors import ModelSpecError, NMAConvergenceWarning
+from .exact import exact_posterior
 from .network import Network
 from .priors import DEFAULT_PRIOR_D, DEFAULT_PRIOR_TAU, Prior
 from .results import NetworkFit
 from .sampling import SamplerSettings, sample_posterior
 from .spec import ModelSpec
 
-__all__ = ["fit_network", "as_network"]
+__all__ = ["fit_network", "as_network", "ENGINES"]
+
+#: Inference engines: MCMC on the PyMC model (default) or the exact quadrature engine.
+ENGINES = ("pymc", "exact")
 
 
 def as_network(data, *, reference: str | None = None, **options) -> Network:
@@ -81,6 +85,7 @@ def fit_network(
     tune: int = 1000,
     chains: int = 4,
     cores: int | None = None,
+    engine: str = "pymc",
     sampler: str = "nutpie",
     target_accept: float = 0.95,
     progressbar: bool = False,
@@ -114,8 +119,14 @@ def fit_network(
         ``fit.seed``.
     draws, tune, chains, cores : int
         Sampler settings (per chain); ``cores=None`` runs ``min(chains, cpu_count)`` in parallel.
+    engine : {"pymc", "exact"}
+        ``"pymc"`` (default): MCMC on the PyMC model. ``"exact"``: the exact posterior of the
+        normal-likelihood model by quadrature over ``tau`` and Gaussian ``d | tau``
+        (:mod:`nma_bayes.exact`): summaries without Monte Carlo error and ``chains x draws``
+        independent draws, in a fraction of a second.
     sampler : {"nutpie", "pymc"}
-        NUTS implementation. ``"nutpie"`` compiles a model once per structure and reuses it.
+        NUTS implementation of the PyMC engine. ``"nutpie"`` compiles a model once per structure
+        and reuses it.
     target_accept : float
         NUTS target acceptance rate (see :class:`~nma_bayes.sampling.SamplerSettings`).
     progressbar : bool
@@ -138,6 +149,8 @@ def fit_network(
     NMAConvergenceWarning
         If R-hat > 1.01, bulk ESS < 400 or any divergence.
     """
+    if engine not in ENGINES:
+        raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
     network = as_network(data, reference=reference, **columns)
     spec = ModelSpec(effects=effects, prior_d=prior_d, prior_tau=prior_tau)
     settings = SamplerSettings(
@@ -150,8 +163,13 @@ def fit_network(
         progressbar=progressbar,
     )
     seed = _resolve_seed(random_seed)
-    idata = sample_posterior(network, spec, settings, seed)
-    fit = NetworkFit(network, spec, idata, settings, seed)
+    if engine == "exact":
+        exact = exact_posterior(network, spec)
+        idata = exact.to_datatree(settings.chains, settings.draws, seed)
+        fit = NetworkFit(network, spec, idata, settings, seed, exact=exact)
+    else:
+        idata = sample_posterior(network, spec, settings, seed)
+        fit = NetworkFit(network, spec, idata, settings, seed)
     if fit.problems:
         warnings.warn(
             NMAConvergenceWarning(

@@ -10,8 +10,9 @@ import xarray as xr
 
 from . import summaries
 from ._html import fit_html
-from .diagnostics import convergence_problems, diagnostics_table
+from .diagnostics import compare_with_exact, convergence_problems, diagnostics_table
 from .errors import ModelSpecError, UnknownTreatmentError
+from .exact import ExactPosterior
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -53,13 +54,34 @@ class NetworkFit:
         idata,
         settings: SamplerSettings,
         seed: int,
+        exact: ExactPosterior | None = None,
     ):
         self.network = network
         self.spec = spec
         self.idata = idata
         self.settings = settings
         self.seed = int(seed)
+        self.engine = "exact" if exact is not None else "pymc"
+        self._exact = exact
         self.problems = convergence_problems(self.diagnostics())
+
+    @property
+    def exact(self) -> ExactPosterior:
+        """The exact posterior of this model and data (computed on first use; < 1 s)."""
+        if self._exact is None:
+            self._exact = ExactPosterior(self.network, self.spec)
+        return self._exact
+
+    def _combos(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """Rows of ``d`` coefficients for ``treatment - comparator`` contrasts."""
+        col = {t: i for i, t in enumerate(self.exact.treatments)}
+        out = np.zeros((len(pairs), len(col)))
+        for r, (a, b) in enumerate(pairs):
+            if a in col:
+                out[r, col[a]] += 1.0
+            if b in col:
+                out[r, col[b]] -= 1.0
+        return out
 
     # ------------------------------------------------------------------ draws
     @property
@@ -115,9 +137,15 @@ class NetworkFit:
             ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
         """
         ref = self._check_treatment(reference if reference is not None else self.reference)
-        return summaries.relative_effects_table(
+        table = summaries.relative_effects_table(
             self.d_full(), ref, all_pairs=all_pairs, ci_prob=ci_prob
         )
+        if self.engine == "exact":  # replace draw-based summaries by quadrature
+            pairs = list(zip(table["treatment"], table["comparator"], strict=True))
+            exact = self.exact.linear_summary(self._combos(pairs), ci_prob)
+            for key, values in exact.items():
+                table[key] = values
+        return table
 
     def league_table(
         self, *, ci_prob: float = 0.95, digits: int = 2, stat: str = "median"
@@ -189,9 +217,35 @@ class NetworkFit:
                 "A fixed-effect model has no heterogeneity parameter (tau = 0 by assumption). "
                 "Fit effects='random' to estimate tau."
             )
+        if self.engine == "exact":
+            ex = self.exact
+            t, w = ex.tau, ex.weights
+            tau = ex.tau_summary(summaries.check_ci_prob(ci_prob))
+            m2 = float((w * t**2).sum())
+            tau2 = {
+                "mean": m2,
+                "sd": float(np.sqrt(max((w * t**4).sum() - m2**2, 0.0))),
+                **{k: tau[k] ** 2 for k in ("median", "ci_lower", "ci_upper")},
+            }
+            return pd.DataFrame([tau, tau2], index=pd.Index(["tau", "tau2"], name="parameter"))
         tau = np.asarray(self.idata["posterior"]["tau"]).reshape(-1)
         stats = summaries.describe_draws(np.stack([tau, tau**2], axis=1), ci_prob)
         return pd.DataFrame(stats, index=pd.Index(["tau", "tau2"], name="parameter"))
+
+    def compare_exact(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Compare this fit's draws with the exact posterior, in Monte Carlo standard errors.
+
+        For every parameter (``d`` vs the model reference, and ``tau``) and statistic (mean,
+        median and the interval ends), the MCMC estimate minus the exact value (quadrature,
+        :mod:`nma_bayes.exact`) divided by the MCSE of that estimate (ArviZ ``mcse``, mean or
+        quantile). For a correct sampler the ``z`` values behave like standard normal draws.
+
+        Returns
+        -------
+        DataFrame
+            ``parameter, stat, mcmc, exact, mcse, z``.
+        """
+        return compare_with_exact(self, ci_prob=summaries.check_ci_prob(ci_prob))
 
     def diagnostics(self) -> pd.DataFrame:
         """R-hat, bulk/tail ESS and MCSE per parameter; ``attrs["divergences"]`` counts divergences.
@@ -232,7 +286,10 @@ class NetworkFit:
             "reference": f"{net.reference}; {net.reference_rule}",
             **self.spec.describe(),
             "sampler": (
-                f"{s.sampler}: {s.chains} chains x {s.draws} draws after {s.tune} warm-up, "
+                f"exact engine: quadrature over tau, {s.chains} x {s.draws} independent draws, "
+                f"seed {self.seed}"
+                if self.engine == "exact"
+                else f"{s.sampler}: {s.chains} chains x {s.draws} draws after {s.tune} warm-up, "
                 f"seed {self.seed}"
             ),
         }

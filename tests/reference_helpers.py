@@ -16,8 +16,8 @@ def reference(name: str, source: str, model: str, quantity: str) -> pd.DataFrame
 
 
 @functools.cache
-def reference_fit(key: str) -> nb.NetworkFit:
-    """One seeded fit per reference analysis, shared by the tests that check it."""
+def reference_fit(key: str, engine: str = "pymc") -> nb.NetworkFit:
+    """One seeded fit per reference analysis and engine, shared by the tests that check it."""
     tsd2 = {"prior_d": nb.Normal(0, 100), "prior_tau": nb.Uniform(0, 5)}
     settings = {
         # gemtc priors used in Harrer et al.: d ~ N(0, (15 * 2.905)^2), sd.d ~ U(0, 2.905)
@@ -50,6 +50,7 @@ def reference_fit(key: str) -> nb.NetworkFit:
             effects=effects,
             random_seed=20261127,
             draws=5000 if measure == "MD" else 1000,
+            engine=engine,
             **tsd2,
             **options,
         )
@@ -63,5 +64,6 @@ def reference_fit(key: str) -> nb.NetworkFit:
         effects=effects,
         random_seed=20261127,
         draws=draws,
+        engine=engine,
         **priors,
     )

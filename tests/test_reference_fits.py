@@ -16,6 +16,9 @@ import nma_bayes as nb
 
 pytestmark = pytest.mark.reference
 
+# Every reference check runs on the PyMC (MCMC) engine and on the exact quadrature engine.
+ENGINES = pytest.mark.parametrize("engine", ["pymc", "exact"])
+
 
 def _converged(fit, min_ess=1500, min_ess_tau=800):
     diag = fit.diagnostics().set_index("parameter")
@@ -27,8 +30,9 @@ def _converged(fit, min_ess=1500, min_ess_tau=800):
     assert diag.attrs["divergences"] == 0
 
 
-def test_therapy_formats_random_effects_match_gemtc_book():
-    fit = reference_fit("therapy_re")
+@ENGINES
+def test_therapy_formats_random_effects_match_gemtc_book(engine):
+    fit = reference_fit("therapy_re", engine)
     _converged(fit)
     ref = reference("therapy_formats", "book_gemtc_mcmc2_samples", "RE", "relative_effect_SMD")
     ours = fit.relative_effects("cau").set_index("treatment").loc[ref.index]
@@ -50,9 +54,10 @@ def test_therapy_formats_random_effects_match_gemtc_book():
         np.testing.assert_allclose(probs.loc[ref_p.index, rank], ref_p["value"], atol=0.04)
 
 
+@ENGINES
 @pytest.mark.parametrize(("key", "model"), [("parkinsons_re", "RE"), ("parkinsons_fe", "FE")])
-def test_parkinsons_matches_tsd2(key, model):
-    fit = reference_fit(key)
+def test_parkinsons_matches_tsd2(key, model, engine):
+    fit = reference_fit(key, engine)
     _converged(fit)
     ref = reference("parkinsons", "TSD2", model, "relative_effect")
     ours = fit.relative_effects().set_index("treatment").loc[ref.index]
@@ -77,8 +82,9 @@ def test_parkinsons_matches_tsd2(key, model):
         )
 
 
-def test_social_anxiety_random_effects_match_multinma_and_jags():
-    fit = reference_fit("social_re")
+@ENGINES
+def test_social_anxiety_random_effects_match_multinma_and_jags(engine):
+    fit = reference_fit("social_re", engine)
     _converged(fit)
     tau = fit.heterogeneity().loc["tau"]
     # multinma vignette: tau median 0.207 (0.149, 0.269)
@@ -93,8 +99,9 @@ def test_social_anxiety_random_effects_match_multinma_and_jags():
     np.testing.assert_allclose(ours["mean"], ref["mean"], atol=0.05)
 
 
-def test_senn2013_fixed_effect_equals_gls_and_netmeta():
-    fit = reference_fit("senn_fe")
+@ENGINES
+def test_senn2013_fixed_effect_equals_gls_and_netmeta(engine):
+    fit = reference_fit("senn_fe", engine)
     _converged(fit)
     ours = fit.relative_effects("plac").set_index("treatment")
     gls, _ = nb.gls_estimate(fit.network, prior_sd=100)
