@@ -409,6 +409,22 @@ def targets(results: pd.DataFrame) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------- main
+def with_retries(label: str, func, *, tries: int = 4, wait_s: float = 30.0):
+    """Call ``func()``; retry after ``wait_s`` if it fails (the library may be mid-edit)."""
+    for attempt in range(1, tries + 1):
+        try:
+            return func()
+        except (RuntimeError, TypeError, ImportError, AttributeError, NameError) as exc:
+            if attempt == tries:
+                raise
+            print(
+                f"  {label} failed ({type(exc).__name__}: {str(exc).strip().splitlines()[-1]}); "
+                f"retrying in {wait_s:.0f} s",
+                flush=True,
+            )
+            time.sleep(wait_s)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
@@ -444,6 +460,7 @@ def main(argv=None) -> int:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or HERE / "results" / f"bench_vs_jags_{stamp}.csv"
     load_start = os.getloadavg()[0]
+    partial = out.with_name(out.stem + "_partial.csv")
 
     state = library_state()
     print(
@@ -480,7 +497,9 @@ def main(argv=None) -> int:
                 flush=True,
             )
             if not args.skip_ours:
-                ours = run_case(case, args, tmpdir)
+                ours = with_retries(
+                    f"nma_bayes on {case.name}", lambda case=case: run_case(case, args, tmpdir)
+                )
                 for key in ("jags_s", "gemtc_s", "warm_over_jags", "cold_over_jags"):
                     ours.pop(key, None)  # bench_fit's reference figures, not measured
                 ours.pop("network")
@@ -497,6 +516,8 @@ def main(argv=None) -> int:
                 )
             row.update(exact_case(df, reference, args))
             rows.append(row)
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_csv(partial, index=False)  # kept if a later network fails
             print(f"  done in {time.perf_counter() - t0:.1f} s", flush=True)
 
     results = pd.DataFrame(rows)
@@ -535,6 +556,7 @@ def main(argv=None) -> int:
         print("NOTE:", note)
     out.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(out, index=False)
+    partial.unlink(missing_ok=True)
     print(f"total {time.perf_counter() - t_start:.0f} s; results written to {out}")
     return 0
 

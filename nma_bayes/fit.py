@@ -87,7 +87,7 @@ def fit_network(
     cores: int | None = None,
     engine: str = "pymc",
     sampler: str = "nutpie",
-    target_accept: float = 0.95,
+    target_accept: float = 0.99,
     progressbar: bool = False,
     **columns,
 ) -> NetworkFit:

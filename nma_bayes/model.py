@@ -161,7 +161,7 @@ def _tau(spec: ModelSpec, p: dict):
     raise AssertionError(f"unhandled tau prior family {family!r}")  # pragma: no cover
 
 
-def build_model(network: Network, spec: ModelSpec) -> pm.Model:
+def build_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None) -> pm.Model:
     """Build (not sample) the PyMC model of ``network`` under ``spec``.
 
     Parameters
@@ -177,8 +177,18 @@ def build_model(network: Network, spec: ModelSpec) -> pm.Model:
         Free variables ``d`` (dims ``treatment``: every treatment but the reference, in network
         order) and, for random effects, ``tau``. Data nodes carry the contrasts and the prior
         parameters, so the same graph refits other data of the same number of treatments.
+
+    Other Parameters
+    ----------------
+    pad_to : int, optional
+        Give ``d`` this many entries (at least the number of non-reference treatments); the
+        extra entries are not linked to any data and carry only their prior. Used by the sampler
+        to share one compiled model between networks whose treatment counts fall in the same
+        bucket; the extra entries are dropped from the posterior.
     """
     others = [t for t in network.treatments if t != network.reference]
+    if pad_to is not None and pad_to > len(others):
+        others = others + [f"_pad{i}" for i in range(pad_to - len(others))]
     coords = {"treatment": others}
     with pm.Model(coords=coords) as model:
         data = {k: pm.Data(k, v) for k, v in model_data(network).items()}

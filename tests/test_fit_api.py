@@ -97,6 +97,22 @@ def test_same_seed_same_draws_other_seed_other_draws():
     # reported; this test checks reproducibility from the recorded seed only.
     "ignore::nma_bayes.errors.NMAConvergenceWarning"
 )
+def test_same_seed_same_draws_whatever_compiled_before():
+    """Compiled models come from a fixed template, so the session's history does not matter."""
+    df = nb.datasets.load_dataset("parkinsons")
+    sampling.clear_compiled_cache()
+    first = nb.fit_network(df, reference="Placebo", random_seed=3, **SMALL)
+    sampling.clear_compiled_cache()
+    other = nb.Network.from_contrasts(
+        nb.datasets.load_dataset("therapy_formats"), reference="cau"
+    )  # same structure bucket, compiled first this time
+    nb.fit_network(other, random_seed=1, **SMALL)
+    second = nb.fit_network(df, reference="Placebo", random_seed=3, **SMALL)
+    np.testing.assert_array_equal(
+        first.idata.posterior["d"].values, second.idata.posterior["d"].values
+    )
+
+
 def test_unseeded_fit_records_a_seed_that_reproduces_it():
     df = nb.datasets.load_dataset("parkinsons")
     f1 = nb.fit_network(df, **SMALL)
