@@ -15,10 +15,11 @@ TSD2): with ``X`` the contrast design, ``A(tau)`` the block-diagonal marginal co
 ``A_i^{-1}`` and ``log|A_i|`` come in closed form per study (diagonal plus rank two, Woodbury with
 a 2 x 2 capacitance matrix), vectorised over studies and grid points; ``P`` is assembled with one
 batched matrix product. The random-effects posterior is a 1-D integral over ``tau``, computed on
-an adaptive grid (Simpson's rule on the region holding the mass); the fixed-effect posterior is a
-single Gaussian. Posterior summaries of any linear combination of ``d`` are those of a Gaussian
-mixture (means, SDs, and quantiles by bisection of the mixture CDF), so they carry no Monte Carlo
-error. Independent draws are provided for rankings and for the ArviZ structure.
+an adaptive grid (two coarse searches for the region holding the mass, then Simpson's rule); the
+fixed-effect posterior is a single Gaussian. Posterior summaries of any linear combination of
+``d`` are those of a Gaussian mixture (means, SDs, and quantiles by bisection of the mixture CDF),
+so they carry no Monte Carlo error. Independent draws are provided for rankings and for the
+ArviZ structure.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ExactPosterior", "exact_posterior"]
 
 #: Grid points of the fine tau grid (odd, for Simpson's rule).
-N_GRID = 201
+N_GRID = 121
+#: Points of each coarse search grid.
+N_COARSE = 41
 #: Log-density drop that bounds the region of tau holding the posterior mass.
 LOG_DROP = 30.0
 
@@ -133,7 +136,7 @@ def _conditional(design: _Design, tau: np.ndarray, m0: float, s0: float):
 
 
 def _gaussians(prec: np.ndarray, b: np.ndarray):
-    """Mean, covariance, Cholesky of covariance and log|P| for each precision matrix."""
+    """Return mean, covariance, Cholesky of covariance and log|P| for each precision matrix."""
     chol_p = np.linalg.cholesky(prec)
     cov = np.linalg.inv(prec)
     cov = (cov + np.swapaxes(cov, -1, -2)) / 2
@@ -170,37 +173,39 @@ class ExactPosterior:
         p = spec.prior_d.params()
         self._m0, self._s0 = p["mean"], p["sd"]
         if spec.random:
-            self.tau, self.weights, self._density = self._tau_grid()
+            self.tau, self.weights, self._density, prec, b = self._tau_grid()
         else:
             self.tau, self.weights, self._density = np.zeros(1), np.ones(1), None
-        prec, b, _ = _conditional(self._design, self.tau, self._m0, self._s0)
+            prec, b, _ = _conditional(self._design, self.tau, self._m0, self._s0)
         self.means, self.covs, self._chols, _ = _gaussians(prec, b)
 
     # ------------------------------------------------------------------------- tau grid
-    def _log_post(self, tau: np.ndarray) -> np.ndarray:
+    def _log_post(self, tau: np.ndarray):
+        """Log posterior density of ``tau`` (unnormalised), with ``P`` and ``b`` at each node."""
         prec, b, loglik = _conditional(self._design, tau, self._m0, self._s0)
-        mean, _, _, logdet_p = _gaussians(prec, b)
-        return _log_prior_tau(self.spec, tau) + loglik - 0.5 * (
-            logdet_p - np.einsum("gi,gi->g", b, mean)
-        )
+        chol = np.linalg.cholesky(prec)
+        half = np.linalg.solve(chol, b[..., None])[..., 0]  # L^{-1} b: b'P^{-1}b = |L^{-1}b|^2
+        logdet_p = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
+        lp = _log_prior_tau(self.spec, tau) + loglik - 0.5 * (logdet_p - (half**2).sum(-1))
+        return lp, prec, b
 
     def _tau_grid(self):
         lo, hi = _tau_bounds(self.spec)
-        coarse = lo + (hi - lo) * np.linspace(0.0, 1.0, 97) ** 2  # dense near the lower end
+        coarse = lo + (hi - lo) * np.linspace(0.0, 1.0, N_COARSE) ** 2  # dense near lo
         for _ in range(2):  # locate the mass, then zoom in once more
-            lp = self._log_post(coarse)
+            lp = self._log_post(coarse)[0]
             keep = np.nonzero(lp > np.max(lp) - LOG_DROP)[0]
             a = coarse[max(keep[0] - 1, 0)]
             b = coarse[min(keep[-1] + 1, len(coarse) - 1)]
-            coarse = np.linspace(a, b, 97)
+            coarse = np.linspace(a, b, N_COARSE)
         grid = np.linspace(a, b, N_GRID)
-        lp = self._log_post(grid)
+        lp, prec, bvec = self._log_post(grid)
         dens = np.exp(lp - np.max(lp))
         h = grid[1] - grid[0]
         simpson = np.ones(N_GRID)
         simpson[1:-1:2], simpson[2:-1:2] = 4.0, 2.0
         w = dens * simpson * h / 3
-        return grid, w / w.sum(), dens / (dens.sum() * h)
+        return grid, w / w.sum(), dens / (dens.sum() * h), prec, bvec
 
     # ---------------------------------------------------------------------- summaries
     def linear_summary(self, combos: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]:

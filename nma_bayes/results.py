@@ -63,7 +63,8 @@ class NetworkFit:
         self.seed = int(seed)
         self.engine = "exact" if exact is not None else "pymc"
         self._exact = exact
-        self.problems = convergence_problems(self.diagnostics())
+        # independent draws of the exact engine need no convergence checks
+        self.problems = [] if exact is not None else convergence_problems(self.diagnostics())
 
     @property
     def exact(self) -> ExactPosterior:
