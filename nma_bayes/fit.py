@@ -87,7 +87,7 @@ def fit_network(
     cores: int | None = None,
     engine: str = "pymc",
     sampler: str = "nutpie",
-    target_accept: float = 0.99,
+    target_accept: float | None = None,
     progressbar: bool = False,
     **columns,
 ) -> NetworkFit:
@@ -127,8 +127,9 @@ def fit_network(
     sampler : {"nutpie", "pymc"}
         NUTS implementation of the PyMC engine. ``"nutpie"`` compiles a model once per structure
         and reuses it.
-    target_accept : float
-        NUTS target acceptance rate (see :class:`~nma_bayes.sampling.SamplerSettings`).
+    target_accept : float, optional
+        NUTS target acceptance rate; by default 0.99 below 30 studies and 0.9 otherwise (see
+        :class:`~nma_bayes.sampling.SamplerSettings`).
     progressbar : bool
         Show the sampler's progress bar.
     **columns
