@@ -13,10 +13,17 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .classes import ClassStructure, normalise_class_sd
 from .errors import ModelSpecError, NMAConvergenceWarning
 from .exact import exact_posterior
 from .network import Network
-from .priors import DEFAULT_PRIOR_D, DEFAULT_PRIOR_TAU, Prior
+from .priors import (
+    DEFAULT_PRIOR_CLASS_MEAN,
+    DEFAULT_PRIOR_CLASS_SD,
+    DEFAULT_PRIOR_D,
+    DEFAULT_PRIOR_TAU,
+    Prior,
+)
 from .results import NetworkFit
 from .sampling import SamplerSettings, sample_posterior
 from .spec import ModelSpec
@@ -80,6 +87,10 @@ def fit_network(
     effects: str = "random",
     prior_d: Prior = DEFAULT_PRIOR_D,
     prior_tau: Prior = DEFAULT_PRIOR_TAU,
+    class_model: str | None = None,
+    prior_class_mean: Prior = DEFAULT_PRIOR_CLASS_MEAN,
+    prior_class_sd: Prior = DEFAULT_PRIOR_CLASS_SD,
+    class_sd: dict | None = None,
     random_seed: int | None = None,
     draws: int = 1000,
     tune: int = 1000,
@@ -114,6 +125,18 @@ def fit_network(
         Prior of the relative effects vs the reference; default ``normal(0, 10^2)``.
     prior_tau : HalfNormal, Uniform or LogNormal
         Prior of the between-study SD (random effects); default ``half-normal(0, 1^2)``.
+    class_model : {None, "exchangeable", "common"}
+        Treatment class model (needs ``classes=``, a column name or a dict
+        ``{treatment: class}``): ``"exchangeable"``, treatment effects ``N(class mean, class
+        SD^2)``; ``"common"``, one effect per class; ``None`` (default), no class model (classes
+        still usable for class-level summaries).
+    prior_class_mean, prior_class_sd : Prior
+        Priors of class means (default ``normal(0, 10^2)``) and within-class SDs (default
+        ``half-normal(0, 0.5^2)``; e.g. ``nb.priors.TruncatedNormal(0.33, 0.1)`` as in multinma's
+        social anxiety vignette) of the exchangeable model.
+    class_sd : dict, optional
+        ``{group name: [classes]}``: classes sharing one within-class SD. A class with a single
+        treatment has a common effect unless it shares an SD.
     random_seed : int, optional
         Seed; the same seed reproduces the same draws. If omitted one is drawn and stored in
         ``fit.seed``.
@@ -153,7 +176,23 @@ def fit_network(
     if engine not in ENGINES:
         raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
     network = as_network(data, reference=reference, **columns)
-    spec = ModelSpec(effects=effects, prior_d=prior_d, prior_tau=prior_tau)
+    spec = ModelSpec(
+        effects=effects,
+        prior_d=prior_d,
+        prior_tau=prior_tau,
+        class_model=class_model,
+        prior_class_mean=prior_class_mean,
+        prior_class_sd=prior_class_sd,
+        class_sd=normalise_class_sd(class_sd),
+    )
+    if class_model is not None:
+        ClassStructure.from_network(network, spec)  # validates classes before any sampling
+        if engine == "exact":
+            raise ModelSpecError(
+                "The exact engine covers models without class effects (the within-class SDs "
+                "would need a multi-dimensional integral); use engine='pymc'.",
+                rule="bad-option",
+            )
     settings = SamplerSettings(
         draws=draws,
         tune=tune,

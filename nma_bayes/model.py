@@ -147,18 +147,54 @@ def prior_data(spec: ModelSpec) -> dict[str, float]:
     out = {f"prior_d_{k}": v for k, v in spec.prior_d.params().items()}
     if spec.random:
         out.update({f"prior_tau_{k}": v for k, v in spec.prior_tau.params().items()})
+    if spec.class_model == "exchangeable":
+        out.update({f"prior_class_mean_{k}": v for k, v in spec.prior_class_mean.params().items()})
+        out.update({f"prior_class_sd_{k}": v for k, v in spec.prior_class_sd.params().items()})
     return out
 
 
-def _tau(spec: ModelSpec, p: dict):
-    family = spec.prior_tau.family
+def _positive(name: str, prior, p: dict, prefix: str, **kwargs):
+    """Create a positive parameter (tau or a class SD) with prior ``prior``."""
+    family = prior.family
     if family == "halfnormal":
-        return pm.HalfNormal("tau", sigma=p["prior_tau_scale"])
+        return pm.HalfNormal(name, sigma=p[f"{prefix}_scale"], **kwargs)
     if family == "uniform":
-        return pm.Uniform("tau", lower=p["prior_tau_lower"], upper=p["prior_tau_upper"])
+        return pm.Uniform(name, lower=p[f"{prefix}_lower"], upper=p[f"{prefix}_upper"], **kwargs)
     if family == "lognormal":
-        return pm.LogNormal("tau", mu=p["prior_tau_mu"], sigma=p["prior_tau_sigma"])
-    raise AssertionError(f"unhandled tau prior family {family!r}")  # pragma: no cover
+        return pm.LogNormal(name, mu=p[f"{prefix}_mu"], sigma=p[f"{prefix}_sigma"], **kwargs)
+    if family == "truncnormal":
+        mean, sd = p[f"{prefix}_mean"], p[f"{prefix}_sd"]
+        return pm.TruncatedNormal(name, mu=mean, sigma=sd, lower=0.0, **kwargs)
+    raise AssertionError(f"unhandled prior family {family!r}")  # pragma: no cover
+
+
+def _class_effects(network: Network, spec: ModelSpec, p: dict, model: pm.Model):
+    """Build the treatment effects ``d`` from class means and within-class deviations."""
+    from .classes import ClassStructure
+
+    cs = ClassStructure.from_network(network, spec)
+    model.add_coord("class", cs.free_classes)
+    mean_prior = "prior_d" if spec.class_model == "common" else "prior_class_mean"
+    mu = pm.Normal(
+        "class_mean", mu=p[f"{mean_prior}_mean"], sigma=p[f"{mean_prior}_sd"], dims="class"
+    )
+    mu_full = pt.concatenate([pt.zeros((1,)), mu])
+    d = mu_full[cs.mean_pos]
+    if cs.exchangeable:
+        model.add_coord("class_sd_group", cs.sd_groups)
+        model.add_coord("exchangeable_treatment", cs.exchangeable)
+        sigma = _positive(
+            "class_sd", spec.prior_class_sd, p, "prior_class_sd", dims="class_sd_group"
+        )
+        z = pm.Normal("d_class_z", 0.0, 1.0, dims="exchangeable_treatment")
+        sigma_full = pt.concatenate([pt.zeros((1,)), sigma])
+        z_full = pt.concatenate([pt.zeros((1,)), z])
+        d = d + sigma_full[cs.sd_pos] * z_full[cs.z_pos]
+    return pm.Deterministic("d", d, dims="treatment")
+
+
+def _tau(spec: ModelSpec, p: dict):
+    return _positive("tau", spec.prior_tau, p, "prior_tau")
 
 
 def build_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None) -> pm.Model:
@@ -193,7 +229,10 @@ def build_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None)
     with pm.Model(coords=coords) as model:
         data = {k: pm.Data(k, v) for k, v in model_data(network).items()}
         p = {k: pm.Data(k, v) for k, v in prior_data(spec).items()}
-        d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
+        if spec.class_model is None:
+            d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
+        else:
+            d = _class_effects(network, spec, p, model)
         d_full = pt.concatenate([pt.zeros((1,)), d])
         mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
         tau2 = _tau(spec, p) ** 2 if spec.random else pt.as_tensor(np.float64(0.0))

@@ -28,6 +28,7 @@ __all__ = [
     "HalfNormal",
     "Uniform",
     "LogNormal",
+    "TruncatedNormal",
     "DEFAULT_PRIOR_D",
     "DEFAULT_PRIOR_TAU",
 ]
@@ -164,6 +165,35 @@ class LogNormal(Prior):
         return f"log-normal({self.mu:g}, {self.sigma:g}^2) on tau"
 
 
+@dataclass(frozen=True)
+class TruncatedNormal(Prior):
+    """Normal prior ``N(mean, sd^2)`` truncated to positive values, for SDs.
+
+    multinma's ``normal(0.33, 0.1)`` prior on within-class SDs (Perren et al. 2025; the social
+    anxiety vignette) is this prior.
+
+    Parameters
+    ----------
+    mean : float
+        Mean of the untruncated normal.
+    sd : float
+        SD of the untruncated normal.
+    """
+
+    mean: float = 0.33
+    sd: float = 0.1
+    family = "truncnormal"
+
+    def __post_init__(self):
+        if not math.isfinite(float(self.mean)):
+            raise ModelSpecError(f"TruncatedNormal prior mean must be finite, got {self.mean!r}.")
+        _check_positive_finite("sd", self.sd)
+
+    def describe(self) -> str:
+        """Return the prior in words."""
+        return f"normal({self.mean:g}, {self.sd:g}^2) truncated to > 0"
+
+
 #: Default prior of the relative effects (SMD scale).
 DEFAULT_PRIOR_D = Normal(0.0, 10.0)
 #: Default prior of the between-study SD (SMD scale).
@@ -171,3 +201,9 @@ DEFAULT_PRIOR_TAU = HalfNormal(1.0)
 
 #: Families accepted for ``tau``.
 TAU_FAMILIES = (HalfNormal, Uniform, LogNormal)
+#: Families accepted for within-class SDs.
+CLASS_SD_FAMILIES = (HalfNormal, Uniform, LogNormal, TruncatedNormal)
+#: Default prior of class means (exchangeable class model), as in multinma's vignettes.
+DEFAULT_PRIOR_CLASS_MEAN = Normal(0.0, 10.0)
+#: Default prior of within-class SDs (SMD scale): weakly informative.
+DEFAULT_PRIOR_CLASS_SD = HalfNormal(0.5)

@@ -111,6 +111,11 @@ def _bucket(network: Network) -> int:
 
 
 def _structure_key(network: Network, spec: ModelSpec) -> tuple:
+    if spec.class_model is not None:
+        from .classes import ClassStructure
+
+        cs = ClassStructure.from_network(network, spec)
+        return (*spec.structure_key(), network.treatments, network.reference, cs.signature())
     return (*spec.structure_key(), _bucket(network))
 
 
@@ -139,17 +144,21 @@ def _compiled_for(network: Network, spec: ModelSpec):
     key = _structure_key(network, spec)
     compiled = _COMPILED.get(key)
     if compiled is None:
-        bucket = _bucket(network)
-        model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
+        if spec.class_model is None:
+            bucket = _bucket(network)
+            model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
+        else:  # class structures are network-specific: compile from the network itself
+            model = build_model(network, spec)
         compiled = nutpie.compile_pymc_model(model)
         _COMPILED[key] = compiled
     data = {**model_data(network), **prior_data(spec)}
-    return compiled.with_data(**data)
+    used = {var.name for var in compiled.shared_var_keys}  # e.g. prior_d is unused by classes
+    return compiled.with_data(**{k: v for k, v in data.items() if k in used})
 
 
 def _canonical(spec: ModelSpec) -> ModelSpec:
     """Return the same model and prior families with default numbers (swapped in as data)."""
-    return ModelSpec(spec.effects, type(spec.prior_d)(), type(spec.prior_tau)())
+    return ModelSpec(spec.effects, type(spec.prior_d)(), type(spec.prior_tau)())  # no classes
 
 
 def _relabel(tree, network: Network):
@@ -160,7 +169,7 @@ def _relabel(tree, network: Network):
     d = post["d"].isel({extra[0]: slice(0, len(others))})  # drop shape-bucket padding
     d = d.rename({extra[0]: "treatment"}).assign_coords(treatment=others)
     post = post.drop_vars(["d", extra[0]], errors="ignore").assign(d=d)
-    keep = ["d", "tau"] if "tau" in post else ["d"]
+    keep = [v for v in ("d", "tau", "class_mean", "class_sd") if v in post]
     tree["posterior"] = xr.DataTree(post[keep])
     return tree
 

@@ -9,11 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import ModelSpecError
-from .priors import DEFAULT_PRIOR_D, DEFAULT_PRIOR_TAU, TAU_FAMILIES, Normal, Prior
+from .priors import (
+    CLASS_SD_FAMILIES,
+    DEFAULT_PRIOR_CLASS_MEAN,
+    DEFAULT_PRIOR_CLASS_SD,
+    DEFAULT_PRIOR_D,
+    DEFAULT_PRIOR_TAU,
+    TAU_FAMILIES,
+    Normal,
+    Prior,
+)
 
-__all__ = ["ModelSpec", "EFFECTS"]
+__all__ = ["ModelSpec", "EFFECTS", "CLASS_MODELS"]
 
 EFFECTS = ("random", "fixed")
+CLASS_MODELS = (None, "exchangeable", "common")
 
 
 @dataclass(frozen=True)
@@ -31,11 +41,28 @@ class ModelSpec:
     prior_tau : HalfNormal, Uniform or LogNormal
         Prior of the between-study SD ``tau`` (random effects only).
         Default ``half-normal(0, 1^2)``.
+    class_model : {None, "exchangeable", "common"}
+        Treatment class model (Dias et al. 2011, TSD2; multinma): ``"exchangeable"``, effects of
+        the treatments of a class are ``N(class mean, class SD^2)``; ``"common"``, all treatments
+        of a class share one effect; ``None``, no class model.
+    prior_class_mean : Normal
+        Prior of the class means (exchangeable model). Default ``normal(0, 10^2)``. The common
+        class model uses ``prior_d`` for its class effects.
+    prior_class_sd : HalfNormal, Uniform, LogNormal or TruncatedNormal
+        Prior of the within-class SDs (exchangeable model). Default ``half-normal(0, 0.5^2)``.
+    class_sd : tuple of (str, tuple of str)
+        Groups of classes that share one within-class SD, e.g.
+        ``(("SSRIs and NSSA", ("SSRI/SNRI", "NSSA")),)``. A class with a single treatment has a
+        common effect (its treatment's effect is the class mean) unless it shares an SD here.
     """
 
     effects: str = "random"
     prior_d: Prior = field(default=DEFAULT_PRIOR_D)
     prior_tau: Prior = field(default=DEFAULT_PRIOR_TAU)
+    class_model: str | None = None
+    prior_class_mean: Prior = field(default=DEFAULT_PRIOR_CLASS_MEAN)
+    prior_class_sd: Prior = field(default=DEFAULT_PRIOR_CLASS_SD)
+    class_sd: tuple = ()
 
     def __post_init__(self):
         if self.effects not in EFFECTS:
@@ -45,6 +72,21 @@ class ModelSpec:
         if not isinstance(self.prior_d, Normal):
             raise ModelSpecError(
                 f"prior_d must be nma_bayes.priors.Normal, got {type(self.prior_d).__name__}."
+            )
+        if self.class_model not in CLASS_MODELS:
+            raise ModelSpecError(
+                f"class_model={self.class_model!r}: use 'exchangeable', 'common' or None.",
+                rule="bad-option",
+            )
+        if not isinstance(self.prior_class_mean, Normal):
+            raise ModelSpecError("prior_class_mean must be nma_bayes.priors.Normal.")
+        if not isinstance(self.prior_class_sd, CLASS_SD_FAMILIES):
+            names = ", ".join(c.__name__ for c in CLASS_SD_FAMILIES)
+            raise ModelSpecError(f"prior_class_sd must be one of {names}.")
+        if self.class_sd and self.class_model != "exchangeable":
+            raise ModelSpecError(
+                "class_sd (shared within-class SDs) applies to class_model='exchangeable' only.",
+                rule="bad-option",
             )
         if not isinstance(self.prior_tau, TAU_FAMILIES):
             names = ", ".join(c.__name__ for c in TAU_FAMILIES)
@@ -62,7 +104,10 @@ class ModelSpec:
 
         Two specs with the same key share a compiled model; only data change between them.
         """
-        return (self.effects, self.prior_d.family, self.prior_tau.family if self.random else None)
+        key = (self.effects, self.prior_d.family, self.prior_tau.family if self.random else None)
+        if self.class_model is None:
+            return key
+        return (*key, self.class_model, self.prior_class_sd.family, self.class_sd)
 
     def describe(self) -> dict[str, str]:
         """Return the model and its priors in words, for summaries and reports."""
@@ -77,4 +122,14 @@ class ModelSpec:
         }
         if self.random:
             out["prior tau"] = self.prior_tau.describe()
+        if self.class_model == "exchangeable":
+            out["class model"] = "exchangeable: d ~ N(class mean, class SD^2)"
+            out["prior class mean"] = self.prior_class_mean.describe()
+            out["prior class SD"] = self.prior_class_sd.describe()
+            if self.class_sd:
+                out["shared class SDs"] = "; ".join(
+                    f"{name}: {', '.join(cls)}" for name, cls in self.class_sd
+                )
+        elif self.class_model == "common":
+            out["class model"] = "common: one effect per class (prior d applies to it)"
         return out

@@ -91,6 +91,18 @@ DATASETS: dict[str, DatasetInfo] = {
             "complications. Cochrane Database Syst Rev. doi:10.1002/14651858.CD007166.pub2. "
             "Analysed in Balduzzi S et al. (2023) J Stat Softw 106(2). Data: R package netmeta.",
         ),
+        DatasetInfo(
+            "psps_t2_illustrative",
+            "ILLUSTRATIVE (simulated) PSPS-T2 network: 13 RCTs, 10 treatments in 5 classes, pain",
+            "SMD",
+            True,
+            "Conventional medical management",
+            ("contrasts", "treatments"),
+            "SIMULATED data, not the review's: shaped like, and with class contrasts set to the "
+            "headline results of, Goudman L, Russo M, Pilitsis JG, et al. (2025). Treatment "
+            "modalities for patients with Persistent Spinal Pain Syndrome Type II: a systematic "
+            "review and network meta-analysis. Commun Med 5:63. doi:10.1038/s43856-025-00778-x.",
+        ),
     )
 }
 
