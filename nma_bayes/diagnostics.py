@@ -31,7 +31,7 @@ def n_divergences(idata) -> int:
     return int(np.asarray(idata["sample_stats"]["diverging"]).sum())
 
 
-def diagnostics_table(idata, var_names=("d", "tau")) -> pd.DataFrame:
+def diagnostics_table(idata, var_names=("d", "tau", "class_mean", "class_sd")) -> pd.DataFrame:
     """R-hat, bulk and tail ESS and Monte Carlo SE of the mean, per scalar parameter.
 
     Parameters

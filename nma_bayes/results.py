@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import class_summaries as CS
 from . import summaries
 from ._html import fit_html
 from .diagnostics import compare_with_exact, convergence_problems, diagnostics_table
@@ -247,6 +248,91 @@ class NetworkFit:
             ``parameter, stat, mcmc, exact, mcse, z``.
         """
         return compare_with_exact(self, ci_prob=summaries.check_ci_prob(ci_prob))
+
+    # ---------------------------------------------------------------- class summaries
+    def class_effects(
+        self, reference_class: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Class effects: class means under a class model, else equal-weight treatment means.
+
+        Parameters
+        ----------
+        reference_class : str, optional
+            Comparator class (default: the class of the reference treatment).
+        all_pairs : bool
+            Every unordered pair of classes instead.
+        ci_prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            ``class, comparator, mean, sd, median, ci_lower, ci_upper``.
+        """
+        return CS.class_effects_table(self, reference_class, all_pairs=all_pairs, ci_prob=ci_prob)
+
+    def class_rankings(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Class rankings: P(class contains the best treatment) and SUCRA of class effects.
+
+        Returns
+        -------
+        DataFrame
+            ``class, p_best, sucra, mean_rank, ci_lower, ci_upper`` (the interval is that of the
+            per-draw scaled rank of the class effect).
+        """
+        return CS.class_rankings_table(
+            self, lower_is_better=_direction(lower_is_better), ci_prob=ci_prob
+        )
+
+    def class_rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Probability of each rank of each class effect (class x rank)."""
+        return CS.class_rank_probabilities_table(self, lower_is_better=_direction(lower_is_better))
+
+    def within_class_rankings(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Rank treatments within their class.
+
+        Returns
+        -------
+        DataFrame
+            ``class, treatment, mean_rank, sucra, p_best`` (SUCRA is NaN in one-treatment
+            classes).
+        """
+        return CS.within_class_rankings_table(self, lower_is_better=_direction(lower_is_better))
+
+    def class_contrast(
+        self, classes, versus, *, weighting="class_means", ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Effect of one class (or a combination) against a combination of classes.
+
+        E.g. ``fit.class_contrast(["neuromodulation"], ["conservative", "minimal invasive"])``.
+
+        Parameters
+        ----------
+        classes, versus : str or sequence of str
+            Classes on each side.
+        weighting : {"class_means", "treatments"} or dict
+            Equal weight per class (default), equal weight per treatment, or ``{class: weight}``.
+        ci_prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            One row: ``classes, versus, weighting, mean, sd, median, ci_lower, ci_upper``.
+        """
+        return CS.class_contrast_table(self, classes, versus, weighting=weighting, ci_prob=ci_prob)
+
+    def rank_probabilities_by_class(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Tidy treatment rank probabilities grouped by class (for ``plot_class_ranks``).
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, class, rank, probability, cumulative``.
+        """
+        return CS.rank_probabilities_by_class_table(
+            self, lower_is_better=_direction(lower_is_better)
+        )
 
     def diagnostics(self) -> pd.DataFrame:
         """R-hat, bulk/tail ESS and MCSE per parameter; ``attrs["divergences"]`` counts divergences.

@@ -160,6 +160,10 @@ def league_table(d_full: xr.DataArray, *, ci_prob: float, digits: int, stat: str
 def rank_draws(d_full: xr.DataArray, *, lower_is_better: bool) -> np.ndarray:
     """Rank of every treatment in every draw (1 = best).
 
+    Exact ties (e.g. the treatments of one class under the common class model) are broken at
+    random with a fixed seed, so tied treatments share the rank probabilities equally and the
+    result does not depend on the treatment order.
+
     Parameters
     ----------
     d_full : DataArray (chain, draw, treatment)
@@ -172,7 +176,9 @@ def rank_draws(d_full: xr.DataArray, *, lower_is_better: bool) -> np.ndarray:
     ndarray (n_draws, n_treatments) of int
     """
     flat = _flat(d_full)
-    order = np.argsort(flat if lower_is_better else -flat, axis=1, kind="stable")
+    key = flat if lower_is_better else -flat
+    tiebreak = np.random.default_rng(0).random(key.shape)
+    order = np.lexsort((tiebreak, key), axis=-1)
     ranks = np.empty_like(order)
     rows = np.arange(flat.shape[0])[:, None]
     ranks[rows, order] = np.arange(1, flat.shape[1] + 1)

@@ -41,6 +41,34 @@ def reference_fit(key: str, engine: str = "pymc") -> nb.NetworkFit:
         "parkinsons_arms_md_re": ("parkinsons", "MD", "random", {"se": "se"}),
         "parkinsons_arms_md_fe": ("parkinsons", "MD", "fixed", {"se": "se"}),
     }
+    if key in ("social_ex", "social_common"):
+        # multinma social anxiety vignette: prior_trt N(0, 100^2), prior_het half-N(0, 5^2),
+        # class means N(0, 10^2), class SDs N(0.33, 0.1^2) truncated, three shared SD groups
+        class_kw = {"class_model": "common"}
+        if key == "social_ex":
+            class_kw = {
+                "class_model": "exchangeable",
+                "prior_class_mean": nb.Normal(0, 10),
+                "prior_class_sd": nb.priors.TruncatedNormal(0.33, 0.1),
+                "class_sd": {
+                    "Exercise and SH no support": ["Exercise promotion", "Self-help no support"],
+                    "SSRIs and NSSA": ["SSRI/SNRI", "NSSA"],
+                    "Psychodynamic & Other psychological therapies": [
+                        "Psychodynamic psychotherapy",
+                        "Other psychological therapies",
+                    ],
+                },
+            }
+        return nb.fit_network(
+            nb.datasets.load_dataset("social_anxiety"),
+            reference="Waitlist",
+            classes="class",
+            prior_d=nb.Normal(0, 100),
+            prior_tau=nb.HalfNormal(5),
+            random_seed=20261127,
+            engine=engine,
+            **class_kw,
+        )
     if key in arm_fits:
         name, measure, effects, options = arm_fits[key]
         return nb.fit_network(

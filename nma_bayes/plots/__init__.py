@@ -1,5 +1,6 @@
 """Plots of networks and fits (matplotlib and networkx are imported only when a plot is drawn)."""
 
 from .network import plot_network
+from .ranks import plot_class_ranks
 
-__all__ = ["plot_network"]
+__all__ = ["plot_network", "plot_class_ranks"]
