@@ -5,8 +5,9 @@ Exchangeable class model: the effect of treatment ``k`` of class ``c`` (vs the r
 within-class SDs ``sigma_g`` (one per class, or shared by a group of classes). A class with a
 single treatment has no estimable SD: unless it shares an SD with other classes, its treatment's
 effect is its class mean (a common effect). Common class model: ``d_k = mu_c`` for every
-treatment of the class. The reference treatment has ``d = 0``; when it is alone in its class,
-that class's mean is 0 too.
+treatment of the class. The reference treatment has ``d = 0`` and, as in TSD2's class model
+(``m[1] <- 0``), its class has mean 0, so the other treatments of the reference's class are
+``N(0, sigma^2)`` (exchangeable) or 0 (common).
 """
 
 from __future__ import annotations
@@ -59,8 +60,7 @@ class ClassStructure:
     classes : tuple of str
         All classes (order of their first treatment).
     free_classes : tuple of str
-        Classes with a mean parameter (all but the reference's class when the reference is alone
-        in it; for the common model, all but the reference's class).
+        Classes with a mean parameter (all but the reference's class, whose mean is 0).
     sd_groups : tuple of str
         Names of the within-class SD parameters (exchangeable model).
     exchangeable : tuple of str
@@ -85,8 +85,9 @@ class ClassStructure:
         of = network.classes
         members = {c: [t for t in network.treatments if of[t] == c] for c in classes}
         ref_class = of[network.reference]
-        fixed_zero = spec.class_model == "common" or members[ref_class] == [network.reference]
-        free = tuple(c for c in classes if not (c == ref_class and fixed_zero))
+        # TSD2's class model: the reference's class has mean 0 (m[1] <- 0), so the other
+        # treatments of that class are exchangeable around the reference's effect
+        free = tuple(c for c in classes if c != ref_class)
         group_of = _sd_groups(spec, classes, members) if spec.class_model == "exchangeable" else {}
         sd_groups = tuple(dict.fromkeys(group_of.values()))
         others = [t for t in network.treatments if t != network.reference]

@@ -49,7 +49,8 @@ def diagnostics_table(idata, var_names=("d", "tau", "class_mean", "class_sd")) -
     """
     post = idata["posterior"].to_dataset()
     names = [v for v in var_names if v in post]
-    post = post[names]
+    post = _drop_constant(post[names])
+    names = [v for v in names if v in post]
     stats = {
         "r_hat": az.rhat(post),
         "ess_bulk": az.ess(post, method="bulk"),
@@ -67,6 +68,24 @@ def diagnostics_table(idata, var_names=("d", "tau", "class_mean", "class_sd")) -
     table = pd.DataFrame(rows, columns=["parameter", "r_hat", "ess_bulk", "ess_tail", "mcse_mean"])
     table.attrs["divergences"] = n_divergences(idata)
     return table
+
+
+def _drop_constant(post):
+    """Remove parameters fixed by the model, whose R-hat and ESS are undefined.
+
+    E.g. treatments tied to the reference by the common class model: constant, not unconverged.
+    """
+    out = {}
+    for name, da in post.data_vars.items():
+        extra = [d for d in da.dims if d not in ("chain", "draw")]
+        varies = da.std(("chain", "draw")) > 0
+        if extra:
+            keep = varies.values
+            if keep.any():
+                out[name] = da.isel({extra[0]: np.nonzero(keep)[0]})
+        elif bool(varies):
+            out[name] = da
+    return post.__class__(out)
 
 
 def convergence_problems(table: pd.DataFrame) -> list[str]:
