@@ -22,7 +22,9 @@ from .errors import (
 )
 from .fit import fit_network
 from .gls import gls_estimate
+from .inconsistency import nodesplit, splittable_comparisons
 from .model import build_model
+from .model_fit import compare_models
 from .network import MEASURES, Network
 from .plots import plot_network
 from .priors import HalfNormal, LogNormal, Normal, Uniform
@@ -40,6 +42,9 @@ __all__ = [
     "ModelSpec",
     "build_model",
     "gls_estimate",
+    "nodesplit",
+    "splittable_comparisons",
+    "compare_models",
     "datasets",
     "priors",
     "Normal",

@@ -59,6 +59,16 @@ def _log_prior_tau(spec: ModelSpec, tau: np.ndarray) -> np.ndarray:
         if family == "lognormal":
             lt = np.log(tau)
             return -lt - 0.5 * ((lt - p["mu"]) / p["sigma"]) ** 2
+        if family == "halfcauchy":
+            return -np.log1p((tau / p["scale"]) ** 2)
+        # priors on tau^2: p(tau) = f(log tau^2) * |d log(tau^2) / d tau| = f(2 log tau) * 2 / tau
+        if family == "lognormal_tau2":
+            lt = np.log(tau)
+            return -lt - 0.5 * ((2 * lt - p["mu"]) / p["sigma"]) ** 2
+        if family == "logt_tau2":
+            lt = np.log(tau)
+            z = (2 * lt - p["mu"]) / p["sigma"]
+            return -lt - 0.5 * (p["nu"] + 1) * np.log1p(z**2 / p["nu"])
     raise AssertionError(f"unhandled tau prior {family!r}")  # pragma: no cover
 
 
@@ -69,6 +79,19 @@ def _tau_bounds(spec: ModelSpec) -> tuple[float, float]:
         return p["lower"], p["upper"]
     if family == "halfnormal":
         return 0.0, 8.0 * p["scale"]
+    if family == "halfcauchy":  # heavy tail: cut where 1e-4 of the prior mass is left
+        return 0.0, float(p["scale"] * np.tan(np.pi / 2 * (1 - 1e-4)))
+    if family == "lognormal_tau2":  # log(tau) ~ N(mu/2, (sigma/2)^2)
+        return float(np.exp((p["mu"] - 8 * p["sigma"]) / 2)), float(
+            np.exp((p["mu"] + 8 * p["sigma"]) / 2)
+        )
+    if family == "logt_tau2":  # t quantiles of log(tau^2) leaving 1e-4 of the mass each side
+        from scipy.special import stdtrit
+
+        q = float(stdtrit(p["nu"], 1 - 1e-4))
+        return float(np.exp((p["mu"] - q * p["sigma"]) / 2)), float(
+            np.exp((p["mu"] + q * p["sigma"]) / 2)
+        )
     return float(np.exp(p["mu"] - 8 * p["sigma"])), float(np.exp(p["mu"] + 8 * p["sigma"]))
 
 

@@ -85,6 +85,7 @@ def fit_network(
     *,
     reference: str | None = None,
     effects: str = "random",
+    consistency: str = "consistency",
     prior_d: Prior = DEFAULT_PRIOR_D,
     prior_tau: Prior = DEFAULT_PRIOR_TAU,
     class_model: str | None = None,
@@ -121,6 +122,11 @@ def fit_network(
         first in the treatment order); the choice is recorded in ``fit.network.reference_rule``.
     effects : {"random", "fixed"}
         Random- or fixed-effect model.
+    consistency : {"consistency", "ume"}
+        ``"ume"`` fits the unrelated mean effects model (Dias et al. 2013, TSD4): every observed
+        comparison gets its own effect (the fit's "treatments" are comparisons ``"k vs b"``
+        against a pseudo-reference); compare it with the consistency model with
+        :meth:`NetworkFit.model_fit` (DIC) and :func:`nma_bayes.plots` dev-dev plots.
     prior_d : Normal
         Prior of the relative effects vs the reference; default ``normal(0, 10^2)``.
     prior_tau : HalfNormal, Uniform or LogNormal
@@ -175,7 +181,19 @@ def fit_network(
     """
     if engine not in ENGINES:
         raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
+    if consistency not in ("consistency", "ume"):
+        raise ModelSpecError(
+            f"consistency={consistency!r}: use 'consistency' or 'ume' (node-splitting: "
+            "nma_bayes.nodesplit).",
+            rule="bad-option",
+        )
     network = as_network(data, reference=reference, **columns)
+    if consistency == "ume":
+        if class_model is not None:
+            raise ModelSpecError("The UME model has no class effects.", rule="bad-option")
+        from .inconsistency import ume_network
+
+        network = ume_network(network)
     spec = ModelSpec(
         effects=effects,
         prior_d=prior_d,

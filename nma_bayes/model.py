@@ -165,6 +165,15 @@ def _positive(name: str, prior, p: dict, prefix: str, **kwargs):
     if family == "truncnormal":
         mean, sd = p[f"{prefix}_mean"], p[f"{prefix}_sd"]
         return pm.TruncatedNormal(name, mu=mean, sigma=sd, lower=0.0, **kwargs)
+    if family == "halfcauchy":
+        return pm.HalfCauchy(name, beta=p[f"{prefix}_scale"], **kwargs)
+    if family == "lognormal_tau2":  # log(x^2) ~ N(mu, sigma^2)  <=>  log(x) ~ N(mu/2, (sigma/2)^2)
+        mu, sigma = p[f"{prefix}_mu"], p[f"{prefix}_sigma"]
+        return pm.LogNormal(name, mu=mu / 2, sigma=sigma / 2, **kwargs)
+    if family == "logt_tau2":  # sampled as log(x^2) ~ t_nu(mu, sigma); x = exp(log(x^2) / 2)
+        mu, sigma, nu = p[f"{prefix}_mu"], p[f"{prefix}_sigma"], p[f"{prefix}_nu"]
+        log_x2 = pm.StudentT(f"log_{name}2", nu=nu, mu=mu, sigma=sigma, **kwargs)
+        return pm.Deterministic(name, pt.exp(log_x2 / 2), dims=kwargs.get("dims"))
     raise AssertionError(f"unhandled prior family {family!r}")  # pragma: no cover
 
 

@@ -29,6 +29,9 @@ __all__ = [
     "Uniform",
     "LogNormal",
     "TruncatedNormal",
+    "HalfCauchy",
+    "LogNormalTau2",
+    "LogStudentTTau2",
     "DEFAULT_PRIOR_D",
     "DEFAULT_PRIOR_TAU",
 ]
@@ -194,13 +197,132 @@ class TruncatedNormal(Prior):
         return f"normal({self.mean:g}, {self.sd:g}^2) truncated to > 0"
 
 
+def _check_finite(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ModelSpecError(f"Prior parameter {name!r} must be a finite number, got {value!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class HalfCauchy(Prior):
+    """Half-Cauchy prior on the heterogeneity SD ``tau``: ``|Cauchy(0, scale)|``.
+
+    Heavy-tailed and weakly informative (Gelman 2006, Bayesian Analysis 1:515-534; Röver et al.
+    2021): the prior median of ``tau`` is ``scale``, and 10% of its mass lies above
+    ``6.3 * scale``.
+
+    Parameters
+    ----------
+    scale : float
+        Scale (the median of ``tau``).
+    """
+
+    scale: float = 0.5
+    family = "halfcauchy"
+
+    def __post_init__(self):
+        _check_positive_finite("scale", self.scale)
+
+    def describe(self) -> str:
+        """Return the prior in words."""
+        return f"half-Cauchy(0, {self.scale:g})"
+
+
+@dataclass(frozen=True)
+class _Tau2Prior(Prior):
+    """Base of priors stated on the between-study variance ``tau^2`` (with a source label)."""
+
+    def params(self) -> dict[str, float]:
+        """Return the numeric parameters as a dict (the ``label`` is not a parameter)."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self) if f.name != "label"}
+
+    def _suffix(self) -> str:
+        return f" [{self.label}]" if self.label else ""
+
+
+@dataclass(frozen=True)
+class LogNormalTau2(_Tau2Prior):
+    """Log-normal prior on the between-study *variance*: ``log(tau^2) ~ N(mu, sigma^2)``.
+
+    The form of the predictive distributions of Turner et al. (2015, Stat Med 34:984-998) for
+    log odds ratios; :func:`nma_bayes.empirical_priors.turner2015` returns them by outcome and
+    comparison type. The model's parameter is ``tau``: equivalently ``log(tau) ~ N(mu/2,
+    (sigma/2)^2)``, a :class:`LogNormal` with halved parameters (density of ``tau``:
+    ``f(tau^2) * 2 tau``).
+
+    Parameters
+    ----------
+    mu : float
+        Mean of ``log(tau^2)``. Default -2.56, Turner et al.'s general-setting value.
+    sigma : float
+        SD of ``log(tau^2)``. Default 1.74 (Turner et al., general setting).
+    label : str
+        Where the values come from, shown by :meth:`describe` (not a parameter).
+    """
+
+    mu: float = -2.56
+    sigma: float = 1.74
+    label: str = ""
+    family = "lognormal_tau2"
+
+    def __post_init__(self):
+        _check_finite("mu", self.mu)
+        _check_positive_finite("sigma", self.sigma)
+
+    def describe(self) -> str:
+        """Return the prior in words."""
+        return f"log-normal({self.mu:g}, {self.sigma:g}^2) on tau^2" + self._suffix()
+
+
+@dataclass(frozen=True)
+class LogStudentTTau2(_Tau2Prior):
+    """Log-Student-t prior on the between-study *variance*: ``log(tau^2) ~ t_nu(mu, sigma)``.
+
+    ``(log(tau^2) - mu) / sigma`` has a Student-t distribution with ``nu`` degrees of freedom.
+    The form of the predictive distributions of Rhodes et al. (2015, J Clin Epidemiol 68:52-60)
+    for standardised mean differences (``nu = 5``); :func:`nma_bayes.empirical_priors.rhodes2015`
+    returns them by outcome and comparison type. The model's parameter is ``tau`` (density
+    ``f(tau^2) * 2 tau``). The prior density of ``tau`` has an integrable peak at 0 (the t tail
+    of ``log(tau^2)``); a few percent of the prior mass lies below ``tau = 0.01``.
+
+    Parameters
+    ----------
+    mu : float
+        Location of ``log(tau^2)``. Default -3.44, Rhodes et al.'s general-setting value.
+    sigma : float
+        Scale of ``log(tau^2)``. Default 2.59 (Rhodes et al., general setting).
+    nu : float
+        Degrees of freedom; default 5.
+    label : str
+        Where the values come from, shown by :meth:`describe` (not a parameter).
+    """
+
+    mu: float = -3.44
+    sigma: float = 2.59
+    nu: float = 5.0
+    label: str = ""
+    family = "logt_tau2"
+
+    def __post_init__(self):
+        _check_finite("mu", self.mu)
+        _check_positive_finite("sigma", self.sigma)
+        _check_positive_finite("nu", self.nu)
+
+    def describe(self) -> str:
+        """Return the prior in words."""
+        return (
+            f"log-t_{self.nu:g}({self.mu:g}, {self.sigma:g}) on tau^2" + self._suffix()
+        )
+
+
 #: Default prior of the relative effects (SMD scale).
 DEFAULT_PRIOR_D = Normal(0.0, 10.0)
 #: Default prior of the between-study SD (SMD scale).
 DEFAULT_PRIOR_TAU = HalfNormal(1.0)
 
 #: Families accepted for ``tau``.
-TAU_FAMILIES = (HalfNormal, Uniform, LogNormal)
+TAU_FAMILIES = (HalfNormal, Uniform, LogNormal, HalfCauchy, LogNormalTau2, LogStudentTTau2)
 #: Families accepted for within-class SDs.
 CLASS_SD_FAMILIES = (HalfNormal, Uniform, LogNormal, TruncatedNormal)
 #: Default prior of class means (exchangeable class model), as in multinma's vignettes.

@@ -9,6 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from . import class_summaries as CS
+from . import model_fit as MF
 from . import summaries
 from ._html import fit_html
 from .diagnostics import compare_with_exact, convergence_problems, diagnostics_table
@@ -248,6 +249,39 @@ class NetworkFit:
             ``parameter, stat, mcmc, exact, mcse, z``.
         """
         return compare_with_exact(self, ci_prob=summaries.check_ci_prob(ci_prob))
+
+    # ------------------------------------------------------------------- model fit
+    def model_fit(self, *, per_study: bool = False) -> pd.DataFrame:
+        """Posterior mean residual deviance, pD and DIC (Dias et al. 2011, TSD2).
+
+        Parameters
+        ----------
+        per_study : bool
+            Per data point (a study's contrasts): ``study, n_contrasts, resdev, leverage, dic``.
+
+        Returns
+        -------
+        DataFrame
+            One row ``resdev, pD, DIC, n_data`` (or per study).
+        """
+        return MF.model_fit_table(self, per_study=per_study)
+
+    def loo(self):
+        """PSIS-LOO through ArviZ, one observation per study, with per-study Pareto k."""
+        return MF.loo(self)
+
+    def prediction_interval(
+        self, reference: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Relative effects with the interval of the effect in a new study (``d + tau z``).
+
+        Returns
+        -------
+        DataFrame
+            :meth:`relative_effects` columns plus ``pi_lower, pi_upper``.
+        """
+        ref = self._check_treatment(reference if reference is not None else self.reference)
+        return MF.prediction_table(self, ref, all_pairs=all_pairs, ci_prob=ci_prob)
 
     # ---------------------------------------------------------------- class summaries
     def class_effects(
