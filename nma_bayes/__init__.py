@@ -24,9 +24,9 @@ from .fit import fit_network
 from .gls import gls_estimate
 from .inconsistency import nodesplit, splittable_comparisons
 from .model import build_model
-from .model_fit import compare_models
+from .model_fit import compare_models, dev_dev
 from .network import MEASURES, Network
-from .plots import plot_network
+from .plots import plot_dev_dev, plot_network, plot_nodesplit
 from .priors import HalfNormal, LogNormal, Normal, Uniform
 from .results import NetworkFit
 from .spec import ModelSpec
@@ -45,6 +45,9 @@ __all__ = [
     "nodesplit",
     "splittable_comparisons",
     "compare_models",
+    "dev_dev",
+    "plot_nodesplit",
+    "plot_dev_dev",
     "datasets",
     "priors",
     "Normal",

@@ -19,7 +19,14 @@ import xarray as xr
 
 from .model import marginal_loglik, model_data
 
-__all__ = ["model_fit_table", "pointwise_loglik", "loo", "prediction_table", "compare_models"]
+__all__ = [
+    "model_fit_table",
+    "pointwise_loglik",
+    "loo",
+    "prediction_table",
+    "compare_models",
+    "dev_dev",
+]
 
 
 def _draws(fit):
@@ -209,3 +216,16 @@ def compare_models(fits: dict) -> pd.DataFrame:
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "model"
     return out
+
+
+def dev_dev(fit_1, fit_2) -> pd.DataFrame:
+    """Per-study residual deviance of two fits of the same data, for a dev-dev plot (TSD4).
+
+    Returns
+    -------
+    DataFrame
+        ``study, resdev_1, resdev_2``.
+    """
+    a = model_fit_table(fit_1, per_study=True).set_index("study")["resdev"]
+    b = model_fit_table(fit_2, per_study=True).set_index("study")["resdev"]
+    return pd.DataFrame({"study": a.index, "resdev_1": a.to_numpy(), "resdev_2": b[a.index]})

@@ -117,3 +117,36 @@ def test_nodesplit_and_ume_networks_keep_the_likelihood_exact():
     # GLS of the UME network reproduces each study's own contrasts where a comparison is unique
     mean, _ = nb.gls_estimate(ume)
     assert mean["Ropinirole vs Placebo"] == pytest.approx(-0.31, abs=1e-9)
+
+
+def test_nodesplit_and_dev_dev_plots_show_the_tables():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sources = ("direct", "indirect", "network")
+    values = {
+        f"{s}{x}": [0.1 * k, 0.2 * k]
+        for k, s in enumerate(sources, 1)
+        for x in ("", "_lower", "_upper")
+    }
+    table = pd.DataFrame(
+        {"treatment": ["B", "C"], "comparator": ["A", "A"], "p_value": [0.5, 0.04], **values}
+    )
+    fig = nb.plot_nodesplit(table)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "B vs A (p = 0.50)",
+        "C vs A (p = 0.04)",
+    ]
+    assert len(ax.containers) == 6  # 3 estimates x 2 comparisons
+    plt.close(fig)
+    fe = reference_fit("parkinsons_fe", "exact")
+    re = reference_fit("parkinsons_re", "exact")
+    dd = nb.dev_dev(fe, re)
+    assert list(dd["study"]) == list(fe.network.studies)
+    fig = nb.plot_dev_dev(dd, labels=("FE", "RE"))
+    offsets = fig.axes[0].collections[0].get_offsets()
+    np.testing.assert_allclose(offsets[:, 0], dd["resdev_1"])
+    plt.close(fig)
