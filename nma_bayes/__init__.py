@@ -10,6 +10,7 @@ Typical use::
 """
 
 from . import datasets, priors
+from .empirical_priors import rhodes2015, turner2015
 from .errors import (
     DisconnectedNetworkError,
     InvalidValueError,
@@ -27,8 +28,17 @@ from .model import build_model
 from .model_fit import compare_models, dev_dev
 from .network import MEASURES, Network
 from .plots import plot_dev_dev, plot_network, plot_nodesplit
-from .priors import HalfNormal, LogNormal, Normal, Uniform
+from .priors import (
+    HalfCauchy,
+    HalfNormal,
+    LogNormal,
+    LogNormalTau2,
+    LogStudentTTau2,
+    Normal,
+    Uniform,
+)
 from .results import NetworkFit
+from .sensitivity import prior_sensitivity
 from .spec import ModelSpec
 
 __version__ = "0.1.0"
@@ -54,6 +64,12 @@ __all__ = [
     "HalfNormal",
     "Uniform",
     "LogNormal",
+    "HalfCauchy",
+    "LogNormalTau2",
+    "LogStudentTTau2",
+    "turner2015",
+    "rhodes2015",
+    "prior_sensitivity",
     "NMAInputError",
     "MissingColumnError",
     "InvalidValueError",

@@ -57,8 +57,7 @@ __all__ = [
 ]
 
 TURNER_CITATION = (
-    "Turner RM, Jackson D, Wei Y, Thompson SG, Higgins JPT (2015). Stat Med 34(6):984-998, "
-    "Table IV"
+    "Turner RM, Jackson D, Wei Y, Thompson SG, Higgins JPT (2015). Stat Med 34(6):984-998, Table IV"
 )
 RHODES_CITATION = "Rhodes KM, Turner RM, Higgins JPT (2015). J Clin Epidemiol 68(1):52-60"
 
@@ -455,31 +454,81 @@ def list_empirical_priors() -> pd.DataFrame:
         ``comparison`` ``"general"``.
     """
     rows = [
-        ("turner2015", "log OR", "general", "general", None, "normal", *TURNER_GENERAL, np.nan,
-         f"{TURNER_CITATION} (general setting, p. 993)"),
+        (
+            "turner2015",
+            "log OR",
+            "general",
+            "general",
+            None,
+            "normal",
+            *TURNER_GENERAL,
+            np.nan,
+            f"{TURNER_CITATION} (general setting, p. 993)",
+        ),
     ]
     for i, outcome in enumerate(TURNER_OUTCOMES):
         for j, comparison in enumerate(TURNER_COMPARISONS):
             rows.append(
-                ("turner2015", "log OR", outcome, comparison, None, "normal",
-                 _TURNER_MU[i, j], _TURNER_SIGMA[i, j], np.nan, TURNER_CITATION)
+                (
+                    "turner2015",
+                    "log OR",
+                    outcome,
+                    comparison,
+                    None,
+                    "normal",
+                    _TURNER_MU[i, j],
+                    _TURNER_SIGMA[i, j],
+                    np.nan,
+                    TURNER_CITATION,
+                )
             )
     rows.append(
-        ("rhodes2015", "SMD", "general", "general", None, "t_5", *RHODES_GENERAL, RHODES_DF,
-         f"{RHODES_CITATION} (general setting, Sec. 3.3)")
+        (
+            "rhodes2015",
+            "SMD",
+            "general",
+            "general",
+            None,
+            "t_5",
+            *RHODES_GENERAL,
+            RHODES_DF,
+            f"{RHODES_CITATION} (general setting, Sec. 3.3)",
+        )
     )
-    tables = {"other": "Table 3", "respiratory": "appendix table, respiratory",
-              "cancer": "appendix table, cancer"}
+    tables = {
+        "other": "Table 3",
+        "respiratory": "appendix table, respiratory",
+        "cancer": "appendix table, cancer",
+    }
     for area in RHODES_AREAS:
         for i, outcome in enumerate(RHODES_OUTCOMES):
             for j, comparison in enumerate(RHODES_COMPARISONS):
                 rows.append(
-                    ("rhodes2015", "SMD", outcome, comparison, area, "t_5",
-                     _RHODES_MU[area][i, j], _RHODES_SIGMA[area][i, j], RHODES_DF,
-                     f"{RHODES_CITATION}, {tables[area]}")
+                    (
+                        "rhodes2015",
+                        "SMD",
+                        outcome,
+                        comparison,
+                        area,
+                        "t_5",
+                        _RHODES_MU[area][i, j],
+                        _RHODES_SIGMA[area][i, j],
+                        RHODES_DF,
+                        f"{RHODES_CITATION}, {tables[area]}",
+                    )
                 )
-    cols = ["source", "effect_measure", "outcome", "comparison", "area", "distribution", "mu",
-            "sigma", "nu", "reference"]
+    cols = [
+        "source",
+        "effect_measure",
+        "outcome",
+        "comparison",
+        "area",
+        "distribution",
+        "mu",
+        "sigma",
+        "nu",
+        "reference",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     out["mu"] = out["mu"].astype(float)
     out["sigma"] = out["sigma"].astype(float)

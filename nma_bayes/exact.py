@@ -213,22 +213,40 @@ class ExactPosterior:
         return lp, prec, b
 
     def _tau_grid(self):
+        """Adaptive quadrature nodes and weights for ``tau``.
+
+        With a prior bounded away from 0 (log-normal, log-t on tau^2) the search and the
+        integration run on ``log(tau)``, where such densities are smooth; otherwise on ``tau``.
+        """
         lo, hi = _tau_bounds(self.spec)
-        coarse = lo + (hi - lo) * np.linspace(0.0, 1.0, N_COARSE) ** 2  # dense near lo
+        log_scale = lo > 0
+        if log_scale:
+            lo, hi = np.log(lo), np.log(hi)
+            coarse = np.linspace(lo, hi, N_COARSE)
+        else:
+            coarse = lo + (hi - lo) * np.linspace(0.0, 1.0, N_COARSE) ** 2  # dense near lo
+
+        def log_density(x):
+            lp, prec, b = self._log_post(np.exp(x) if log_scale else x)
+            return (lp + x if log_scale else lp), prec, b  # + Jacobian of tau = exp(x)
+
         for _ in range(2):  # locate the mass, then zoom in once more
-            lp = self._log_post(coarse)[0]
+            lp = log_density(coarse)[0]
             keep = np.nonzero(lp > np.max(lp) - LOG_DROP)[0]
             a = coarse[max(keep[0] - 1, 0)]
             b = coarse[min(keep[-1] + 1, len(coarse) - 1)]
             coarse = np.linspace(a, b, N_COARSE)
-        grid = np.linspace(a, b, N_GRID)
-        lp, prec, bvec = self._log_post(grid)
+        x = np.linspace(a, b, N_GRID)
+        lp, prec, bvec = log_density(x)
         dens = np.exp(lp - np.max(lp))
-        h = grid[1] - grid[0]
+        h = x[1] - x[0]
         simpson = np.ones(N_GRID)
         simpson[1:-1:2], simpson[2:-1:2] = 4.0, 2.0
         w = dens * simpson * h / 3
-        return grid, w / w.sum(), dens / (dens.sum() * h), prec, bvec
+        grid = np.exp(x) if log_scale else x
+        dens_tau = dens / grid if log_scale else dens  # density over tau, for quantiles
+        dens_tau = dens_tau / np.sum((dens_tau[1:] + dens_tau[:-1]) / 2 * np.diff(grid))
+        return grid, w / w.sum(), dens_tau, prec, bvec
 
     # ---------------------------------------------------------------------- summaries
     def linear_summary(self, combos: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]:

@@ -311,9 +311,7 @@ class LogStudentTTau2(_Tau2Prior):
 
     def describe(self) -> str:
         """Return the prior in words."""
-        return (
-            f"log-t_{self.nu:g}({self.mu:g}, {self.sigma:g}) on tau^2" + self._suffix()
-        )
+        return f"log-t_{self.nu:g}({self.mu:g}, {self.sigma:g}) on tau^2" + self._suffix()
 
 
 #: Default prior of the relative effects (SMD scale).
