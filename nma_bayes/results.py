@@ -250,6 +250,31 @@ class NetworkFit:
         """
         return compare_with_exact(self, ci_prob=summaries.check_ci_prob(ci_prob))
 
+    # --------------------------------------------------------------------- exports
+    def to_report(self, path, **kwargs):
+        """Write a self-describing HTML report (see :func:`nma_bayes.report.write_report`)."""
+        from .report import write_report
+
+        return write_report(self, path, **kwargs)
+
+    def to_csv(self, directory, **kwargs):
+        """Write relative effects, league table and SUCRA as CSV files into ``directory``."""
+        from .export import export_tables
+
+        return export_tables(self, directory, format="csv", **kwargs)
+
+    def to_excel(self, path, **kwargs):
+        """Write the tables as sheets of one Excel workbook."""
+        from .export import export_tables
+
+        return export_tables(self, path, format="xlsx", **kwargs)
+
+    def to_html(self, path, **kwargs):
+        """Write the tables as one (escaped) HTML file."""
+        from .export import export_tables
+
+        return export_tables(self, path, format="html", **kwargs)
+
     # ------------------------------------------------------------------- model fit
     def model_fit(self, *, per_study: bool = False) -> pd.DataFrame:
         """Posterior mean residual deviance, pD and DIC (Dias et al. 2011, TSD2).

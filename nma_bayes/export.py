@@ -1,0 +1,144 @@
+"""Export a fit's tables to CSV files, an Excel workbook or an HTML file."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["EXPORT_FORMATS", "export_tables", "fit_tables"]
+
+EXPORT_FORMATS = ("csv", "xlsx", "html")
+
+#: Titles of the exported tables, by table name.
+TABLE_TITLES = {
+    "relative_effects": "Relative effects vs the reference",
+    "relative_effects_all_pairs": "Relative effects, all pairs",
+    "league_table": "League table (row treatment vs column treatment)",
+    "sucra": "Rankings (SUCRA)",
+}
+
+
+def _direction(fit, lower_is_better: bool | None) -> bool | None:
+    """Return the benefit direction: given, else recorded on the network, else None."""
+    if lower_is_better is not None:
+        return lower_is_better
+    return getattr(fit.network, "lower_is_better", None)
+
+
+def fit_tables(
+    fit, *, lower_is_better: bool | None = None, ci_prob: float = 0.95
+) -> dict[str, pd.DataFrame]:
+    """Collect the tables that are exported and reported.
+
+    Parameters
+    ----------
+    fit : NetworkFit
+        A fitted network.
+    lower_is_better : bool, optional
+        Benefit direction; SUCRA is included only when it is known (given here or recorded on
+        the network).
+    ci_prob : float
+        Interval probability.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``relative_effects``, ``relative_effects_all_pairs``, ``league_table`` and, when the
+        direction is known, ``sucra``.
+    """
+    tables = {
+        "relative_effects": fit.relative_effects(ci_prob=ci_prob),
+        "relative_effects_all_pairs": fit.relative_effects(all_pairs=True, ci_prob=ci_prob),
+        "league_table": fit.league_table(ci_prob=ci_prob),
+    }
+    direction = _direction(fit, lower_is_better)
+    if direction is not None:
+        tables["sucra"] = fit.sucra(lower_is_better=direction, ci_prob=ci_prob)
+    return tables
+
+
+def _is_indexed(name: str) -> bool:
+    """Whether a table's index carries information (the league table's row treatments)."""
+    return name == "league_table"
+
+
+def export_tables(
+    fit,
+    path,
+    *,
+    format: str = "csv",
+    lower_is_better: bool | None = None,
+    ci_prob: float = 0.95,
+) -> list[Path]:
+    """Write a fit's relative effects, league table and (if the direction is known) SUCRA.
+
+    Parameters
+    ----------
+    fit : NetworkFit
+        A fitted network.
+    path : str or Path
+        ``format="csv"``: a directory (created if needed) receiving one file per table
+        (``relative_effects.csv``, ``relative_effects_all_pairs.csv``, ``league_table.csv``,
+        ``sucra.csv``). ``"xlsx"``: the workbook file, one sheet per table. ``"html"``: the HTML
+        file, one escaped table per section.
+    format : {"csv", "xlsx", "html"}
+        Output format.
+    lower_is_better : bool, optional
+        Benefit direction; SUCRA is written only when it is known (given here or recorded on
+        the network).
+    ci_prob : float
+        Interval probability.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"format={format!r}: use one of {EXPORT_FORMATS}.")
+    tables = fit_tables(fit, lower_is_better=lower_is_better, ci_prob=ci_prob)
+    path = Path(path)
+    if format == "csv":
+        path.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, table in tables.items():
+            out = path / f"{name}.csv"
+            table.to_csv(out, index=_is_indexed(name))
+            written.append(out)
+        return written
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "xlsx":
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            for name, table in tables.items():
+                # sheet names are at most 31 characters
+                table.to_excel(writer, sheet_name=name[:31], index=_is_indexed(name))
+        return [path]
+    path.write_text(tables_html(tables, title="nma_bayes tables"), encoding="utf-8")
+    return [path]
+
+
+def table_html(name: str, table: pd.DataFrame, *, float_format: str = "{:.3f}") -> str:
+    """One table as an escaped HTML ``<table>`` (numbers to 3 decimals)."""
+    return table.to_html(
+        escape=True,
+        index=_is_indexed(name),
+        float_format=float_format.format,
+        na_rep="",
+        border=0,
+        classes="nma-table",
+    )
+
+
+def tables_html(tables: dict[str, pd.DataFrame], *, title: str) -> str:
+    """Render a standalone HTML page with one section per table (all text escaped)."""
+    body = "".join(
+        f'<section id="{escape(name.replace("_", "-"))}">'
+        f"<h2>{escape(TABLE_TITLES.get(name, name))}</h2>{table_html(name, table)}</section>"
+        for name, table in tables.items()
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>{body}</body></html>\n"
+    )

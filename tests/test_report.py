@@ -1,0 +1,161 @@
+"""HTML report and table exports: sections, numbers, escaping of hostile names, formats."""
+
+import re
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+import nma_bayes as nb
+from nma_bayes.export import export_tables
+from nma_bayes.report import package_versions, write_report
+
+
+@pytest.fixture(scope="module")
+def fit():
+    df = nb.datasets.load_dataset("therapy_formats")
+    return nb.fit_network(df, reference="cau", engine="exact", random_seed=1)
+
+
+class _Sections(HTMLParser):
+    """Collect section ids and the text inside each section."""
+
+    def __init__(self):
+        super().__init__()
+        self.text: dict[str, list[str]] = {}
+        self.current = None
+        self.images = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.current = attrs["id"]
+            self.text[self.current] = []
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "section":
+            self.current = None
+
+    def handle_data(self, data):
+        if self.current is not None:
+            self.text[self.current].append(data)
+
+
+def _parse(path):
+    parser = _Sections()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return {k: " ".join(v) for k, v in parser.text.items()}, parser.images
+
+
+def test_report_sections_and_numbers(fit, tmp_path):
+    path = write_report(fit, tmp_path / "sub" / "report.html", lower_is_better=True)
+    assert path.exists()
+    sections, images = _parse(path)
+    for sid in (
+        "data",
+        "network-plot",
+        "model",
+        "diagnostics",
+        "relative-effects",
+        "relative-effects-all-pairs",
+        "league-table",
+        "rankings",
+        "heterogeneity",
+        "software",
+    ):
+        assert sid in sections, sid
+    rel = fit.relative_effects()
+    ind = rel.set_index("treatment").loc["ind"]
+    assert f"{ind['median']:.3f}" in sections["relative-effects"]
+    assert f"{ind['ci_lower']:.3f}" in sections["relative-effects"]
+    league = fit.league_table()
+    assert league.loc["grp", "cau"] in sections["league-table"]
+    sucra = fit.sucra(lower_is_better=True).set_index("treatment")
+    assert f"{sucra.loc['ind', 'sucra']:.3f}" in sections["rankings"]
+    tau = fit.heterogeneity().loc["tau", "median"]
+    assert f"{tau:.3f}" in sections["heterogeneity"]
+    assert "normal(0, 10^2)" in sections["model"]
+    assert "half-normal(0, 1^2)" in sections["model"]
+    assert "182" in sections["data"]
+    software = sections["software"]
+    assert re.search(r"seed\s+1\b", software)
+    assert "exact" in software
+    for name, version in package_versions().items():
+        assert name in software and version in software
+    assert any(src.startswith("data:image/png;base64,") for src in images)
+
+
+def test_report_without_direction_has_no_rankings_table(fit, tmp_path):
+    path = write_report(fit, tmp_path / "r.html", title="My & title")
+    html = path.read_text(encoding="utf-8")
+    sections, _ = _parse(path)
+    assert "Not computed" in sections["rankings"]
+    assert "My &amp; title" in html and "My & title" not in html
+
+
+def test_fixed_effect_report(tmp_path):
+    df = nb.datasets.load_dataset("parkinsons")
+    fe = nb.fit_network(df, effects="fixed", engine="exact", random_seed=3)
+    sections, _ = _parse(write_report(fe, tmp_path / "fe.html"))
+    assert "no between-study heterogeneity" in sections["heterogeneity"]
+    assert "seed" in sections["software"] and "3" in sections["software"]
+
+
+def test_hostile_names_are_escaped(tmp_path):
+    df = nb.datasets.load_dataset("parkinsons").copy()
+    script = "<script>alert(1)</script>"
+    img = "<img src=x onerror=alert(1)>"
+    for col in ("treat1", "treat2"):
+        df[col] = df[col].replace("Ropinirole", script)
+    df["study"] = df["study"].replace("Lieberman 1998", img)
+    assert (df["study"] == img).any()
+    fit = nb.fit_network(df, reference="Placebo", engine="exact", random_seed=1)
+    assert script in fit.treatments
+    html = write_report(fit, tmp_path / "hostile.html", lower_is_better=True).read_text()
+    assert script not in html
+    assert img not in html
+    assert "<script" not in html
+    assert "onerror=alert(1)>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for path in export_tables(fit, tmp_path / "t.html", format="html", lower_is_better=True):
+        text = path.read_text()
+        assert script not in text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_export_csv(fit, tmp_path):
+    paths = export_tables(fit, tmp_path / "csv", lower_is_better=False)
+    names = sorted(p.name for p in paths)
+    assert names == [
+        "league_table.csv",
+        "relative_effects.csv",
+        "relative_effects_all_pairs.csv",
+        "sucra.csv",
+    ]
+    rel = pd.read_csv(tmp_path / "csv" / "relative_effects.csv")
+    pd.testing.assert_frame_equal(rel, fit.relative_effects(), check_exact=False, rtol=1e-9)
+    league = pd.read_csv(tmp_path / "csv" / "league_table.csv", index_col=0)
+    assert league.loc["grp", "cau"] == fit.league_table().loc["grp", "cau"]
+    assert len(export_tables(fit, tmp_path / "csv2")) == 3  # no direction: no SUCRA
+
+
+def test_export_xlsx(fit, tmp_path):
+    pytest.importorskip("openpyxl")
+    (path,) = export_tables(fit, tmp_path / "tables.xlsx", format="xlsx", lower_is_better=True)
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert set(sheets) == {
+        "relative_effects",
+        "relative_effects_all_pairs",
+        "league_table",
+        "sucra",
+    }
+    assert sheets["relative_effects"]["median"].tolist() == pytest.approx(
+        fit.relative_effects()["median"].tolist()
+    )
+
+
+def test_export_bad_format(fit, tmp_path):
+    with pytest.raises(ValueError, match="format"):
+        export_tables(fit, tmp_path / "x", format="pdf")
