@@ -27,7 +27,18 @@ from .inconsistency import nodesplit, splittable_comparisons
 from .model import build_model
 from .model_fit import compare_models, dev_dev
 from .network import MEASURES, Network
-from .plots import plot_dev_dev, plot_network, plot_nodesplit
+from .plots import (
+    plot_class_ranks,
+    plot_dev_dev,
+    plot_forest,
+    plot_league,
+    plot_network,
+    plot_nodesplit,
+    plot_rank_diagnostics,
+    plot_ranks,
+    plot_sucra,
+    plot_trace,
+)
 from .priors import (
     HalfCauchy,
     HalfNormal,
@@ -57,6 +68,13 @@ __all__ = [
     "compare_models",
     "dev_dev",
     "plot_nodesplit",
+    "plot_forest",
+    "plot_league",
+    "plot_ranks",
+    "plot_sucra",
+    "plot_class_ranks",
+    "plot_trace",
+    "plot_rank_diagnostics",
     "plot_dev_dev",
     "datasets",
     "priors",
