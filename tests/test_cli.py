@@ -104,3 +104,13 @@ def test_console_script_is_installed_and_runs(tmp_path):
     assert exe is not None and Path(exe).exists(), "console script nma-bayes not installed"
     result = subprocess.run([str(exe), "fit", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--lower-is-better" in result.stdout
+    import nma_bayes as nb
+
+    data = tmp_path / "senn.csv"
+    nb.datasets.load_dataset("senn2013").to_csv(data, index=False)
+    out = tmp_path / "out"
+    args = [str(exe), "fit", str(data), "--reference", "plac", "--lower-is-better"]
+    args += ["--engine", "exact", "--effects", "fixed", "--out", str(out)]
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (out / "report.html").exists()
