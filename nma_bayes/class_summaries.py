@@ -40,14 +40,18 @@ def class_draws(fit) -> xr.DataArray:
                 parts.append(mean.sel({"class": c}, drop=True))
             else:  # the reference's class with a fixed zero mean
                 parts.append(xr.zeros_like(mean.isel({"class": 0}, drop=True)))
-        return xr.concat(parts, "class").assign_coords({"class": list(classes)}).transpose(
-            "chain", "draw", "class"
+        return (
+            xr.concat(parts, "class")
+            .assign_coords({"class": list(classes)})
+            .transpose("chain", "draw", "class")
         )
     d = fit.d_full()
     members = [[t for t in net.treatments if net.classes[t] == c] for c in classes]
     parts = [d.sel(treatment=m).mean("treatment") for m in members]
-    return xr.concat(parts, "class").assign_coords({"class": list(classes)}).transpose(
-        "chain", "draw", "class"
+    return (
+        xr.concat(parts, "class")
+        .assign_coords({"class": list(classes)})
+        .transpose("chain", "draw", "class")
     )
 
 
@@ -149,7 +153,7 @@ def class_contrast_table(fit, classes, versus, *, weighting, ci_prob: float) -> 
             f"Classes {format_items(sorted(set(classes) & set(versus)))} are on both sides.",
             rule="bad-option",
         )
-    flat = summaries._flat
+    flat = summaries.flat_draws
     if weighting == "treatments":
         d = fit.d_full()
 

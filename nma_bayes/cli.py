@@ -98,18 +98,16 @@ def _run_fit(args: argparse.Namespace) -> int:
         options["lower_is_better"] = args.lower_is_better
 
     _progress("validating…")
-    as_network(data, reference=args.reference, **options)
+    network = as_network(data, reference=args.reference, **options)
 
     _progress("fitting…")
     fit = fit_network(
-        data,
-        reference=args.reference,
+        network,
         effects=args.effects,
         engine=args.engine,
         random_seed=args.seed,
         draws=args.draws,
         progressbar=args.engine == "pymc" and sys.stderr.isatty(),
-        **options,
     )
 
     _progress("writing report and tables…")

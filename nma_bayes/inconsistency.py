@@ -24,6 +24,7 @@ import pandas as pd
 
 from .errors import ModelSpecError, UnknownTreatmentError
 from .network import Network, _Study
+from .summaries import flat_draws
 from .validation import components
 
 __all__ = ["ume_network", "nodesplit_network", "splittable_comparisons", "nodesplit"]
@@ -118,23 +119,22 @@ def ume_network(net: Network) -> Network:
     )
 
 
-def _direct_studies(net: Network, a: str, b: str) -> list[int]:
-    idx = []
-    for i, st in enumerate(_studies(net)):
-        arms = {st.base, *st.arms}
-        if a in arms and b in arms:
-            idx.append(i)
-    return idx
+def _arm_sets(net: Network) -> list[tuple[str, set[str]]]:
+    """Each study's label and set of treatments."""
+    return [(st.study, {st.base, *st.arms}) for st in _studies(net)]
 
 
-def _indirect_connected(net: Network, a: str, b: str) -> bool:
+def _direct_studies(arm_sets, a: str, b: str) -> list[int]:
+    return [i for i, (_, arms) in enumerate(arm_sets) if a in arms and b in arms]
+
+
+def _indirect_connected(arm_sets, a: str, b: str) -> bool:
     """Whether a and b stay connected without the a-b contrasts of the studies with both."""
     sets = {}
-    for st in _studies(net):
-        arms = {st.base, *st.arms}
+    for study, arms in arm_sets:
         if a in arms and b in arms:
             arms = arms - {b}  # the study keeps its other arms, linked through a
-        sets[st.study] = arms if len(arms) > 1 else {f"__{st.study}"}
+        sets[study] = arms if len(arms) > 1 else {f"__{study}"}
     return any(a in c and b in c for c in components(sets))
 
 
@@ -145,13 +145,14 @@ def splittable_comparisons(net: Network) -> list[tuple[str, str]]:
     them and the two remain connected once the ``a``-``b`` contrasts of those studies are
     removed (their other arms stay, linked through ``a``).
     """
-    pairs = []
+    arm_sets = _arm_sets(net)
     t = net.treatments
-    for i, a in enumerate(t):
-        for b in t[i + 1 :]:
-            if _direct_studies(net, a, b) and _indirect_connected(net, a, b):
-                pairs.append((a, b))
-    return pairs
+    return [
+        (a, b)
+        for i, a in enumerate(t)
+        for b in t[i + 1 :]
+        if _direct_studies(arm_sets, a, b) and _indirect_connected(arm_sets, a, b)
+    ]
 
 
 def nodesplit_network(net: Network, a: str, b: str) -> tuple[Network, str]:
@@ -162,7 +163,7 @@ def nodesplit_network(net: Network, a: str, b: str) -> tuple[Network, str]:
                 f"{t!r} is not a treatment in the network.", rule="unknown-reference"
             )
     pseudo = f"{b} (direct vs {a})"
-    direct = set(_direct_studies(net, a, b))
+    direct = set(_direct_studies(_arm_sets(net), a, b))
     if not direct:
         raise ModelSpecError(f"No study compares {a!r} and {b!r} directly.", rule="bad-option")
     out = []
@@ -224,10 +225,10 @@ def nodesplit(
         split_net, pseudo = nodesplit_network(net, a, b)
         fit = fit_network(split_net, engine=engine, **fit_kwargs)
         d = fit.d_full()
-        direct = _flat(d.sel(treatment=pseudo) - d.sel(treatment=a))
-        indirect = _flat(d.sel(treatment=b) - d.sel(treatment=a))
+        direct = flat_draws(d.sel(treatment=pseudo) - d.sel(treatment=a))
+        indirect = flat_draws(d.sel(treatment=b) - d.sel(treatment=a))
         dn = consistency.d_full()
-        network = _flat(dn.sel(treatment=b) - dn.sel(treatment=a))
+        network = flat_draws(dn.sel(treatment=b) - dn.sel(treatment=a))
         diff = direct - indirect
         row = {"treatment": b, "comparator": a}
         for name, x in (("direct", direct), ("indirect", indirect), ("network", network),
@@ -243,7 +244,3 @@ _FIT_OPTIONS = {
     "effects", "prior_d", "prior_tau", "random_seed", "draws", "tune", "chains", "cores",
     "sampler", "target_accept", "progressbar",
 }  # fmt: skip
-
-
-def _flat(da) -> np.ndarray:
-    return np.asarray(da.transpose("chain", "draw")).reshape(-1)

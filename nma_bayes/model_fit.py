@@ -36,11 +36,15 @@ def _draws(fit):
     d = post["d"].sel(treatment=others).transpose("chain", "draw", "treatment").values
     d = d.reshape(-1, len(others))
     d_pos = np.concatenate([np.zeros((d.shape[0], 1)), d], axis=1)
+    return d_pos, _tau_draws(fit, d.shape[0])
+
+
+def _tau_draws(fit, n: int) -> np.ndarray:
+    """Flat draws of tau (zeros for a fixed-effect model)."""
+    post = fit.idata["posterior"]
     if "tau" in post:
-        tau = post["tau"].transpose("chain", "draw").values.reshape(-1)
-    else:
-        tau = np.zeros(d.shape[0])
-    return d_pos, tau
+        return post["tau"].transpose("chain", "draw").values.reshape(-1)
+    return np.zeros(n)
 
 
 def _fitted_means(fit, data, d_pos):
@@ -88,13 +92,11 @@ def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> p
     mm = mask[:, :, None] * mask[:, None, :]
     r = (tau**2 / 2)[:, None, None, None] * (np.eye(k) + 1.0) * mm  # (N, S, K, K)
     gain = np.linalg.solve(r + v, r)  # (R + V)^{-1} R, symmetric product below
-    resid = (y - mu)[..., None]
     m = mu + np.einsum("nskl,nsl->nsk", np.swapaxes(gain, -1, -2), (y - mu))
     c = r - r @ gain
     v_inv = np.linalg.inv(v)
     e = (y - m) * mask
     dev = np.einsum("nsk,skl,nsl->ns", e, v_inv, e) + np.einsum("skl,nslk->ns", v_inv, c)
-    del resid
     theta_bar = m.mean(axis=0)
     e_bar = (y - theta_bar) * mask
     dev_at_mean = np.einsum("sk,skl,sl->s", e_bar, v_inv, e_bar)
@@ -170,14 +172,9 @@ def prediction_table(fit, reference, *, all_pairs: bool, ci_prob: float, seed: i
     from . import summaries
 
     table = fit.relative_effects(reference, all_pairs=all_pairs, ci_prob=ci_prob)
-    d = summaries._flat(fit.d_full())
+    d = summaries.flat_draws(fit.d_full())
     names = list(fit.treatments)
-    post = fit.idata["posterior"]
-    tau = (
-        post["tau"].transpose("chain", "draw").values.reshape(-1)
-        if "tau" in post
-        else np.zeros(d.shape[0])
-    )
+    tau = _tau_draws(fit, d.shape[0])
     z = np.random.default_rng(seed).standard_normal((d.shape[0], len(table)))
     ti = [names.index(t) for t in table["treatment"]]
     ci = [names.index(t) for t in table["comparator"]]

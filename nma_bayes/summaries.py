@@ -21,6 +21,7 @@ from .errors import ModelSpecError
 
 __all__ = [
     "check_ci_prob",
+    "flat_draws",
     "describe_draws",
     "relative_effect_draws",
     "relative_effects_table",
@@ -41,7 +42,7 @@ def check_ci_prob(ci_prob: float) -> float:
     return ci_prob
 
 
-def _flat(draws: xr.DataArray) -> np.ndarray:
+def flat_draws(draws: xr.DataArray) -> np.ndarray:
     """Stack chains and draws into one leading sample axis."""
     extra = [d for d in draws.dims if d not in SAMPLE_DIMS]
     values = draws.transpose(*SAMPLE_DIMS, *extra).values
@@ -102,7 +103,7 @@ def relative_effects_table(
         ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
     """
     names = [str(t) for t in d_full["treatment"].values]
-    flat = _flat(d_full)
+    flat = flat_draws(d_full)
     if all_pairs:
         pairs = [(i, j) for j in range(len(names)) for i in range(j + 1, len(names))]
     else:
@@ -139,7 +140,7 @@ def league_table(d_full: xr.DataArray, *, ci_prob: float, digits: int, stat: str
     if stat not in ("median", "mean"):
         raise ModelSpecError(f"stat={stat!r}: use 'median' or 'mean'.")
     names = [str(t) for t in d_full["treatment"].values]
-    flat = _flat(d_full)
+    flat = flat_draws(d_full)
     diff = flat[:, :, None] - flat[:, None, :]
     s = describe_draws(diff, ci_prob)
     fmt = f"{{:.{int(digits)}f}}"
@@ -175,7 +176,7 @@ def rank_draws(d_full: xr.DataArray, *, lower_is_better: bool) -> np.ndarray:
     -------
     ndarray (n_draws, n_treatments) of int
     """
-    flat = _flat(d_full)
+    flat = flat_draws(d_full)
     key = flat if lower_is_better else -flat
     tiebreak = np.random.default_rng(0).random(key.shape)
     order = np.lexsort((tiebreak, key), axis=-1)
