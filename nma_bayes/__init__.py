@@ -13,17 +13,20 @@ from . import datasets, priors
 from .empirical_priors import rhodes2015, turner2015
 from .errors import (
     DisconnectedNetworkError,
+    ExactEngineError,
     InvalidValueError,
     MissingColumnError,
     ModelSpecError,
     MultiArmError,
     NMAConvergenceWarning,
     NMAInputError,
+    NumericalError,
     UnknownTreatmentError,
 )
 from .fit import fit_network
 from .gls import gls_estimate
 from .inconsistency import nodesplit, splittable_comparisons
+from .io import read_csv_table
 from .model import build_model
 from .model_fit import compare_models, dev_dev
 from .network import MEASURES, Network
@@ -56,6 +59,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "fit_network",
+    "read_csv_table",
     "Network",
     "MEASURES",
     "plot_network",
@@ -93,6 +97,8 @@ __all__ = [
     "InvalidValueError",
     "MultiArmError",
     "DisconnectedNetworkError",
+    "ExactEngineError",
+    "NumericalError",
     "UnknownTreatmentError",
     "ModelSpecError",
     "NMAConvergenceWarning",

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import checks as C
 from . import validation as V
 from .effects import study_contrasts
-from .errors import InvalidValueError, MissingColumnError, format_items
+from .errors import InvalidValueError, MissingColumnError, ModelSpecError, format_items
 
 __all__ = ["StudyArms", "ARM_MEASURES", "parse_arms"]
 
@@ -48,6 +49,13 @@ class StudyArms:
 def _required(measure: str, cols: dict[str, str | None], df: pd.DataFrame) -> list[str]:
     """Roles needed for ``measure``; MD takes ``se`` or (``sd`` and ``n``)."""
     if measure == "SMD":
+        if cols.get("se") is not None:
+            raise ModelSpecError(
+                f"se={cols['se']!r} does not apply to measure='SMD': a standardised mean "
+                "difference needs each arm's SD and sample size (sd=, n=), and an arm's SE would "
+                "be ignored. Remove se=, or use measure='MD'.",
+                rule="option-not-applicable",
+            )
         return ["study", "treatment", "mean", "sd", "n"]
     if cols.get("se") is not None and cols["se"] in df.columns:
         return ["study", "treatment", "mean", "se"]
@@ -102,6 +110,9 @@ def parse_arms(df: pd.DataFrame, cols: dict[str, str | None], measure: str) -> l
         V.check_positive(values["se"], cols["se"], idx)
     if "n" in values:
         V.check_sample_sizes(values["n"], cols["n"], idx)
+    kinds = {"mean": "abs", "sd": "se", "se": "se", "n": "n"}
+    for role, v in values.items():
+        C.check_bounds(v, cols[role], idx, kinds[role])
     key = pd.DataFrame({cols[r]: labels[r] for r in labels})
     for role, v in values.items():
         key[cols[role]] = v

@@ -1,14 +1,20 @@
 """Command line: ``nma-bayes fit DATA.csv ...`` (also ``python -m nma_bayes``).
 
-Validates the data, fits the network, writes ``report.html`` and the CSV tables into ``--out``
-and prints the relative effects. Invalid input prints the library's message, prefixed
-``error:``, to stderr and exits with status 2 (no traceback).
+Reads the CSV (:func:`nma_bayes.io.read_csv_table`), validates the data, checks that ``--out``
+can receive the report and tables, fits the network, writes ``report.html`` and the CSV tables
+into ``--out`` and prints the relative effects. Every failure (invalid input or options, an
+unusable ``--out``, a file that cannot be read or written, an unexpected internal error) prints
+one line prefixed ``error:`` to stderr and exits with status 2, without a traceback (``--debug``
+re-raises errors that are not input errors, to show the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +22,10 @@ import pandas as pd
 __all__ = ["main", "build_parser"]
 
 EXIT_INPUT_ERROR = 2
+
+
+class OutputLocationError(Exception):
+    """``--out`` cannot receive the report and tables (checked before fitting)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("nma_results"),
         metavar="DIR",
-        help="output directory (default nma_results/)",
+        help="output directory (default nma_results/; created, and checked before fitting)",
+    )
+    fit.add_argument(
+        "--debug",
+        action="store_true",
+        help="re-raise unexpected errors with their traceback instead of a one-line message",
     )
     return parser
 
@@ -78,17 +93,71 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _output_files(args: argparse.Namespace) -> list[str]:
+    """Return the names of the files the command writes into ``--out``."""
+    from .export import TABLE_TITLES
+
+    tables = [t for t in TABLE_TITLES if t != "sucra" or args.lower_is_better is not None]
+    return ["report.html", *(f"{t}.csv" for t in tables)]
+
+
+def _check_output_dir(out: Path, files: list[str]) -> None:
+    """Create ``out`` and check that ``files`` can be written in it, before any fitting.
+
+    Parameters
+    ----------
+    out : Path
+        The output directory (created with its parents if absent).
+    files : list of str
+        Names of the files that will be written in ``out``.
+
+    Raises
+    ------
+    OutputLocationError
+        ``out`` is an existing file or cannot be created, is not writable, or one of ``files``
+        exists there as a directory or as a read-only file.
+    """
+    if out.exists() and not out.is_dir():
+        raise OutputLocationError(f"--out {out} exists and is not a directory; choose a directory.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputLocationError(
+            f"cannot create the output directory --out {out}: {exc.strerror or exc}."
+        ) from exc
+    try:
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".nma-bayes-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputLocationError(
+            f"the output directory --out {out} is not writable: {exc.strerror or exc}."
+        ) from exc
+    dirs = [f for f in files if (out / f).is_dir()]
+    locked = [f for f in files if (out / f).is_file() and not os.access(out / f, os.W_OK)]
+    if dirs or locked:
+        from .errors import format_items
+
+        what = "exist as directories" if dirs else "are read-only files"
+        raise OutputLocationError(
+            f"cannot write {format_items(dirs or locked)} in --out {out}: they {what}; remove "
+            "them or choose another --out."
+        )
+
+
+def _class_columns(classes: str | None) -> list[str]:
+    """Return the columns that hold classes: ``COL`` (arms) or ``treat1_COL``, ``treat2_COL``."""
+    return [] if classes is None else [classes, f"treat1_{classes}", f"treat2_{classes}"]
+
+
 def _run_fit(args: argparse.Namespace) -> int:
-    from .errors import NMAInputError
-    from .export import export_tables
+    from .export import escape_control_characters, export_tables
     from .fit import as_network, fit_network
+    from .io import read_csv_table
     from .report import write_report
 
     _progress("reading data…")
-    try:
-        data = pd.read_csv(args.data)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise NMAInputError(f"cannot read {args.data}: {exc}") from exc
+    data = read_csv_table(args.data, labels=_class_columns(args.classes))
     options = {}
     if args.measure is not None:
         options["measure"] = args.measure
@@ -99,6 +168,8 @@ def _run_fit(args: argparse.Namespace) -> int:
 
     _progress("validating…")
     network = as_network(data, reference=args.reference, **options)
+    out = Path(args.out)
+    _check_output_dir(out, _output_files(args))
 
     _progress("fitting…")
     fit = fit_network(
@@ -111,17 +182,26 @@ def _run_fit(args: argparse.Namespace) -> int:
     )
 
     _progress("writing report and tables…")
-    out = Path(args.out)
     report = write_report(fit, out / "report.html", lower_is_better=args.lower_is_better)
     tables = export_tables(fit, out, format="csv", lower_is_better=args.lower_is_better)
 
     rel = fit.relative_effects()
     with pd.option_context("display.width", 120, "display.max_columns", None):
-        print(rel.round(3).to_string(index=False))
+        # names from the data must not drive the terminal (e.g. ANSI escape sequences)
+        print(escape_control_characters(rel.round(3).to_string(index=False)))
     _progress(f"seed {fit.seed}, engine {fit.engine}")
     for path in (report, *tables):
         _progress(f"wrote {path}")
     return 0
+
+
+def _error(message: object) -> int:
+    """Print ``error: message`` on one line to stderr; return the exit status 2."""
+    from .export import escape_control_characters
+
+    text = re.sub(r"\s*[\r\n]+\s*", " ", str(message).strip())
+    print("error: " + escape_control_characters(text), file=sys.stderr)
+    return EXIT_INPUT_ERROR
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,15 +215,32 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 for invalid input or options.
+        Exit status: 0 on success; 2 for invalid input or options, an unusable output location,
+        a file that cannot be read or written, or an internal error, each reported as one
+        ``error:`` line on stderr.
     """
     from .errors import NMAInputError
 
     args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
     try:
         if args.command == "fit":
             return _run_fit(args)
-    except (NMAInputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
+    except (NMAInputError, OutputLocationError) as exc:
+        return _error(exc)
+    except ValueError as exc:
+        if debug:
+            raise
+        return _error(exc)
+    except OSError as exc:
+        if debug:
+            raise
+        return _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else exc)
+    except Exception as exc:
+        if debug:
+            raise
+        return _error(
+            f"internal error: {type(exc).__name__}: {exc} (re-run with --debug for the "
+            "traceback, and please report it)"
+        )
     return EXIT_INPUT_ERROR  # pragma: no cover - argparse requires a command

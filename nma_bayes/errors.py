@@ -15,6 +15,8 @@ __all__ = [
     "DisconnectedNetworkError",
     "UnknownTreatmentError",
     "ModelSpecError",
+    "ExactEngineError",
+    "NumericalError",
     "NMAConvergenceWarning",
 ]
 
@@ -58,6 +60,22 @@ class UnknownTreatmentError(NMAInputError):
 
 class ModelSpecError(NMAInputError):
     """The model specification (effects, priors, options) is invalid."""
+
+
+class ExactEngineError(ValueError):
+    """The exact engine cannot vouch for its answer (unconverged quadrature, numerical breakdown).
+
+    Raised instead of returning an unconverged result; the message says why and what to change
+    (usually a proper prior on a plausible scale, or ``engine="pymc"``).
+    """
+
+
+class NumericalError(ValueError):
+    """A summary would hold NaN or infinite values (floating-point breakdown of the posterior).
+
+    Raised by the summary methods of :class:`~nma_bayes.results.NetworkFit` instead of returning
+    a table with NaN in it; the message names the table and the entries affected.
+    """
 
 
 class NMAConvergenceWarning(UserWarning):

@@ -9,30 +9,32 @@ TSD2): with ``X`` the contrast design, ``A(tau)`` the block-diagonal marginal co
     d \mid \tau, y \sim N\big(P^{-1} b, P^{-1}\big),\quad
     P = X'A^{-1}X + I/s_0^2,\quad b = X'A^{-1}y + m_0/s_0^2,
 
-    \log p(\tau \mid y) = \log p(\tau) - \tfrac12\big(\log|A| + y'A^{-1}y + \log|P|
-    - b'P^{-1}b\big) + \text{const}.
+    \log p(\tau \mid y) = \log p(\tau) - \tfrac12\big(\log|A| + \log|P|
+    + \min_d\,[(y - Xd)'A^{-1}(y - Xd) + |d - m_0|^2/s_0^2]\big) + \text{const}.
 
 ``A_i^{-1}`` and ``log|A_i|`` come in closed form per study (diagonal plus rank two, Woodbury with
 a 2 x 2 capacitance matrix), vectorised over studies and grid points; ``P`` is assembled with one
-batched matrix product. The random-effects posterior is a 1-D integral over ``tau``, computed on
-an adaptive grid (two coarse searches for the region holding the mass, then Simpson's rule); the
-fixed-effect posterior is a single Gaussian. Posterior summaries of any linear combination of
-``d`` are those of a Gaussian mixture (means, SDs, and quantiles by bisection of the mixture CDF),
-so they carry no Monte Carlo error. Independent draws are provided for rankings and for the
-ArviZ structure.
+batched matrix product. The random-effects posterior is a 1-D integral over ``tau``, computed by
+the adaptive quadrature of :mod:`nma_bayes._tau_quadrature` (a transformed scale that covers 0 to
+the prior's upper tail, a scan for the mass, nested Simpson grids doubled until the summaries stop
+changing, and an error instead of an unconverged answer); the fixed-effect posterior is a single
+Gaussian. Posterior summaries of any linear combination of ``d`` are those of a Gaussian mixture
+(means, SDs, and quantiles by safeguarded Newton iteration on the mixture CDF), so they carry no
+Monte Carlo error. Independent draws are provided for rankings and for the ArviZ structure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
-from .model import model_data
+from ._exact_marginal import Design, log_marginal
+from ._tau_quadrature import X_LIMIT, TauScale, integrate_tau
+from .errors import ExactEngineError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -40,12 +42,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ExactPosterior", "exact_posterior"]
 
-#: Grid points of the fine tau grid (odd, for Simpson's rule).
-N_GRID = 121
-#: Points of each coarse search grid.
-N_COARSE = 41
-#: Log-density drop that bounds the region of tau holding the posterior mass.
-LOG_DROP = 30.0
+#: Scale of the ``sinh`` map relative to the typical within-study SE (``tau`` below it is
+#: integrated on a linear scale, above it on a logarithmic one).
+SINH_SCALE = 0.01
 
 
 def _log_prior_tau(spec: ModelSpec, tau: np.ndarray) -> np.ndarray:
@@ -54,8 +53,9 @@ def _log_prior_tau(spec: ModelSpec, tau: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         if family == "halfnormal":
             return -0.5 * (tau / p["scale"]) ** 2
-        if family == "uniform":
-            return np.where((tau >= p["lower"]) & (tau <= p["upper"]), 0.0, -np.inf)
+        if family == "uniform":  # bounds widened by rounding: the end nodes map back inexactly
+            lo, hi = p["lower"] * (1 - 1e-12), p["upper"] * (1 + 1e-12)
+            return np.where((tau >= lo) & (tau <= hi), 0.0, -np.inf)
         if family == "lognormal":
             lt = np.log(tau)
             return -lt - 0.5 * ((lt - p["mu"]) / p["sigma"]) ** 2
@@ -73,99 +73,134 @@ def _log_prior_tau(spec: ModelSpec, tau: np.ndarray) -> np.ndarray:
 
 
 def _tau_bounds(spec: ModelSpec) -> tuple[float, float]:
-    p = spec.prior_tau.params()
+    """Range of ``tau`` the exact engine integrates (the support; tails cut at :func:`_tails`)."""
+    lo_x, hi_x = _log_tau_bounds(spec)
+    return float(np.exp(lo_x)) if np.isfinite(lo_x) else 0.0, float(np.exp(hi_x))
+
+
+def _tails(spec: ModelSpec) -> tuple[float, float]:
+    """Prior mass cut off below and above the range (0 at an edge of the support).
+
+    Light (normal) tails are cut far out, where they hold nothing; heavy (Cauchy, t) tails where
+    they hold little, since going further would cost many nodes (the check of
+    :func:`nma_bayes._tau_quadrature.integrate_tau` refuses if the posterior keeps mass there).
+    """
     family = spec.prior_tau.family
     if family == "uniform":
-        return p["lower"], p["upper"]
+        return 0.0, 0.0
     if family == "halfnormal":
-        return 0.0, 8.0 * p["scale"]
-    if family == "halfcauchy":  # heavy tail: cut where 1e-4 of the prior mass is left
-        return 0.0, float(p["scale"] * np.tan(np.pi / 2 * (1 - 1e-4)))
-    if family == "lognormal_tau2":  # log(tau) ~ N(mu/2, (sigma/2)^2)
-        return float(np.exp((p["mu"] - 8 * p["sigma"]) / 2)), float(
-            np.exp((p["mu"] + 8 * p["sigma"]) / 2)
-        )
-    if family == "logt_tau2":  # t quantiles of log(tau^2) leaving 1e-4 of the mass each side
-        from scipy.special import stdtrit
-
-        q = float(stdtrit(p["nu"], 1 - 1e-4))
-        return float(np.exp((p["mu"] - q * p["sigma"]) / 2)), float(
-            np.exp((p["mu"] + q * p["sigma"]) / 2)
-        )
-    return float(np.exp(p["mu"] - 8 * p["sigma"])), float(np.exp(p["mu"] + 8 * p["sigma"]))
+        return 0.0, 1e-16
+    if family == "halfcauchy":
+        return 0.0, 1e-10
+    if family == "logt_tau2":
+        return 1e-8, 1e-8
+    return 1e-16, 1e-16  # normal on log(tau) or log(tau^2)
 
 
-@dataclass(frozen=True)
-class _Design:
-    """Network arrays for the exact computations (positions: 0 = reference)."""
+def _log_tau_bounds(spec: ModelSpec) -> tuple[float, float]:
+    """``log(tau)`` range of :func:`_tau_bounds`, computed on the log scale (no overflow)."""
+    from scipy.special import ndtri, stdtrit
 
-    X: np.ndarray  # (S*K, T-1) contrast design, padding rows zero
-    y: np.ndarray  # (S, K)
-    var: np.ndarray
-    cov: np.ndarray
-    u: np.ndarray
-    cov_u: np.ndarray
-    mask: np.ndarray
-
-    @classmethod
-    def from_network(cls, network: Network) -> _Design:
-        data = model_data(network)
-        s, k = data["y"].shape
-        x = np.zeros((s, k, network.n_treatments))
-        rows_s, rows_k = np.nonzero(data["mask"])
-        np.add.at(x, (rows_s, rows_k, data["arm_pos"][rows_s, rows_k]), 1.0)
-        np.add.at(x, (rows_s, rows_k, data["base_pos"][rows_s]), -1.0)
-        return cls(
-            X=x[:, :, 1:].reshape(s * k, -1),
-            y=data["y"],
-            var=data["var"],
-            cov=data["cov"],
-            u=data["u"],
-            cov_u=data["cov_u"],
-            mask=data["mask"],
-        )
+    p = spec.prior_tau.params()
+    family = spec.prior_tau.family
+    lo_tail, hi_tail = _tails(spec)
+    if family == "uniform":
+        return (np.log(p["lower"]) if p["lower"] > 0 else -np.inf), float(np.log(p["upper"]))
+    if family == "halfnormal":  # P(tau > z s) = 2 (1 - Phi(z))
+        return -np.inf, float(np.log(-ndtri(hi_tail / 2) * p["scale"]))
+    if family == "halfcauchy":  # P(tau > s tan(pi/2 (1 - t))) = t
+        return -np.inf, float(np.log(p["scale"]) - np.log(np.tan(np.pi / 2 * hi_tail)))
+    if family == "logt_tau2":  # log(tau) = log(tau^2) / 2
+        q = -float(stdtrit(p["nu"], hi_tail))
+        return (p["mu"] - q * p["sigma"]) / 2, (p["mu"] + q * p["sigma"]) / 2
+    z = -float(ndtri(hi_tail))
+    if family == "lognormal":
+        return p["mu"] - z * p["sigma"], p["mu"] + z * p["sigma"]
+    if family == "lognormal_tau2":
+        return (p["mu"] - z * p["sigma"]) / 2, (p["mu"] + z * p["sigma"]) / 2
+    raise AssertionError(f"unhandled tau prior {family!r}")  # pragma: no cover
 
 
-def _conditional(design: _Design, tau: np.ndarray, m0: float, s0: float):
-    """For each tau: P (G, n, n), b (G, n) and the tau-dependent log-likelihood terms (G,)."""
-    half = (np.asarray(tau, dtype=float) ** 2 / 2.0)[:, None]  # (G, 1)
-    mask = design.mask
-    d = design.var[None] + half[..., None]  # (G, S, K)
-    w = mask / d
-    c1 = design.cov[None] + half  # (G, S)
-    c2 = design.cov_u[None]  # (1, S)
-    u = design.u[None]
-    g11, g12, g22 = w.sum(-1), (w * u).sum(-1), (w * u * u).sum(-1)
-    n11, n12, n21, n22 = 1 + c1 * g11, c1 * g12, c2 * g12, 1 + c2 * g22
-    det = n11 * n22 - n12 * n21
-    m11, m12, m22 = n22 * c1 / det, -n12 * c2 / det, n11 * c2 / det
-    uj, ul = u[..., :, None], u[..., None, :]
-    core = m11[..., None, None] + m12[..., None, None] * (uj + ul) + m22[..., None, None] * uj * ul
-    a_inv = -w[..., :, None] * w[..., None, :] * core
-    idx = np.arange(mask.shape[1])
-    a_inv[..., idx, idx] += w  # (G, S, K, K)
-    y = design.y[None]
-    a_inv_y = np.einsum("gskl,gsl->gsk", a_inv, np.broadcast_to(y, w.shape))
-    logdet_a = (np.log(d) * mask).sum((-1, -2)) + np.log(det).sum(-1)
-    quad_a = (a_inv_y * y).sum((-1, -2))
-    g = len(half)
-    s_k = design.X.shape[0]
-    ax = np.einsum("gskl,slt->gskt", a_inv, design.X.reshape(*mask.shape, -1)).reshape(g, s_k, -1)
-    prec = design.X.T @ ax  # (G, n, n)
-    n = prec.shape[-1]
-    prec = prec + np.eye(n) / s0**2
-    b = a_inv_y.reshape(g, s_k) @ design.X + m0 / s0**2
-    return prec, b, -0.5 * (logdet_a + quad_a)
+def _asinh_exp(v: float) -> float:
+    """``asinh(exp(v))`` without overflow: ``v + log(1 + sqrt(1 + exp(-2v)))`` for large ``v``."""
+    if v > 20:
+        return float(v + np.log1p(np.sqrt(1 + np.exp(-2 * v))))
+    return float(np.arcsinh(np.exp(v)))
 
 
-def _gaussians(prec: np.ndarray, b: np.ndarray):
-    """Return mean, covariance, Cholesky of covariance and log|P| for each precision matrix."""
-    chol_p = np.linalg.cholesky(prec)
-    cov = np.linalg.inv(prec)
-    cov = (cov + np.swapaxes(cov, -1, -2)) / 2
-    mean = np.einsum("gij,gj->gi", cov, b)
-    logdet_p = 2 * np.log(np.diagonal(chol_p, axis1=-2, axis2=-1)).sum(-1)
-    return mean, cov, np.linalg.cholesky(cov), logdet_p
+def _tau_scale(spec: ModelSpec, design: Design) -> TauScale:
+    """Choose the quadrature's transformed scale for this prior (see :mod:`._tau_quadrature`)."""
+    lo, hi = _log_tau_bounds(spec)
+    lo_tail, hi_tail = _tails(spec)
+    if spec.prior_tau.family in ("halfnormal", "halfcauchy", "uniform"):
+        # density finite at tau = 0: tau = c sinh(x), c a small fraction of the typical SE
+        se = np.sqrt(design.var + design.cov[:, None])[design.mask > 0]
+        c = SINH_SCALE * float(np.median(se))
+        x_lo = _asinh_exp(lo - np.log(c)) if np.isfinite(lo) else 0.0
+        x_hi = _asinh_exp(hi - np.log(c))
+        return TauScale("sinh", c, x_lo, x_hi, lo_tail=lo_tail, hi_tail=hi_tail)
+    # density vanishing at 0: integrate on log(tau), kept where exp() stays finite; a range
+    # clipped there leaves the prior mass beyond the clip as its tail (the check then refuses)
+    if lo < -X_LIMIT:
+        lo, lo_tail = -X_LIMIT, max(lo_tail, _log_tau_cdf(spec, -X_LIMIT))
+    if hi > X_LIMIT:
+        hi, hi_tail = X_LIMIT, max(hi_tail, 1 - _log_tau_cdf(spec, X_LIMIT))
+    return TauScale("exp", 1.0, lo, hi, lo_tail, hi_tail)
+
+
+def _log_tau_cdf(spec: ModelSpec, v: float) -> float:
+    """Prior CDF at ``log(tau) = v`` for the families defined on ``log(tau)`` or ``log(tau^2)``."""
+    from scipy.special import stdtr
+
+    p, family = spec.prior_tau.params(), spec.prior_tau.family
+    if family == "lognormal":
+        return float(ndtr((v - p["mu"]) / p["sigma"]))
+    if family == "lognormal_tau2":
+        return float(ndtr((2 * v - p["mu"]) / p["sigma"]))
+    return float(stdtr(p["nu"], (2 * v - p["mu"]) / p["sigma"]))
+
+
+def _mixture_quantile(w, mu, sd, q, start, iters: int = 100):
+    """``q``-quantile of each column's Gaussian mixture ``sum_g w_g N(mu_g, sd_g^2)``.
+
+    The quantile lies between the smallest and the largest component quantile (the mixture CDF
+    is an average of the component CDFs). Newton steps on the mixture CDF from ``start`` (the
+    moment-matched normal's quantile, usually within a few per cent), kept inside that shrinking
+    bracket (bisection when a step leaves it), converge in three or four iterations; only the
+    columns not yet converged are iterated.
+    """
+    z = ndtri(q)
+    comp = mu + z * sd
+    lo, hi = comp.min(0), comp.max(0)
+    x = np.clip(start, lo, hi)
+    active = np.arange(x.size)
+    for _ in range(iters):
+        m, s = mu[:, active], sd[:, active]
+        t = (x[active] - m) / s
+        err = (w * ndtr(t)).sum(0) - q
+        below = err < 0
+        lo[active] = np.where(below, x[active], lo[active])
+        hi[active] = np.where(below, hi[active], x[active])
+        done = (np.abs(err) < 1e-11) | (hi[active] - lo[active] <= 1e-13 * (1 + np.abs(x[active])))
+        dens = (w * np.exp(-0.5 * t * t) / s).sum(0) / np.sqrt(2 * np.pi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = x[active] - err / dens
+        mid = (lo[active] + hi[active]) / 2
+        inside = (step > lo[active]) & (step < hi[active])
+        x[active] = np.where(done, x[active], np.where(inside, step, mid))
+        active = active[~done]
+        if active.size == 0:
+            break
+    return x
+
+
+def _cholesky_psd(covs: np.ndarray) -> np.ndarray:
+    """Cholesky factors for drawing ``d | tau`` (eigen square root if rounding broke PD-ness)."""
+    try:
+        return np.linalg.cholesky(covs)
+    except np.linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(covs)
+        return vecs * np.sqrt(np.maximum(vals, 0.0))[..., None, :]
 
 
 class ExactPosterior:
@@ -176,7 +211,7 @@ class ExactPosterior:
     network : Network
         Validated data.
     spec : ModelSpec
-        Model and priors (``d`` normal; ``tau`` half-normal, uniform or log-normal).
+        Model and priors (``d`` normal; any ``tau`` prior family of :mod:`nma_bayes.priors`).
 
     Attributes
     ----------
@@ -186,67 +221,54 @@ class ExactPosterior:
         Posterior probability of each node (Simpson weights times density), summing to 1.
     means, covs : ndarray (G, n), (G, n, n)
         ``d | tau`` at each node, ``d`` over the non-reference treatments in network order.
+    quadrature : TauQuadrature or None
+        The converged quadrature over ``tau`` (random effects).
+
+    Raises
+    ------
+    ExactEngineError
+        If the quadrature does not converge or the density cannot be evaluated (see
+        :func:`nma_bayes._tau_quadrature.integrate_tau`).
     """
 
     def __init__(self, network: Network, spec: ModelSpec):
         self.network = network
         self.spec = spec
         self.treatments = [t for t in network.treatments if t != network.reference]
-        self._design = _Design.from_network(network)
+        self._design = Design.from_network(network)
         p = spec.prior_d.params()
         self._m0, self._s0 = p["mean"], p["sd"]
         if spec.random:
-            self.tau, self.weights, self._density, prec, b = self._tau_grid()
+            self._scale = _tau_scale(spec, self._design)
+            self.quadrature = integrate_tau(
+                self._scale, self._log_density, scan=partial(self._log_density, full=False)
+            )
+            self.tau, self.weights = self.quadrature.tau, self.quadrature.weights
+            node = self.quadrature.node_data
         else:
-            self.tau, self.weights, self._density = np.zeros(1), np.ones(1), None
-            prec, b, _ = _conditional(self._design, self.tau, self._m0, self._s0)
-        self.means, self.covs, self._chols, _ = _gaussians(prec, b)
+            self.quadrature = None
+            self.tau, self.weights = np.zeros(1), np.ones(1)
+            loglik, node = log_marginal(self._design, self.tau, self._m0, self._s0, full=True)
+            if not np.isfinite(loglik).all():
+                raise ExactEngineError(
+                    "The exact engine could not evaluate the fixed-effect posterior (numerical "
+                    "breakdown: check for extreme standard errors or effects in the data)."
+                )
+        self.means, self.covs = node["mean"], node["cov"]
+        self._chols = _cholesky_psd(self.covs)
 
-    # ------------------------------------------------------------------------- tau grid
-    def _log_post(self, tau: np.ndarray):
-        """Log posterior density of ``tau`` (unnormalised), with ``P`` and ``b`` at each node."""
-        prec, b, loglik = _conditional(self._design, tau, self._m0, self._s0)
-        chol = np.linalg.cholesky(prec)
-        half = np.linalg.solve(chol, b[..., None])[..., 0]  # L^{-1} b: b'P^{-1}b = |L^{-1}b|^2
-        logdet_p = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
-        lp = _log_prior_tau(self.spec, tau) + loglik - 0.5 * (logdet_p - (half**2).sum(-1))
-        return lp, prec, b
+    def log_density_tau(self, tau: np.ndarray) -> np.ndarray:
+        """Unnormalised log posterior density of ``tau`` (over ``tau``) at the given values."""
+        tau = np.asarray(tau, dtype=float)
+        loglik, _ = log_marginal(self._design, tau, self._m0, self._s0, full=False)
+        return _log_prior_tau(self.spec, tau) + loglik
 
-    def _tau_grid(self):
-        """Adaptive quadrature nodes and weights for ``tau``.
-
-        With a prior bounded away from 0 (log-normal, log-t on tau^2) the search and the
-        integration run on ``log(tau)``, where such densities are smooth; otherwise on ``tau``.
-        """
-        lo, hi = _tau_bounds(self.spec)
-        log_scale = lo > 0
-        if log_scale:
-            lo, hi = np.log(lo), np.log(hi)
-            coarse = np.linspace(lo, hi, N_COARSE)
-        else:
-            coarse = lo + (hi - lo) * np.linspace(0.0, 1.0, N_COARSE) ** 2  # dense near lo
-
-        def log_density(x):
-            lp, prec, b = self._log_post(np.exp(x) if log_scale else x)
-            return (lp + x if log_scale else lp), prec, b  # + Jacobian of tau = exp(x)
-
-        for _ in range(2):  # locate the mass, then zoom in once more
-            lp = log_density(coarse)[0]
-            keep = np.nonzero(lp > np.max(lp) - LOG_DROP)[0]
-            a = coarse[max(keep[0] - 1, 0)]
-            b = coarse[min(keep[-1] + 1, len(coarse) - 1)]
-            coarse = np.linspace(a, b, N_COARSE)
-        x = np.linspace(a, b, N_GRID)
-        lp, prec, bvec = log_density(x)
-        dens = np.exp(lp - np.max(lp))
-        h = x[1] - x[0]
-        simpson = np.ones(N_GRID)
-        simpson[1:-1:2], simpson[2:-1:2] = 4.0, 2.0
-        w = dens * simpson * h / 3
-        grid = np.exp(x) if log_scale else x
-        dens_tau = dens / grid if log_scale else dens  # density over tau, for quantiles
-        dens_tau = dens_tau / np.sum((dens_tau[1:] + dens_tau[:-1]) / 2 * np.diff(grid))
-        return grid, w / w.sum(), dens_tau, prec, bvec
+    def _log_density(self, x: np.ndarray, *, full: bool = True):
+        """Log posterior density over the quadrature's scale ``x`` (unnormalised)."""
+        tau = self._scale.tau(x)
+        loglik, node = log_marginal(self._design, tau, self._m0, self._s0, full=full)
+        lp = _log_prior_tau(self.spec, tau) + loglik + self._scale.log_jacobian(x)
+        return lp, {**node, "loglik": loglik}
 
     # ---------------------------------------------------------------------- summaries
     def linear_summary(self, combos: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]:
@@ -257,46 +279,56 @@ class ExactPosterior:
         dict
             ``mean, sd, median, ci_lower, ci_upper`` arrays, one entry per row of ``combos``.
         """
+        combos = np.asarray(combos, dtype=float)
         mu = self.means @ combos.T  # (G, C)
-        var = np.einsum("ci,gij,cj->gc", combos, self.covs, combos)
+        var = ((combos @ self.covs) * combos).sum(-1)  # c' Cov c per node, (G, C)
+        return self._mixture_summary(mu, var, ci_prob)
+
+    def contrast_summary(self, plus, minus, ci_prob: float) -> dict[str, np.ndarray]:
+        """Exact summaries of ``d[plus] - d[minus]`` (indices into ``treatments``; -1: reference).
+
+        The variance of a difference of two coordinates needs three entries of each node's
+        covariance, so all ``T(T-1)/2`` pairs cost ``O(G T^2)`` instead of the ``O(G T^4)`` of
+        generic linear combinations.
+        """
+        plus, minus = np.asarray(plus, dtype=int), np.asarray(minus, dtype=int)
+        g, n = self.means.shape
+        means = np.concatenate([self.means, np.zeros((g, 1))], axis=1)  # index -1: reference
+        covs = np.zeros((g, n + 1, n + 1))
+        covs[:, :n, :n] = self.covs
+        mu = means[:, plus] - means[:, minus]
+        var = covs[:, plus, plus] + covs[:, minus, minus] - 2 * covs[:, plus, minus]
+        return self._mixture_summary(mu, var, ci_prob)
+
+    def _mixture_summary(self, mu, var, ci_prob):
+        """Mean, SD and quantiles of the Gaussian mixture ``sum_g w_g N(mu_g, var_g)``."""
+        keep = self.weights > 1e-14 * self.weights.max()  # nodes too light to move a quantile
+        w, mu, var = self.weights[keep, None], mu[keep], var[keep]
+        w = w / w.sum()
         sd = np.sqrt(np.maximum(var, 0.0)) + 1e-300
-        w = self.weights[:, None]
         mean = (w * mu).sum(0)
         total_sd = np.sqrt(np.maximum((w * (var + mu**2)).sum(0) - mean**2, 0.0))
         alpha = (1 - ci_prob) / 2
-        qs = [self._mixture_quantile(mu, sd, q) for q in (0.5, alpha, 1 - alpha)]
+        qs = [
+            _mixture_quantile(w, mu, sd, q, start=mean + ndtri(q) * total_sd)
+            for q in (0.5, alpha, 1 - alpha)
+        ]
         return {"mean": mean, "sd": total_sd, "median": qs[0], "ci_lower": qs[1], "ci_upper": qs[2]}
 
-    def _mixture_quantile(self, mu, sd, q, iters: int = 80):
-        lo = (mu - 12 * sd).min(0)
-        hi = (mu + 12 * sd).max(0)
-        w = self.weights[:, None]
-        for _ in range(iters):
-            mid = (lo + hi) / 2
-            below = (w * ndtr((mid - mu) / sd)).sum(0) < q
-            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-        return (lo + hi) / 2
-
     def tau_summary(self, ci_prob: float) -> dict[str, float]:
-        """Exact summary of ``tau`` (quadrature; piecewise-linear density between nodes)."""
+        """Exact summary of ``tau`` (quadrature; quantiles from the interpolated CDF)."""
         if not self.spec.random:
             raise ValueError("fixed-effect model: no tau")
         t, w = self.tau, self.weights
         mean = float((w * t).sum())
         sd = float(np.sqrt(max((w * t**2).sum() - mean**2, 0.0)))
         alpha = (1 - ci_prob) / 2
-        med, lo, hi = (self.tau_quantile(q) for q in (0.5, alpha, 1 - alpha))
+        med, lo, hi = (float(self.tau_quantile(q)) for q in (0.5, alpha, 1 - alpha))
         return {"mean": mean, "sd": sd, "median": med, "ci_lower": lo, "ci_upper": hi}
-
-    @cached_property
-    def _tau_cdf(self) -> np.ndarray:
-        f, t = self._density, self.tau
-        cdf = np.concatenate([[0.0], np.cumsum((f[1:] + f[:-1]) / 2 * np.diff(t))])
-        return cdf / cdf[-1]
 
     def tau_quantile(self, q):
         """Quantile(s) of the posterior of ``tau``."""
-        return np.interp(q, self._tau_cdf, self.tau)
+        return self.quadrature.quantile(q)
 
     # -------------------------------------------------------------------------- draws
     def sample(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -316,7 +348,10 @@ class ExactPosterior:
             tau = np.zeros(n)
             mean, near = np.repeat(self.means, n, axis=0), np.zeros(n, dtype=int)
         z = rng.standard_normal(mean.shape)
-        d = mean + np.einsum("nij,nj->ni", self._chols[near], z)
+        d = np.empty_like(mean)
+        for node in np.unique(near):  # one matrix product per node, not a (n, T, T) gather
+            rows = near == node
+            d[rows] = mean[rows] + z[rows] @ self._chols[node].T
         return tau, d
 
     def to_datatree(self, chains: int, draws: int, seed: int) -> xr.DataTree:

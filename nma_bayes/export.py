@@ -1,13 +1,19 @@
-"""Export a fit's tables to CSV files, an Excel workbook or an HTML file."""
+"""Export a fit's tables to CSV files, an Excel workbook or an HTML file.
+
+Tables written for spreadsheets (CSV, xlsx) pass through :func:`spreadsheet_safe`, which
+neutralises formula injection (OWASP "CSV injection") in treatment and study names; the HTML
+export is escaped instead.
+"""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["EXPORT_FORMATS", "export_tables", "fit_tables"]
+__all__ = ["EXPORT_FORMATS", "export_tables", "fit_tables", "spreadsheet_safe"]
 
 EXPORT_FORMATS = ("csv", "xlsx", "html")
 
@@ -18,6 +24,58 @@ TABLE_TITLES = {
     "league_table": "League table (row treatment vs column treatment)",
     "sucra": "Rankings (SUCRA)",
 }
+
+
+#: Leading characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+#: Control characters that xlsx cannot hold (all below 0x20 except tab and newline).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+def escape_control_characters(text: str) -> str:
+    r"""Replace control characters other than tab and newline by visible escapes (``\x07``)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _safe_cell(value):
+    """Neutralise one cell: quote a leading formula trigger, escape control characters."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_TRIGGERS):
+        value = "'" + value
+    return escape_control_characters(value)
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    r"""Return a copy of a table that is safe to open in a spreadsheet (OWASP CSV injection).
+
+    Every text cell, index label, column label and axis name is neutralised: text that starts
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single quote
+    (``'=HYPERLINK(...)``), so that Excel, LibreOffice and Google Sheets show it as text instead
+    of evaluating a formula; control characters other than tab and newline (which xlsx cannot
+    hold) are replaced by a visible escape (``"A\x07B"``), which keeps distinct names distinct.
+    Numbers (negative ones included) stay numbers. Text is quoted whatever follows the trigger,
+    so the league table's interval cells read ``'-0.12 (-0.30, 0.05)`` when the estimate is
+    negative: a spreadsheet would otherwise try to evaluate them as formulas.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A table about to be written to CSV or xlsx.
+
+    Returns
+    -------
+    DataFrame
+        The neutralised copy (the input is not modified).
+    """
+    out = table.copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col].dtype):
+            out[col] = out[col].map(_safe_cell).astype(object)
+    out = out.rename(index=_safe_cell, columns=_safe_cell)
+    out.index.names = [_safe_cell(n) for n in out.index.names]
+    out.columns.names = [_safe_cell(n) for n in out.columns.names]
+    return out
 
 
 def _direction(fit, lower_is_better: bool | None) -> bool | None:
@@ -82,7 +140,9 @@ def export_tables(
         ``format="csv"``: a directory (created if needed) receiving one file per table
         (``relative_effects.csv``, ``relative_effects_all_pairs.csv``, ``league_table.csv``,
         ``sucra.csv``). ``"xlsx"``: the workbook file, one sheet per table. ``"html"``: the HTML
-        file, one escaped table per section.
+        file, one escaped table per section. CSV and xlsx tables are neutralised against
+        spreadsheet formula injection by :func:`spreadsheet_safe` (names starting with ``=``,
+        ``+``, ``-``, ``@`` get a leading ``'``; control characters are escaped).
     format : {"csv", "xlsx", "html"}
         Output format.
     lower_is_better : bool, optional
@@ -99,6 +159,8 @@ def export_tables(
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format={format!r}: use one of {EXPORT_FORMATS}.")
     tables = fit_tables(fit, lower_is_better=lower_is_better, ci_prob=ci_prob)
+    if format != "html":
+        tables = {name: spreadsheet_safe(table) for name, table in tables.items()}
     path = Path(path)
     if format == "csv":
         path.mkdir(parents=True, exist_ok=True)

@@ -8,15 +8,18 @@ summarises.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from . import validate as VA
+from ._arm_data import ARM_MEASURES
 from .classes import ClassStructure, normalise_class_sd
-from .errors import ModelSpecError, NMAConvergenceWarning
+from .errors import ModelSpecError, NMAConvergenceWarning, NMAInputError
 from .exact import exact_posterior
-from .network import Network
+from .network import Network, data_options
 from .priors import (
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
@@ -28,7 +31,7 @@ from .results import NetworkFit
 from .sampling import SamplerSettings, sample_posterior
 from .spec import ModelSpec
 
-__all__ = ["fit_network", "as_network", "ENGINES"]
+__all__ = ["fit_network", "as_network", "detect_format", "ENGINES"]
 
 #: Inference engines: MCMC on the PyMC model (default) or the exact quadrature engine.
 ENGINES = ("pymc", "exact")
@@ -41,8 +44,8 @@ def as_network(data, *, reference: str | None = None, **options) -> Network:
     ----------
     data : DataFrame or Network
         Contrast data (``study, treat1, treat2, TE, seTE[, se_base]``), arm-level data
-        (``study, treatment, mean, sd, n``; recognised by a ``treatment`` column and no
-        ``treat1`` column, and needing ``measure="SMD"`` or ``"MD"``), or an existing network.
+        (``study, treatment, mean, sd, n``, needing ``measure="SMD"`` or ``"MD"``; see
+        :func:`detect_format` for how the format is recognised), or an existing network.
     reference : str, optional
         Reference treatment (see :meth:`Network.from_data` for the automatic choice).
     **options
@@ -52,6 +55,13 @@ def as_network(data, *, reference: str | None = None, **options) -> Network:
     Returns
     -------
     Network
+
+    Raises
+    ------
+    NMAInputError
+        Any rule of the catalogue; among them ``unknown-option`` (a keyword that is not an
+        option) and ``option-not-applicable`` (an option of the other data format). Errors about
+        missing columns or the measure say which format was detected.
     """
     if isinstance(data, Network):
         if options:
@@ -67,16 +77,51 @@ def as_network(data, *, reference: str | None = None, **options) -> Network:
                 rule="bad-option",
             )
         return data
-    if isinstance(data, pd.DataFrame) and _is_arm_data(data, options):
-        return Network.from_data(arms=data, reference=reference, **options)
-    return Network.from_data(contrasts=data, reference=reference, **options)
+    VA.check_keywords(options, data_options(), "as_network")
+    if not isinstance(data, pd.DataFrame):
+        return Network.from_data(contrasts=data, reference=reference, **options)
+    kind, detected = detect_format(data, options)
+    VA.check_applicable(options, VA.ARM_ONLY if kind == "contrasts" else VA.CONTRAST_ONLY, detected)
+    try:
+        return Network.from_data(**{kind: data}, reference=reference, **options)
+    except NMAInputError as exc:
+        if exc.rule not in ("missing-column", "measure-columns", "unknown-measure"):
+            raise
+        raise type(exc)(f"{exc} (The data were read as {detected}.)", rule=exc.rule) from None
 
 
-def _is_arm_data(df: pd.DataFrame, options: dict) -> bool:
-    """Arm-level data have a treatment column and no treat1 column."""
-    return (
-        options.get("treatment", "treatment") in df.columns
-        and options.get("treat1", "treat1") not in df.columns
+def detect_format(df: pd.DataFrame, options: dict) -> tuple[str, str]:
+    """Return ``("arms" | "contrasts", description)``: which format ``df`` is read as, and why.
+
+    Arm-level data: a ``treatment`` column and no ``treat1`` column, or, when both are present,
+    ``measure="SMD"`` or ``"MD"`` with the arm columns (``treatment, mean`` and ``sd, n`` or
+    ``se=``). Everything else is read as contrast data. Data holding complete arm and contrast
+    columns with an arm measure are refused (rule ``data-format``).
+    """
+
+    def has(*roles: str) -> bool:
+        names = [options.get(r, r) for r in roles]
+        return all(isinstance(c, str) and c in df.columns for c in names)
+
+    t1, trt = repr(options.get("treat1", "treat1")), repr(options.get("treatment", "treatment"))
+    if not has("treatment"):
+        return "contrasts", f"contrast data (no {trt} column)"
+    if not has("treat1"):
+        return "arms", f"arm-level data (a {trt} column and no {t1} column)"
+    measure = options.get("measure")
+    arm_cols = has("treatment", "mean") and (has("sd", "n") or has("se") and "se" in options)
+    if measure in ARM_MEASURES and arm_cols:
+        if has("treat2", "TE", "seTE"):
+            raise ModelSpecError(
+                f"The data hold both arm-level columns ({trt}, mean, sd/n) and contrast columns "
+                f"({t1}, treat2, TE, seTE), so the format is ambiguous. Drop the columns of the "
+                "other format, or call Network.from_arms / Network.from_contrasts explicitly.",
+                rule="data-format",
+            )
+        return "arms", f"arm-level data (measure={measure!r} with arm columns; {t1} is unused)"
+    return "contrasts", (
+        f"contrast data (a {t1} column is present; for arm-level data pass measure='SMD' or "
+        "'MD' with columns treatment, mean, sd, n)"
     )
 
 
@@ -166,7 +211,10 @@ def fit_network(
         ``study=, treatment=, mean=, sd=, n=, se=``) and options (``measure=`` — required for
         arm-level data, ``"SMD"`` or ``"MD"`` — ``lower_is_better=``, ``classes=``,
         ``component=``, ``treatments=``, ``closure_tol=``, ``smd_method=``) for
-        :meth:`Network.from_data`.
+        :meth:`Network.from_data`. Every option is validated before anything is computed: an
+        unknown keyword raises ``unknown-option`` (with the closest valid one), an option of
+        the other data format ``option-not-applicable``, a value of the wrong type or range
+        ``bad-option`` (:mod:`nma_bayes.validate`).
 
     Returns
     -------
@@ -179,6 +227,7 @@ def fit_network(
     NMAConvergenceWarning
         If R-hat > 1.01, bulk ESS < 400 or any divergence.
     """
+    VA.check_keywords(columns, (*_FIT_PARAMETERS, *data_options()), "fit_network")
     if engine not in ENGINES:
         raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
     if consistency not in ("consistency", "ume"):
@@ -187,30 +236,6 @@ def fit_network(
             "nma_bayes.nodesplit).",
             rule="bad-option",
         )
-    network = as_network(data, reference=reference, **columns)
-    if consistency == "ume":
-        if class_model is not None:
-            raise ModelSpecError("The UME model has no class effects.", rule="bad-option")
-        from .inconsistency import ume_network
-
-        network = ume_network(network)
-    spec = ModelSpec(
-        effects=effects,
-        prior_d=prior_d,
-        prior_tau=prior_tau,
-        class_model=class_model,
-        prior_class_mean=prior_class_mean,
-        prior_class_sd=prior_class_sd,
-        class_sd=normalise_class_sd(class_sd),
-    )
-    if class_model is not None:
-        ClassStructure.from_network(network, spec)  # validates classes before any sampling
-        if engine == "exact":
-            raise ModelSpecError(
-                "The exact engine covers models without class effects (the within-class SDs "
-                "would need a multi-dimensional integral); use engine='pymc'.",
-                rule="bad-option",
-            )
     settings = SamplerSettings(
         draws=draws,
         tune=tune,
@@ -221,6 +246,30 @@ def fit_network(
         progressbar=progressbar,
     )
     seed = _resolve_seed(random_seed)
+    spec = ModelSpec(
+        effects=effects,
+        prior_d=prior_d,
+        prior_tau=prior_tau,
+        class_model=class_model,
+        prior_class_mean=prior_class_mean,
+        prior_class_sd=prior_class_sd,
+        class_sd=normalise_class_sd(class_sd),
+    )
+    network = as_network(data, reference=reference, **columns)
+    if consistency == "ume":
+        if class_model is not None:
+            raise ModelSpecError("The UME model has no class effects.", rule="bad-option")
+        from .inconsistency import ume_network
+
+        network = ume_network(network)
+    if class_model is not None:
+        ClassStructure.from_network(network, spec)  # validates classes before any sampling
+        if engine == "exact":
+            raise ModelSpecError(
+                "The exact engine covers models without class effects (the within-class SDs "
+                "would need a multi-dimensional integral); use engine='pymc'.",
+                rule="bad-option",
+            )
     if engine == "exact":
         exact = exact_posterior(network, spec)
         idata = exact.to_datatree(settings.chains, settings.draws, seed)
@@ -240,10 +289,13 @@ def fit_network(
 
 
 def _resolve_seed(random_seed) -> int:
-    if random_seed is None:
+    seed = VA.check_seed(random_seed)
+    if seed is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(random_seed, bool) or not isinstance(random_seed, int | np.integer):
-        raise ModelSpecError(f"random_seed must be an integer, got {random_seed!r}.")
-    if random_seed < 0:
-        raise ModelSpecError(f"random_seed must be >= 0, got {random_seed!r}.")
-    return int(random_seed)
+    return seed
+
+
+#: The named parameters of :func:`fit_network` (for the unknown-keyword message).
+_FIT_PARAMETERS = tuple(
+    p for p in inspect.signature(fit_network).parameters if p not in ("data", "columns")
+)

@@ -211,7 +211,9 @@ def nodesplit(
         (Bayesian two-sided: ``2 min(P(diff > 0), P(diff < 0))``).
     """
     from .fit import as_network, fit_network
+    from .validate import check_ci_prob
 
+    ci_prob = check_ci_prob(ci_prob)
     reference = fit_kwargs.pop("reference", None)
     columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k not in _FIT_OPTIONS}
     net = as_network(data, reference=reference, **columns)

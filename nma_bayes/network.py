@@ -14,12 +14,15 @@ else, as a subclass of :class:`~nma_bayes.errors.NMAInputError` tagged with its 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from . import checks as C
+from . import validate as VA
 from . import validation as V
 from ._arm_data import ARM_MEASURES, parse_arms
 from ._contrast_forms import StudyRow, resolve_study
@@ -206,6 +209,7 @@ class Network(NetworkViews):
         -------
         Network
         """
+        _check_options(kwargs, "Network.from_contrasts", "contrast data", VA.ARM_ONLY)
         return cls.from_data(contrasts=df, **kwargs)
 
     @classmethod
@@ -229,6 +233,7 @@ class Network(NetworkViews):
         -------
         Network
         """
+        _check_options(kwargs, "Network.from_arms", "arm-level data", VA.CONTRAST_ONLY)
         return cls.from_data(arms=df, measure=measure, **kwargs)
 
     @classmethod
@@ -315,6 +320,12 @@ class Network(NetworkViews):
                 f"smd_method={smd_method!r}: use one of {SMD_METHODS}.", rule="bad-option"
             )
         tol = V.check_closure_tol(closure_tol)
+        if classes is not None and not isinstance(classes, str | dict):
+            raise ModelSpecError(
+                f"classes= must be a column name or a dict {{treatment: class}}, got "
+                f"{type(classes).__name__} {classes!r}.",
+                rule="bad-option",
+            )
         measure = _check_measure(measure, arms=arms is not None)
         cols = {"study": study}
         studies: list[_Study] = []
@@ -345,6 +356,7 @@ class Network(NetworkViews):
             studies = [x for x in studies if x[1] not in excluded]
             study_sets = {s: ts for s, ts in study_sets.items() if s not in excluded}
         trts = V.resolve_treatments(set().union(*study_sets.values()), treatments)
+        C.check_two_treatments(trts, cols)
         ref, rule = V.resolve_reference(reference, trts, study_sets)
         order = {t: i for i, t in enumerate(trts)}
         cls_map = V.resolve_classes(
@@ -360,7 +372,7 @@ class Network(NetworkViews):
             else _from_arms(obj, measure, smd_method)
             for kind, s, obj in studies
         ]
-        return cls._assemble(
+        network = cls._assemble(
             resolved,
             trts=trts,
             reference=ref,
@@ -375,6 +387,8 @@ class Network(NetworkViews):
             excluded_studies=excluded,
             smd_method=smd_method,
         )
+        C.check_network_ranges(network)
+        return network
 
     @classmethod
     def _assemble(cls, resolved: list[_Study], *, trts, **attrs) -> Network:
@@ -491,6 +505,8 @@ def _contrast_rows(df: pd.DataFrame, cols: dict[str, str], classes):
     V.check_finite(sb, cols["se_base"], idx, allow_nan=True)
     V.check_positive(se, cols["seTE"], idx)
     V.check_positive(sb, cols["se_base"], idx)
+    for values, role, kind in ((te, "TE", "abs"), (se, "seTE", "se"), (sb, "se_base", "se")):
+        C.check_bounds(values, cols[role], idx, kind)
     s_lab, t1, t2 = labels["study"], labels["treat1"], labels["treat2"]
     key = pd.DataFrame({cols["study"]: s_lab, cols["treat1"]: t1, cols["treat2"]: t2})
     key[cols["TE"]], key[cols["seTE"]] = te, se
@@ -500,6 +516,7 @@ def _contrast_rows(df: pd.DataFrame, cols: dict[str, str], classes):
     for i in range(len(df)):
         row = StudyRow(idx[i], t1[i], t2[i], float(te[i]), float(se[i]), float(sb[i]))
         rows.setdefault(s_lab[i], []).append(row)
+    C.check_se_base_two_arm(rows, cols["se_base"])
     pairs = []
     if isinstance(classes, str):
         names = [f"{cols['treat1']}_{classes}", f"{cols['treat2']}_{classes}"]
@@ -511,6 +528,7 @@ def _contrast_rows(df: pd.DataFrame, cols: dict[str, str], classes):
                 "dict {treatment: class}.",
                 rule="bad-option",
             )
+        V.check_unique_columns(df, names)
         for tcol, ccol in zip((t1, t2), names, strict=True):
             pairs += list(zip(tcol, df[ccol].to_numpy(dtype=object), strict=True))
     return rows, pairs
@@ -523,6 +541,7 @@ def _arm_class_pairs(df: pd.DataFrame, treatment: str, classes: str):
             f"{format_items([str(c) for c in df.columns], limit=12)}.",
             rule="bad-option",
         )
+    V.check_unique_columns(df, [classes])
     return list(zip(df[treatment], df[classes].to_numpy(dtype=object), strict=True))
 
 
@@ -537,3 +556,14 @@ def _check_one_form_per_study(studies) -> None:
             "study once, in one form (remove it from one of the two tables).",
             rule="study-in-two-forms",
         )
+
+
+def data_options() -> tuple[str, ...]:
+    """Return the options of :meth:`Network.from_data` that take a data frame's settings."""
+    params = inspect.signature(Network.from_data).parameters
+    return tuple(p for p in params if p not in ("contrasts", "arms"))
+
+
+def _check_options(options: dict, caller: str, detected: str, inapplicable) -> None:
+    VA.check_keywords(options, data_options(), caller)
+    VA.check_applicable(options, inapplicable, detected)

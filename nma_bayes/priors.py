@@ -20,7 +20,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from . import validation as V
 from .errors import ModelSpecError
+from .validate import is_real
 
 __all__ = [
     "Prior",
@@ -37,13 +39,49 @@ __all__ = [
 ]
 
 
-def _check_positive_finite(name: str, value: float) -> float:
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
+def _number(name: str, value: object) -> float:
+    """Return a prior parameter as a float: a finite int or float, never a string or a bool."""
+    if not is_real(value) or not math.isfinite(float(value)):
         raise ModelSpecError(
-            f"Prior parameter {name!r} must be a positive finite number, got {value!r}."
+            f"Prior parameter {name!r} must be a finite number (int or float), got {value!r} "
+            f"({type(value).__name__}). Pass a number, e.g. Normal(0, 10).",
+            rule="bad-prior",
         )
-    return value
+    return float(value)
+
+
+def _check_positive_finite(name: str, value: object) -> float:
+    """Check a scale parameter: a number within ``validation.PRIOR_SCALE_BOUNDS``."""
+    lo, hi = V.PRIOR_SCALE_BOUNDS
+    if not lo <= _number(name, value) <= hi:
+        raise ModelSpecError(
+            f"Prior parameter {name!r} (a scale) must lie between {lo:g} and {hi:g}, got "
+            f"{value!r}. Choose a scale suited to the effect measure (e.g. 1-100 for d).",
+            rule="bad-prior",
+        )
+    return float(value)
+
+
+def _check_finite(name: str, value: object) -> float:
+    """Check a location parameter: a number with ``|value| <= PRIOR_LOCATION_MAX``."""
+    if abs(_number(name, value)) > V.PRIOR_LOCATION_MAX:
+        raise ModelSpecError(
+            f"Prior parameter {name!r} (a location) must be at most {V.PRIOR_LOCATION_MAX:g} in "
+            f"absolute value, got {value!r}.",
+            rule="bad-prior",
+        )
+    return float(value)
+
+
+def _check_log_tau_range(prior: str, centre: float, half_width: float) -> None:
+    """Check that a log-scale prior keeps tau within exp(+-PRIOR_LOG_TAU_MAX) (1e-50 to 1e50)."""
+    if abs(centre) + half_width > V.PRIOR_LOG_TAU_MAX:
+        raise ModelSpecError(
+            f"{prior}: the prior's range of log(tau) (centre {centre:g} +- {half_width:g}) "
+            f"reaches beyond +-{V.PRIOR_LOG_TAU_MAX:.4g} (tau outside 1e-50 to 1e50), which no "
+            "engine can integrate. Use a smaller location or spread.",
+            rule="bad-prior",
+        )
 
 
 @dataclass(frozen=True)
@@ -83,8 +121,7 @@ class Normal(Prior):
     family = "normal"
 
     def __post_init__(self):
-        if not math.isfinite(float(self.mean)):
-            raise ModelSpecError(f"Normal prior mean must be finite, got {self.mean!r}.")
+        _check_finite("mean", self.mean)
         _check_positive_finite("sd", self.sd)
 
     def describe(self) -> str:
@@ -130,11 +167,13 @@ class Uniform(Prior):
     family = "uniform"
 
     def __post_init__(self):
-        lower, upper = float(self.lower), float(self.upper)
-        if not (math.isfinite(lower) and math.isfinite(upper) and 0 <= lower < upper):
+        lower, upper = _number("lower", self.lower), _number("upper", self.upper)
+        lo, hi = V.PRIOR_SCALE_BOUNDS
+        if not (0 <= lower < upper and lo <= upper <= hi):
             raise ModelSpecError(
-                "Uniform prior needs finite bounds with 0 <= lower < upper, "
-                f"got ({lower}, {upper})."
+                f"Uniform prior needs bounds with 0 <= lower < upper and {lo:g} <= upper <= "
+                f"{hi:g}, got ({self.lower!r}, {self.upper!r}).",
+                rule="bad-prior",
             )
 
     def describe(self) -> str:
@@ -159,9 +198,8 @@ class LogNormal(Prior):
     family = "lognormal"
 
     def __post_init__(self):
-        if not math.isfinite(float(self.mu)):
-            raise ModelSpecError(f"LogNormal prior mu must be finite, got {self.mu!r}.")
-        _check_positive_finite("sigma", self.sigma)
+        mu, sigma = _check_finite("mu", self.mu), _check_positive_finite("sigma", self.sigma)
+        _check_log_tau_range("LogNormal", mu, 8 * sigma)
 
     def describe(self) -> str:
         """Return the prior in words."""
@@ -188,20 +226,12 @@ class TruncatedNormal(Prior):
     family = "truncnormal"
 
     def __post_init__(self):
-        if not math.isfinite(float(self.mean)):
-            raise ModelSpecError(f"TruncatedNormal prior mean must be finite, got {self.mean!r}.")
+        _check_finite("mean", self.mean)
         _check_positive_finite("sd", self.sd)
 
     def describe(self) -> str:
         """Return the prior in words."""
         return f"normal({self.mean:g}, {self.sd:g}^2) truncated to > 0"
-
-
-def _check_finite(name: str, value: float) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise ModelSpecError(f"Prior parameter {name!r} must be a finite number, got {value!r}.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -227,6 +257,11 @@ class HalfCauchy(Prior):
     def describe(self) -> str:
         """Return the prior in words."""
         return f"half-Cauchy(0, {self.scale:g})"
+
+
+def _check_label(label: object) -> None:
+    if not isinstance(label, str):
+        raise ModelSpecError(f"label must be a string, got {label!r}.", rule="bad-prior")
 
 
 @dataclass(frozen=True)
@@ -267,8 +302,9 @@ class LogNormalTau2(_Tau2Prior):
     family = "lognormal_tau2"
 
     def __post_init__(self):
-        _check_finite("mu", self.mu)
-        _check_positive_finite("sigma", self.sigma)
+        mu, sigma = _check_finite("mu", self.mu), _check_positive_finite("sigma", self.sigma)
+        _check_label(self.label)
+        _check_log_tau_range("LogNormalTau2", mu / 2, 8 * sigma / 2)
 
     def describe(self) -> str:
         """Return the prior in words."""
@@ -305,9 +341,13 @@ class LogStudentTTau2(_Tau2Prior):
     family = "logt_tau2"
 
     def __post_init__(self):
-        _check_finite("mu", self.mu)
-        _check_positive_finite("sigma", self.sigma)
-        _check_positive_finite("nu", self.nu)
+        from scipy.special import stdtrit
+
+        mu, sigma = _check_finite("mu", self.mu), _check_positive_finite("sigma", self.sigma)
+        nu = _check_positive_finite("nu", self.nu)
+        _check_label(self.label)
+        q = float(stdtrit(nu, 1 - 1e-4))  # the exact engine's integration range
+        _check_log_tau_range("LogStudentTTau2", mu / 2, q * sigma / 2)
 
     def describe(self) -> str:
         """Return the prior in words."""

@@ -11,9 +11,10 @@ import xarray as xr
 from . import class_summaries as CS
 from . import model_fit as MF
 from . import summaries
+from . import validate as VA
 from ._html import fit_html
 from .diagnostics import compare_with_exact, convergence_problems, diagnostics_table
-from .errors import ModelSpecError, UnknownTreatmentError
+from .errors import ModelSpecError, NumericalError, UnknownTreatmentError
 from .exact import ExactPosterior
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,17 +76,6 @@ class NetworkFit:
             self._exact = ExactPosterior(self.network, self.spec)
         return self._exact
 
-    def _combos(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """Rows of ``d`` coefficients for ``treatment - comparator`` contrasts."""
-        col = {t: i for i, t in enumerate(self.exact.treatments)}
-        out = np.zeros((len(pairs), len(col)))
-        for r, (a, b) in enumerate(pairs):
-            if a in col:
-                out[r, col[a]] += 1.0
-            if b in col:
-                out[r, col[b]] -= 1.0
-        return out
-
     # ------------------------------------------------------------------ draws
     @property
     def treatments(self) -> tuple[str, ...]:
@@ -139,16 +129,32 @@ class NetworkFit:
         DataFrame
             ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
         """
+        all_pairs, ci_prob = VA.check_bool(all_pairs, "all_pairs"), VA.check_ci_prob(ci_prob)
         ref = self._check_treatment(reference if reference is not None else self.reference)
-        table = summaries.relative_effects_table(
-            self.d_full(), ref, all_pairs=all_pairs, ci_prob=ci_prob
+        if self.engine == "exact":
+            table = self._exact_relative_effects(ref, all_pairs=all_pairs, ci_prob=ci_prob)
+        else:
+            table = summaries.relative_effects_table(
+                self.d_full(), ref, all_pairs=all_pairs, ci_prob=ci_prob
+            )
+        return _finite(table, "relative_effects")
+
+    def _exact_relative_effects(self, ref: str, *, all_pairs: bool, ci_prob: float):
+        """Relative effects by quadrature (no draws): each pair from three covariance entries."""
+        names = list(self.treatments)
+        idx_t, idx_c = summaries.comparison_pairs(
+            len(names), names.index(ref), all_pairs=all_pairs
         )
-        if self.engine == "exact":  # replace draw-based summaries by quadrature
-            pairs = list(zip(table["treatment"], table["comparator"], strict=True))
-            exact = self.exact.linear_summary(self._combos(pairs), ci_prob)
-            for key, values in exact.items():
-                table[key] = values
-        return table
+        col = {t: i for i, t in enumerate(self.exact.treatments)}  # -1: the model reference
+        pos = np.array([col.get(t, -1) for t in names])
+        stats = self.exact.contrast_summary(pos[idx_t], pos[idx_c], ci_prob)
+        return pd.DataFrame(
+            {
+                "treatment": [names[i] for i in idx_t],
+                "comparator": [names[j] for j in idx_c],
+                **{k: stats[k] for k in ("mean", "sd", "median", "ci_lower", "ci_upper")},
+            }
+        )
 
     def league_table(
         self, *, ci_prob: float = 0.95, digits: int = 2, stat: str = "median"
@@ -169,7 +175,10 @@ class NetworkFit:
         DataFrame
             Square table of strings ``"estimate (lower, upper)"``, treatment names on the diagonal.
         """
-        return summaries.league_table(self.d_full(), ci_prob=ci_prob, digits=digits, stat=stat)
+        digits = VA.check_int(digits, "digits", minimum=0)
+        pairs = self.relative_effects(all_pairs=True, ci_prob=ci_prob)  # exact engine: quadrature
+        names = [str(t) for t in self.treatments]
+        return summaries.league_table_from_pairs(pairs, names, digits=digits, stat=stat)
 
     def rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
         """Probability that each treatment takes each rank (rank 1 = best).
@@ -203,9 +212,10 @@ class NetworkFit:
         DataFrame
             ``treatment, sucra, mean_rank, ci_lower, ci_upper, p_best`` in treatment order.
         """
-        return summaries.sucra_table(
+        table = summaries.sucra_table(
             self.d_full(), lower_is_better=_direction(lower_is_better), ci_prob=ci_prob
         )
+        return _finite(table, "sucra")
 
     def heterogeneity(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
         """Posterior summary of the between-study SD ``tau`` and variance ``tau^2``.
@@ -215,6 +225,7 @@ class NetworkFit:
         DataFrame
             Index ``tau, tau2``; columns ``mean, sd, median, ci_lower, ci_upper``.
         """
+        ci_prob = VA.check_ci_prob(ci_prob)
         if not self.spec.random:
             raise ModelSpecError(
                 "A fixed-effect model has no heterogeneity parameter (tau = 0 by assumption). "
@@ -230,10 +241,12 @@ class NetworkFit:
                 "sd": float(np.sqrt(max((w * t**4).sum() - m2**2, 0.0))),
                 **{k: tau[k] ** 2 for k in ("median", "ci_lower", "ci_upper")},
             }
-            return pd.DataFrame([tau, tau2], index=pd.Index(["tau", "tau2"], name="parameter"))
+            index = pd.Index(["tau", "tau2"], name="parameter")
+            return _finite(pd.DataFrame([tau, tau2], index=index), "heterogeneity")
         tau = np.asarray(self.idata["posterior"]["tau"]).reshape(-1)
         stats = summaries.describe_draws(np.stack([tau, tau**2], axis=1), ci_prob)
-        return pd.DataFrame(stats, index=pd.Index(["tau", "tau2"], name="parameter"))
+        index = pd.Index(["tau", "tau2"], name="parameter")
+        return _finite(pd.DataFrame(stats, index=index), "heterogeneity")
 
     def compare_exact(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
         """Compare this fit's draws with the exact posterior, in Monte Carlo standard errors.
@@ -289,7 +302,7 @@ class NetworkFit:
         DataFrame
             One row ``resdev, pD, DIC, n_data`` (or per study).
         """
-        return MF.model_fit_table(self, per_study=per_study)
+        return MF.model_fit_table(self, per_study=VA.check_bool(per_study, "per_study"))
 
     def loo(self):
         """PSIS-LOO through ArviZ, one observation per study, with per-study Pareto k."""
@@ -305,6 +318,7 @@ class NetworkFit:
         DataFrame
             :meth:`relative_effects` columns plus ``pi_lower, pi_upper``.
         """
+        all_pairs, ci_prob = VA.check_bool(all_pairs, "all_pairs"), VA.check_ci_prob(ci_prob)
         ref = self._check_treatment(reference if reference is not None else self.reference)
         return MF.prediction_table(self, ref, all_pairs=all_pairs, ci_prob=ci_prob)
 
@@ -328,6 +342,7 @@ class NetworkFit:
         DataFrame
             ``class, comparator, mean, sd, median, ci_lower, ci_upper``.
         """
+        all_pairs = VA.check_bool(all_pairs, "all_pairs")
         return CS.class_effects_table(self, reference_class, all_pairs=all_pairs, ci_prob=ci_prob)
 
     def class_rankings(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
@@ -451,9 +466,21 @@ class NetworkFit:
 
 
 def _direction(lower_is_better) -> bool:
-    if not isinstance(lower_is_better, bool | np.bool_):
-        raise ModelSpecError(
-            f"lower_is_better must be True or False, got {lower_is_better!r}: say whether smaller "
-            "effects are better (e.g. True for symptom scores, False for response rates)."
+    return VA.check_lower_is_better(lower_is_better)
+
+
+def _finite(table: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Return ``table``, or raise NumericalError if a numeric entry is NaN or infinite."""
+    numbers = table.select_dtypes("number")
+    bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        label = table["treatment"].to_numpy() if "treatment" in table else table.index.to_numpy()
+        cells = [f"{label[r]}: {numbers.columns[c]}" for r, c in zip(rows, cols, strict=True)]
+        raise NumericalError(
+            f"{what}() would return NaN or infinite values ({', '.join(cells[:5])}"
+            f"{', ...' if len(cells) > 5 else ''}): the posterior was not computable in floating "
+            "point. Check the scale and units of the data (see the range rules in "
+            "nma_bayes.validation and docs/data.md) and that the priors suit that scale."
         )
-    return bool(lower_is_better)
+    return table

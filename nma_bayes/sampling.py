@@ -19,9 +19,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import xarray as xr
 
+from . import validate as VA
 from .errors import ModelSpecError
 from .model import build_model, model_data, prior_data
 from .spec import ModelSpec
@@ -44,7 +44,8 @@ class SamplerSettings:
     draws : int
         Kept draws per chain.
     tune : int
-        Warm-up (adaptation) draws per chain, discarded.
+        Warm-up (adaptation) draws per chain, discarded: at least 1 with nutpie (it cannot
+        sample without adaptation), 0 or more with PyMC's NUTS.
     chains : int
         Number of chains (4 by default, so that R-hat is meaningful).
     cores : int or None
@@ -70,16 +71,18 @@ class SamplerSettings:
     progressbar: bool = False
 
     def __post_init__(self):
-        for name in ("draws", "tune", "chains"):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
-                raise ModelSpecError(f"{name} must be a positive integer, got {value!r}.")
-        if self.target_accept is not None and not 0 < float(self.target_accept) < 1:
+        if not isinstance(self.sampler, str) or self.sampler not in SAMPLERS:
             raise ModelSpecError(
-                f"target_accept must be strictly between 0 and 1, got {self.target_accept!r}."
+                f"sampler={self.sampler!r}: use one of {SAMPLERS}.", rule="bad-option"
             )
-        if self.sampler not in SAMPLERS:
-            raise ModelSpecError(f"sampler={self.sampler!r}: use one of {SAMPLERS}.")
+        # nutpie panics without warm-up (nuts-rs asserts a non-empty adaptation window)
+        minimum = {"draws": 1, "tune": int(self.sampler == "nutpie"), "chains": 1, "cores": 1}
+        for name, low in minimum.items():
+            value = VA.check_int(getattr(self, name), name, minimum=low, allow_none=name == "cores")
+            object.__setattr__(self, name, value)
+        value = VA.check_probability(self.target_accept, "target_accept", allow_none=True)
+        object.__setattr__(self, "target_accept", value)
+        object.__setattr__(self, "progressbar", VA.check_bool(self.progressbar, "progressbar"))
 
     def n_cores(self) -> int:
         """Return the number of chains to run in parallel."""

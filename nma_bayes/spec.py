@@ -67,11 +67,13 @@ class ModelSpec:
     def __post_init__(self):
         if self.effects not in EFFECTS:
             raise ModelSpecError(
-                f"effects={self.effects!r} is not a model: use 'random' or 'fixed'."
+                f"effects={self.effects!r} is not a model: use 'random' or 'fixed'.",
+                rule="bad-option",
             )
         if not isinstance(self.prior_d, Normal):
             raise ModelSpecError(
-                f"prior_d must be nma_bayes.priors.Normal, got {type(self.prior_d).__name__}."
+                f"prior_d must be nma_bayes.priors.Normal, got {type(self.prior_d).__name__}.",
+                rule="bad-prior",
             )
         if self.class_model not in CLASS_MODELS:
             raise ModelSpecError(
@@ -79,10 +81,12 @@ class ModelSpec:
                 rule="bad-option",
             )
         if not isinstance(self.prior_class_mean, Normal):
-            raise ModelSpecError("prior_class_mean must be nma_bayes.priors.Normal.")
+            raise ModelSpecError(
+                "prior_class_mean must be nma_bayes.priors.Normal.", rule="bad-prior"
+            )
         if not isinstance(self.prior_class_sd, CLASS_SD_FAMILIES):
             names = ", ".join(c.__name__ for c in CLASS_SD_FAMILIES)
-            raise ModelSpecError(f"prior_class_sd must be one of {names}.")
+            raise ModelSpecError(f"prior_class_sd must be one of {names}.", rule="bad-prior")
         if self.class_sd and self.class_model != "exchangeable":
             raise ModelSpecError(
                 "class_sd (shared within-class SDs) applies to class_model='exchangeable' only.",
@@ -91,7 +95,8 @@ class ModelSpec:
         if not isinstance(self.prior_tau, TAU_FAMILIES):
             names = ", ".join(c.__name__ for c in TAU_FAMILIES)
             raise ModelSpecError(
-                f"prior_tau must be one of {names}, got {type(self.prior_tau).__name__}."
+                f"prior_tau must be one of {names}, got {type(self.prior_tau).__name__}.",
+                rule="bad-prior",
             )
 
     @property

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import validate
 from .errors import ModelSpecError
 
 __all__ = [
@@ -35,11 +36,8 @@ SAMPLE_DIMS = ("chain", "draw")
 
 
 def check_ci_prob(ci_prob: float) -> float:
-    """Validate a credible-interval probability (strictly between 0 and 1)."""
-    ci_prob = float(ci_prob)
-    if not 0 < ci_prob < 1:
-        raise ModelSpecError(f"ci_prob must be strictly between 0 and 1, got {ci_prob!r}.")
-    return ci_prob
+    """Validate a credible-interval probability (see :func:`nma_bayes.validate.check_ci_prob`)."""
+    return validate.check_ci_prob(ci_prob)
 
 
 def flat_draws(draws: xr.DataArray) -> np.ndarray:
@@ -80,6 +78,30 @@ def relative_effect_draws(d_full: xr.DataArray, reference: str) -> xr.DataArray:
     return d_full - d_full.sel(treatment=reference)
 
 
+def comparison_pairs(n: int, reference: int, *, all_pairs: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(treatment, comparator)`` of the comparisons a relative-effects table lists.
+
+    Parameters
+    ----------
+    n : int
+        Number of treatments.
+    reference : int
+        Position of the comparator when ``all_pairs`` is false.
+    all_pairs : bool
+        Every unordered pair once: ``treatment`` after ``comparator`` in the treatment order
+        (comparator-major order).
+
+    Returns
+    -------
+    tuple of ndarray of int
+    """
+    if all_pairs:
+        idx_c, idx_t = np.triu_indices(n, k=1)  # rows: comparator j, columns: treatment i > j
+        return idx_t.astype(int), idx_c.astype(int)
+    idx_t = np.array([i for i in range(n) if i != reference], dtype=int)
+    return idx_t, np.full(idx_t.size, reference, dtype=int)
+
+
 def relative_effects_table(
     d_full: xr.DataArray, reference: str, *, all_pairs: bool, ci_prob: float
 ) -> pd.DataFrame:
@@ -104,13 +126,7 @@ def relative_effects_table(
     """
     names = [str(t) for t in d_full["treatment"].values]
     flat = flat_draws(d_full)
-    if all_pairs:
-        pairs = [(i, j) for j in range(len(names)) for i in range(j + 1, len(names))]
-    else:
-        ref = names.index(reference)
-        pairs = [(i, ref) for i in range(len(names)) if i != ref]
-    idx_t = np.array([p[0] for p in pairs], dtype=int)
-    idx_c = np.array([p[1] for p in pairs], dtype=int)
+    idx_t, idx_c = comparison_pairs(len(names), names.index(reference), all_pairs=all_pairs)
     stats = describe_draws(flat[:, idx_t] - flat[:, idx_c], ci_prob)
     table = pd.DataFrame(
         {"treatment": [names[i] for i in idx_t], "comparator": [names[j] for j in idx_c], **stats}
@@ -137,12 +153,57 @@ def league_table(d_full: xr.DataArray, *, ci_prob: float, digits: int, stat: str
     DataFrame
         Strings ``"est (lower, upper)"``; the diagonal holds the treatment names (netmeta layout).
     """
-    if stat not in ("median", "mean"):
-        raise ModelSpecError(f"stat={stat!r}: use 'median' or 'mean'.")
     names = [str(t) for t in d_full["treatment"].values]
-    flat = flat_draws(d_full)
-    diff = flat[:, :, None] - flat[:, None, :]
-    s = describe_draws(diff, ci_prob)
+    pairs = relative_effects_table(d_full, names[0], all_pairs=True, ci_prob=ci_prob)
+    return league_table_from_pairs(pairs, names, digits=digits, stat=stat)
+
+
+def league_matrices(pairs: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+    """Square matrices of every pairwise summary from an all-pairs relative-effects table.
+
+    Cell ``(i, j)`` is treatment ``i`` vs ``j``; the reverse comparison of a pair is its negation,
+    so ``mean`` and ``median`` change sign and the interval ends swap. The diagonal is NaN.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``relative_effects(all_pairs=True)``: ``treatment, comparator, mean, median, ci_lower,
+        ci_upper``.
+    names : list of str
+        Row and column order.
+
+    Returns
+    -------
+    dict of str to ndarray (T, T)
+        ``mean, median, ci_lower, ci_upper``.
+    """
+    pos = {t: i for i, t in enumerate(names)}
+    i = np.array([pos[str(t)] for t in pairs["treatment"]], dtype=int)
+    j = np.array([pos[str(t)] for t in pairs["comparator"]], dtype=int)
+    out = {}
+    for key, flipped in (("mean", "mean"), ("median", "median"),
+                         ("ci_lower", "ci_upper"), ("ci_upper", "ci_lower")):  # fmt: skip
+        m = np.full((len(names), len(names)), np.nan)
+        m[i, j] = pairs[key].to_numpy(dtype=float)
+        m[j, i] = -pairs[flipped].to_numpy(dtype=float)
+        out[key] = m
+    return out
+
+
+def league_table_from_pairs(
+    pairs: pd.DataFrame, names: list[str], *, digits: int, stat: str
+) -> pd.DataFrame:
+    """Format :func:`league_matrices` as the netmeta-style league table of strings.
+
+    Returns
+    -------
+    DataFrame
+        ``"est (lower, upper)"`` strings, row treatment vs column treatment; the diagonal holds
+        the treatment names.
+    """
+    if stat not in ("median", "mean"):
+        raise ModelSpecError(f"stat={stat!r}: use 'median' or 'mean'.", rule="bad-option")
+    m = league_matrices(pairs, names)
     fmt = f"{{:.{int(digits)}f}}"
     cells = np.empty((len(names), len(names)), dtype=object)
     for i, row in enumerate(names):
@@ -150,8 +211,7 @@ def league_table(d_full: xr.DataArray, *, ci_prob: float, digits: int, stat: str
             if i == j:
                 cells[i, j] = row
             else:
-                est = fmt.format(s[stat][i, j])
-                lo, hi = fmt.format(s["ci_lower"][i, j]), fmt.format(s["ci_upper"][i, j])
+                est, lo, hi = (fmt.format(m[k][i, j]) for k in (stat, "ci_lower", "ci_upper"))
                 cells[i, j] = f"{est} ({lo}, {hi})"
     out = pd.DataFrame(cells, index=pd.Index(names, name="treatment"), columns=names)
     out.columns.name = "comparator"

@@ -19,17 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._columns import check_columns, check_unique_columns, numeric_column
 from .errors import (
     DisconnectedNetworkError,
     InvalidValueError,
-    MissingColumnError,
     ModelSpecError,
     TreatmentNameWarning,
     UnknownTreatmentError,
     format_items,
 )
+from .validate import is_real
 
-__all__ = ["Rule", "RULES"]
+__all__ = ["Rule", "RULES", "check_columns", "check_unique_columns", "numeric_column"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -46,6 +47,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("not-a-dataframe", "InvalidValueError", "data is not a pandas DataFrame"),
     Rule("empty-data", "InvalidValueError", "the data frame has no rows"),
+    Rule("ragged-row", "InvalidValueError", "a CSV row has more or fewer fields than the header"),
     Rule("missing-column", "MissingColumnError", "a required column is absent"),
     Rule("bad-label", "InvalidValueError", "study/treatment label missing, empty or not a string"),
     Rule("non-numeric", "InvalidValueError", "a numeric column holds non-numeric values"),
@@ -74,7 +76,52 @@ RULES: tuple[Rule, ...] = (
     Rule("classes-incomplete", "InvalidValueError", "classes given for some treatments only"),
     Rule("class-not-constant", "InvalidValueError", "a treatment has several classes"),
     Rule("bad-option", "ModelSpecError", "an invalid option (closure_tol, column names, ...)"),
+    Rule("out-of-range", "InvalidValueError", "a number outside the bounds the engines compute in"),
+    Rule("se-spread", "InvalidValueError", "largest / smallest standard error > SE_RATIO_MAX"),
+    Rule("te-vs-se", "InvalidValueError", "largest |TE| / smallest SE > TE_SE_RATIO_MAX"),
+    Rule("implausible-for-measure", "InvalidValueError", "|TE| or seTE beyond the measure's range"),
+    Rule("bad-prior", "ModelSpecError", "a prior parameter not a finite number in its range"),
+    Rule("single-treatment", "InvalidValueError", "the network has only one treatment"),
+    Rule("duplicate-column", "InvalidValueError", "a column used is present twice under one name"),
+    Rule("column-in-two-roles", "ModelSpecError", "one column named for two roles (TE=, seTE=)"),
+    Rule("se-base-two-arm", "InvalidValueError", "se_base given for a two-arm study"),
+    Rule("data-format", "ModelSpecError", "data hold complete arm and contrast columns"),
+    Rule("unknown-option", "ModelSpecError", "a keyword the function does not take (a typo)"),
+    Rule("option-not-applicable", "ModelSpecError", "an option that does not apply to the format"),
 )
+
+# ------------------------------------------------------------------------ numeric ranges
+# The bounds of the range rules, in one place (documented in docs/data.md).
+#: ``out-of-range``: standard errors and SDs (``seTE, se_base, se, sd``) must lie in this
+#: interval, so that their squares and fourth powers (used by both engines) are normal floats.
+SE_BOUNDS = (1e-50, 1e50)
+#: ``out-of-range``: largest ``|TE|`` and ``|mean|``.
+ABS_VALUE_MAX = 1e50
+#: ``out-of-range``: largest arm sample size ``n``.
+N_MAX = 1e9
+#: ``se-spread``: largest ratio of the largest to the smallest standard error in the network
+#: (contrast SEs and their arm-level parts); precisions 1e12 apart make every engine
+#: ill-conditioned.
+SE_RATIO_MAX = 1e6
+#: ``te-vs-se``: largest ``|TE|`` in the network in units of its smallest contrast SE.
+TE_SE_RATIO_MAX = 1e6
+#: ``implausible-for-measure``: per measure, the largest plausible ``|TE|`` and ``seTE`` (an SMD or
+#: a log ratio of 100 is beyond any trial; a risk difference lies in [-1, 1]).
+MEASURE_RANGES = {
+    "SMD": (100.0, 100.0),
+    "logOR": (100.0, 100.0),
+    "logRR": (100.0, 100.0),
+    "logHR": (100.0, 100.0),
+    "RD": (1.0, 1.0),
+}
+#: ``bad-prior``: prior scales (``sd, scale, sigma``, Uniform bounds) lie in this interval
+#: (issue 17: the exact engine is checked up to uniform(0, 1e10); 1e155 squares to overflow).
+PRIOR_SCALE_BOUNDS = (1e-6, 1e10)  # uniform(0, 1e10) is a prior users write
+#: ``bad-prior``: largest absolute prior location (``mean``, ``mu``).
+PRIOR_LOCATION_MAX = 1e6
+#: ``bad-prior``: log-scale priors on tau must keep tau's prior range within exp(+-this)
+#: (1e-50 to 1e50): ``|mu| + 8 sigma`` on the scale of log(tau).
+PRIOR_LOG_TAU_MAX = float(np.log(1e50))
 
 
 # ------------------------------------------------------------------------------- frames
@@ -95,34 +142,13 @@ def check_frame(df: object) -> None:
 
 def check_closure_tol(closure_tol: object) -> float:
     """Return ``closure_tol`` as a float after checking it is a finite number >= 0."""
-    if not _is_real_number(closure_tol) or not np.isfinite(closure_tol) or closure_tol < 0:
+    if not is_real(closure_tol) or not np.isfinite(closure_tol) or closure_tol < 0:
         raise ModelSpecError(
             f"closure_tol must be a finite number >= 0 (a rounding tolerance on TE), "
             f"got {closure_tol!r}.",
             rule="bad-option",
         )
     return float(closure_tol)
-
-
-def check_columns(
-    df: pd.DataFrame, columns: dict[str, str], required: Sequence[str], constructor: str
-) -> None:
-    """Raise MissingColumnError for a required role whose column is absent."""
-    for role, name in columns.items():
-        if not isinstance(name, str):
-            raise ModelSpecError(
-                f"Column name for {role}= must be a string, got {name!r}.", rule="bad-option"
-            )
-    missing = [r for r in required if columns[r] not in df.columns]
-    if missing:
-        what = ", ".join(f"{columns[r]!r} (role {r!r})" for r in missing)
-        kw = ", ".join(f"{r}='<your column>'" for r in missing)
-        raise MissingColumnError(
-            f"Required column(s) {what} not found. Columns present: "
-            f"{format_items([str(c) for c in df.columns], limit=12)}. If the data use other "
-            f"names, rename them with keyword arguments, e.g. {constructor}(df, {kw}).",
-            rule="missing-column",
-        )
 
 
 # ------------------------------------------------------------------------------- values
@@ -160,40 +186,6 @@ def check_labels(df: pd.DataFrame, col: str) -> np.ndarray:
             rule="bad-label",
         )
     return values
-
-
-def _is_real_number(v: object) -> bool:
-    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
-        v, bool | np.bool_
-    )
-
-
-def numeric_column(df: pd.DataFrame, col: str) -> np.ndarray:
-    """Return ``col`` as float64 without coercing strings; missing values become NaN."""
-    s = df[col]
-    dt = s.dtype
-    if (
-        pd.api.types.is_numeric_dtype(dt)
-        and not pd.api.types.is_bool_dtype(dt)
-        and not pd.api.types.is_complex_dtype(dt)
-    ):
-        return s.to_numpy(dtype=float, na_value=np.nan)
-    values = s.to_numpy(dtype=object)
-    bad = [
-        (lab, v)
-        for lab, v in zip(df.index, values, strict=True)
-        if not (_is_real_number(v) or v is None or v is pd.NA)
-    ]
-    if bad or not pd.api.types.is_object_dtype(dt):
-        bad = bad or list(zip(df.index, values, strict=True))
-        raise InvalidValueError(
-            f"Column {col!r} must be numeric (dtype {dt}), but rows "
-            f"{format_items([lab for lab, _ in bad])} (by index label) hold non-numeric values "
-            f"such as {bad[0][1]!r}. Values are not converted automatically; fix the entries or "
-            f"convert the column explicitly, e.g. df[{col!r}] = pd.to_numeric(df[{col!r}]).",
-            rule="non-numeric",
-        )
-    return np.array([np.nan if v is None or v is pd.NA else float(v) for v in values])
 
 
 def check_finite(values: np.ndarray, col: str, index: pd.Index, *, allow_nan: bool) -> None:

@@ -2,7 +2,9 @@
 
 import functools
 
+import numpy as np
 import pandas as pd
+from scipy.linalg import block_diag
 
 import nma_bayes as nb
 
@@ -95,3 +97,29 @@ def reference_fit(key: str, engine: str = "pymc") -> nb.NetworkFit:
         engine=engine,
         **priors,
     )
+
+
+def stacked_design(net):
+    """Dense arrays of a network, built independently of the engines (for brute-force checks).
+
+    Returns
+    -------
+    x : (N, T-1) design over the non-reference treatments; y : (N,) contrasts; v : (N, N)
+    block-diagonal within-study covariance; blocks : per-study covariance matrices.
+    """
+    others = [t for t in net.treatments if t != net.reference]
+    col = {t: i for i, t in enumerate(others)}
+    xs, ys, blocks = [], [], []
+    for i in range(net.n_studies):
+        m = np.asarray(net.mask[i])
+        x = np.zeros((m.sum(), len(others)))
+        base = net.treatments[net.base[i]]
+        for j, a in enumerate(np.asarray(net.arm[i])[m]):
+            if net.treatments[a] in col:
+                x[j, col[net.treatments[a]]] += 1
+            if base in col:
+                x[j, col[base]] -= 1
+        xs.append(x)
+        ys.append(np.asarray(net.y[i])[m])
+        blocks.append(net.study_covariance(i))
+    return np.vstack(xs), np.concatenate(ys), block_diag(*blocks), blocks

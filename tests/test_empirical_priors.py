@@ -117,7 +117,7 @@ def _brute_force_tau_quantiles(ex, qs):
     """Quantiles of tau from a dense grid in log(tau) (no spacing problem near tau = 0)."""
     lt = np.linspace(np.log(1e-10), np.log(20.0), 20001)
     t = np.exp(lt)
-    lp = np.concatenate([ex._log_post(t[i : i + 2000])[0] for i in range(0, t.size, 2000)])
+    lp = np.concatenate([ex.log_density_tau(t[i : i + 2000]) for i in range(0, t.size, 2000)])
     w = np.exp(lp - lp.max()) * t
     cdf = np.cumsum(w) / w.sum()
     return np.interp(qs, cdf, t)

@@ -4,7 +4,7 @@ the PyMC engine on every reference data set (``fit.compare_exact()``)."""
 import numpy as np
 import pandas as pd
 import pytest
-from reference_helpers import reference_fit
+from reference_helpers import reference_fit, stacked_design
 from scipy.linalg import block_diag
 from scipy.stats import multivariate_normal, norm
 
@@ -14,22 +14,7 @@ from nma_bayes.exact import ExactPosterior
 
 def brute_force(net, spec, taus):
     """Posterior of d and tau by dense linear algebra on a uniform tau grid (trapezoid rule)."""
-    others = [t for t in net.treatments if t != net.reference]
-    col = {t: i for i, t in enumerate(others)}
-    xs, ys, blocks = [], [], []
-    for i in range(net.n_studies):
-        m = np.asarray(net.mask[i])
-        x = np.zeros((m.sum(), len(others)))
-        base = net.treatments[net.base[i]]
-        for j, a in enumerate(np.asarray(net.arm[i])[m]):
-            if net.treatments[a] in col:
-                x[j, col[net.treatments[a]]] += 1
-            if base in col:
-                x[j, col[base]] -= 1
-        xs.append(x)
-        ys.append(np.asarray(net.y[i])[m])
-        blocks.append(net.study_covariance(i))
-    x, y = np.vstack(xs), np.concatenate(ys)
+    x, y, _, blocks = stacked_design(net)
     s0 = spec.prior_d.sd
     logw, means, variances = [], [], []
     for tau in taus:

@@ -60,7 +60,11 @@ def arm_level_study(name="m", means=(0.1, -0.4, 0.3, -0.2), ses=(0.2, 0.25, 0.3,
 # ----------------------------------------------------------------------------- basics
 def test_two_arm_arrays_and_attributes():
     df = two_arm()
-    df["se_base"] = [0.1, np.nan, np.nan, np.nan]  # ignored for a two-arm study
+    df["se_base"] = [0.1, np.nan, np.nan, np.nan]  # meaningless for a two-arm study: refused
+    with pytest.raises(InvalidValueError, match="'s1'") as info:
+        Network.from_contrasts(df)
+    assert info.value.rule == "se-base-two-arm"
+    df["se_base"] = np.nan
     net = Network.from_contrasts(df)
     assert net.treatments == ("A", "B", "C", "D")
     assert net.studies == ("s1", "s2", "s3", "s4")

@@ -137,7 +137,8 @@ def test_export_csv(fit, tmp_path):
     rel = pd.read_csv(tmp_path / "csv" / "relative_effects.csv")
     pd.testing.assert_frame_equal(rel, fit.relative_effects(), check_exact=False, rtol=1e-9)
     league = pd.read_csv(tmp_path / "csv" / "league_table.csv", index_col=0)
-    assert league.loc["grp", "cau"] == fit.league_table().loc["grp", "cau"]
+    cell = fit.league_table().loc["grp", "cau"]
+    assert league.loc["grp", "cau"] == ("'" + cell if cell.startswith("-") else cell)
     assert len(export_tables(fit, tmp_path / "csv2")) == 3  # no direction: no SUCRA
 
 
@@ -159,3 +160,94 @@ def test_export_xlsx(fit, tmp_path):
 def test_export_bad_format(fit, tmp_path):
     with pytest.raises(ValueError, match="format"):
         export_tables(fit, tmp_path / "x", format="pdf")
+
+
+FORMULA_NAMES = {
+    "Bromocriptine": '=HYPERLINK("http://x","y")',
+    "Cabergoline": "+1",
+    "Pramipexole": "-cmd",
+    "Ropinirole": "@SUM(A1)",
+    "Placebo": "A\x07B",  # a control character: openpyxl refuses it unescaped
+}
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+NUMERIC = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")  # a number written as text (CSV)
+
+
+def _assert_spreadsheet_safe(value):
+    if isinstance(value, str):
+        assert not value.startswith(TRIGGERS) or NUMERIC.fullmatch(value), repr(value)
+        assert not re.search(r"[\x00-\x08\x0b-\x1f]", value), repr(value)
+
+
+@pytest.fixture(scope="module")
+def formula_fit():
+    df = nb.datasets.load_dataset("parkinsons").copy()
+    for col in ("treat1", "treat2"):
+        df[col] = df[col].replace(FORMULA_NAMES)
+    return nb.fit_network(df, reference="A\x07B", effects="fixed", engine="exact", random_seed=1)
+
+
+def test_xlsx_export_neutralises_formulas_and_control_characters(formula_fit, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    (path,) = export_tables(formula_fit, tmp_path / "t.xlsx", format="xlsx", lower_is_better=True)
+    book = openpyxl.load_workbook(path)
+    texts, numbers = set(), []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                _assert_spreadsheet_safe(cell.value)
+                if isinstance(cell.value, str):
+                    texts.add(cell.value)
+                elif isinstance(cell.value, int | float):
+                    numbers.append(cell.value)
+    assert {'\'=HYPERLINK("http://x","y")', "'+1", "'-cmd", "'@SUM(A1)", "A\\x07B"} <= texts
+    assert any(v < 0 for v in numbers)  # negative numbers stay numbers, unquoted
+    rel = pd.read_excel(path, sheet_name="relative_effects")
+    assert pd.api.types.is_float_dtype(rel["mean"])
+    expected = formula_fit.relative_effects()["mean"].tolist()
+    assert rel["mean"].tolist() == pytest.approx(expected)
+
+
+def test_csv_export_neutralises_formulas(formula_fit, tmp_path):
+    import csv
+
+    paths = export_tables(formula_fit, tmp_path / "csv", lower_is_better=True)
+    assert len(paths) == 4
+    cells = []
+    for p in paths:
+        with p.open(newline="", encoding="utf-8") as handle:
+            cells += [c for row in csv.reader(handle) for c in row]
+    for c in cells:
+        _assert_spreadsheet_safe(c)
+    assert '\'=HYPERLINK("http://x","y")' in cells and "'-cmd" in cells and "A\\x07B" in cells
+    rel = pd.read_csv(tmp_path / "csv" / "relative_effects.csv")
+    assert pd.api.types.is_float_dtype(rel["mean"]) and (rel["ci_lower"] < 0).any()
+    league = pd.read_csv(tmp_path / "csv" / "league_table.csv", index_col=0)
+    original = formula_fit.league_table()
+    cell = original.loc["-cmd", "A\x07B"]
+    assert cell.startswith("-")  # a negative estimate: its interval cell is quoted in the export
+    assert league.loc["'-cmd", "A\\x07B"] == "'" + cell
+
+
+def test_html_export_is_escaped_not_quoted(formula_fit, tmp_path):
+    (path,) = export_tables(formula_fit, tmp_path / "t.html", format="html")
+    html = path.read_text(encoding="utf-8")
+    assert '<td>=HYPERLINK("http://x","y")</td>' in html  # text content: no formula in HTML
+    assert "'=HYPERLINK" not in html
+
+
+def test_spreadsheet_safe_keeps_numbers_and_input():
+    from nma_bayes.export import spreadsheet_safe
+
+    table = pd.DataFrame(
+        {"name": ["=1+1", "\tx", "\rx", "plain", "-0.10 (-0.20, 0.00)"], "v": [-1.5, 2, 3, 4, 5]},
+        index=pd.Index(["@a", "b", "c", "d", "e"], name="=idx"),
+    )
+    table["mixed"] = pd.Series([-2.0, "-x", None, "ok\x00", 1], index=table.index, dtype=object)
+    safe = spreadsheet_safe(table)
+    assert safe["name"].tolist() == ["'=1+1", "'\tx", "'\\x0dx", "plain", "'-0.10 (-0.20, 0.00)"]
+    assert safe["v"].tolist() == [-1.5, 2, 3, 4, 5] and safe["v"].dtype == table["v"].dtype
+    assert safe["mixed"].tolist() == [-2.0, "'-x", None, "ok\\x00", 1]
+    assert safe.index.tolist()[0] == "'@a" and safe.index.name == "'=idx"
+    assert table.loc["@a", "name"] == "=1+1"  # the input is not modified

@@ -5,6 +5,7 @@ rows or studies. The model builder and the sampler are replaced by functions tha
 so a case passes only if the library's own exception is raised before PyMC is reached.
 """
 
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 
 import nma_bayes as nb
 from nma_bayes import errors as E
+from nma_bayes.io import read_csv_table
 from nma_bayes.validation import RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
@@ -67,6 +69,7 @@ fit = nb.fit_network
 CASES = {
     "not-a-dataframe": (lambda: fit(contrasts().to_dict()), E.InvalidValueError, "DataFrame"),
     "empty-data": (lambda: fit(contrasts().iloc[:0]), E.InvalidValueError, "no rows"),
+    "ragged-row": (lambda: read_csv_table(StringIO("study,TE\ns1,1\ns2,1,2\ns3\n")), E.InvalidValueError, "lines 3, 4 "),
     "missing-column": (lambda: fit(contrasts().drop(columns="seTE")), E.MissingColumnError, "'seTE'"),
     "bad-label": (lambda: fit(set_value(contrasts(), 1, "study", None)), E.InvalidValueError, "'study'"),
     "non-numeric": (lambda: fit(set_value(contrasts(), 0, "TE", "0.1a")), E.InvalidValueError, "'TE'.*non-numeric"),
@@ -114,6 +117,21 @@ CASES = {
         E.InvalidValueError, "'B': c2 / c3",
     ),
     "bad-option": (lambda: fit(contrasts(), closure_tol=-1), E.ModelSpecError, "closure_tol"),
+    "out-of-range": (lambda: fit(set_value(contrasts(), 1, "seTE", 1e-60)), E.InvalidValueError, r"'seTE'.*between 1e-50 and 1e\+50.*row 1: 1e-60"),
+    "se-spread": (lambda: fit(set_value(contrasts(), 0, "seTE", 1e-8)), E.InvalidValueError, r"span a factor of 3e\+07.*'s1'.*seTE=1e-08"),
+    "te-vs-se": (lambda: fit(set_value(contrasts(), 2, "TE", 1e10)), E.InvalidValueError, r"'TE'.*'s3' \(C vs B\): TE=1e\+10"),
+    "implausible-for-measure": (lambda: fit(set_value(contrasts(), 0, "TE", 500.0), measure="SMD"), E.InvalidValueError, r"measure='SMD'.*'s1' \(B vs A\): TE=500"),
+    "bad-prior": (lambda: fit(contrasts(), prior_d=nb.Normal(0, "10")), E.ModelSpecError, r"'sd' must be a finite number.*'10' \(str\)"),
+    "single-treatment": (
+        lambda: fit(contrasts([("s1", "A", "A", 0.1, 0.2, np.nan), ("s2", "A", "A", 0.2, 0.3, np.nan)])),
+        E.InvalidValueError, "single treatment, 'A'.*'treat1', 'treat2'",
+    ),
+    "duplicate-column": (lambda: fit(pd.concat([contrasts(), contrasts()[["TE"]]], axis=1)), E.InvalidValueError, "several columns named 'TE'"),
+    "column-in-two-roles": (lambda: fit(contrasts(), TE="seTE"), E.ModelSpecError, "'seTE' for TE= and seTE="),
+    "se-base-two-arm": (lambda: fit(set_value(contrasts(), 1, "se_base", 0.1)), E.InvalidValueError, r"'se_base'.*study 's2' \(row 1"),
+    "data-format": (lambda: fit(arms().assign(treat1="x", treat2="y", TE=0.1, seTE=0.2), measure="MD"), E.ModelSpecError, "ambiguous"),
+    "unknown-option": (lambda: fit(contrasts(), refrence="A"), E.ModelSpecError, r"fit_network\(\).*refrence= \(did you mean reference=\?\)"),
+    "option-not-applicable": (lambda: fit(contrasts(), treatment="arm"), E.ModelSpecError, "'treatment='.*contrast data"),
 }  # fmt: skip
 
 

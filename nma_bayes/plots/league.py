@@ -49,18 +49,11 @@ def league_matrices(fit, *, ci_prob: float = 0.95) -> tuple[list[str], np.ndarra
     interval : ndarray (T, T, 2)
         Lower and upper interval bounds of the same effects.
     """
+    from ..summaries import league_matrices as matrices
+
     treatments = [str(t) for t in fit.treatments]
-    index = {t: i for i, t in enumerate(treatments)}
-    n = len(treatments)
-    median = np.full((n, n), np.nan)
-    interval = np.full((n, n, 2), np.nan)
-    table = fit.relative_effects(all_pairs=True, ci_prob=ci_prob)
-    for row in table.itertuples(index=False):
-        i, j = index[str(row.treatment)], index[str(row.comparator)]
-        median[i, j], median[j, i] = row.median, -row.median
-        interval[i, j] = (row.ci_lower, row.ci_upper)
-        interval[j, i] = (-row.ci_upper, -row.ci_lower)
-    return treatments, median, interval
+    m = matrices(fit.relative_effects(all_pairs=True, ci_prob=ci_prob), treatments)
+    return treatments, m["median"], np.stack([m["ci_lower"], m["ci_upper"]], axis=-1)
 
 
 def plot_league(
