@@ -13,8 +13,8 @@ import time
 import warnings
 from pathlib import Path
 
-from nma_bayes.calibration import run_sbc, sbc_summary
-from nma_bayes.errors import NMAConvergenceWarning
+from nma_bayes.analyses.calibration import run_sbc, sbc_summary
+from nma_bayes.base.errors import NMAConvergenceWarning
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -9,9 +9,10 @@ Typical use::
     fit.sucra(lower_is_better=True)
 """
 
-from . import datasets, priors
-from .empirical_priors import rhodes2015, turner2015
-from .errors import (
+from . import datasets
+from .analyses.inconsistency import nodesplit, splittable_comparisons
+from .analyses.sensitivity import prior_sensitivity
+from .base.errors import (
     DisconnectedNetworkError,
     ExactEngineError,
     InvalidValueError,
@@ -23,13 +24,23 @@ from .errors import (
     NumericalError,
     UnknownTreatmentError,
 )
-from .fit import fit_network
-from .gls import gls_estimate
-from .inconsistency import nodesplit, splittable_comparisons
-from .io import read_csv_table
-from .model import build_model
-from .model_fit import compare_models, dev_dev
-from .network import MEASURES, Network
+from .data.io import read_csv_table
+from .data.network import MEASURES, Network
+from .engines.gls import gls_estimate
+from .fitting.fit import fit_network
+from .models import priors
+from .models.empirical_priors import rhodes2015, turner2015
+from .models.priors import (
+    HalfCauchy,
+    HalfNormal,
+    LogNormal,
+    LogNormalTau2,
+    LogStudentTTau2,
+    Normal,
+    Uniform,
+)
+from .models.pymc_graph import build_model
+from .models.spec import ModelSpec
 from .plots import (
     plot_class_ranks,
     plot_dev_dev,
@@ -42,18 +53,8 @@ from .plots import (
     plot_sucra,
     plot_trace,
 )
-from .priors import (
-    HalfCauchy,
-    HalfNormal,
-    LogNormal,
-    LogNormalTau2,
-    LogStudentTTau2,
-    Normal,
-    Uniform,
-)
-from .results import NetworkFit
-from .sensitivity import prior_sensitivity
-from .spec import ModelSpec
+from .results.goodness_of_fit import compare_models, dev_dev
+from .results.record import NetworkFit
 
 __version__ = "0.1.0"
 

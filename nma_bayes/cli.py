@@ -1,6 +1,6 @@
 """Command line: ``nma-bayes fit DATA.csv ...`` (also ``python -m nma_bayes``).
 
-Reads the CSV (:func:`nma_bayes.io.read_csv_table`), validates the data, checks that ``--out``
+Reads the CSV (:func:`nma_bayes.data.io.read_csv_table`), validates the data, checks that ``--out``
 can receive the report and tables, fits the network, writes ``report.html`` and the CSV tables
 into ``--out`` and prints the relative effects. Every failure (invalid input or options, an
 unusable ``--out``, a file that cannot be read or written, an unexpected internal error) prints
@@ -95,7 +95,7 @@ def _progress(message: str) -> None:
 
 def _output_files(args: argparse.Namespace) -> list[str]:
     """Return the names of the files the command writes into ``--out``."""
-    from .export import TABLE_TITLES
+    from .report.export import TABLE_TITLES
 
     tables = [t for t in TABLE_TITLES if t != "sucra" or args.lower_is_better is not None]
     return ["report.html", *(f"{t}.csv" for t in tables)]
@@ -136,7 +136,7 @@ def _check_output_dir(out: Path, files: list[str]) -> None:
     dirs = [f for f in files if (out / f).is_dir()]
     locked = [f for f in files if (out / f).is_file() and not os.access(out / f, os.W_OK)]
     if dirs or locked:
-        from .errors import format_items
+        from .base.errors import format_items
 
         what = "exist as directories" if dirs else "are read-only files"
         raise OutputLocationError(
@@ -151,10 +151,10 @@ def _class_columns(classes: str | None) -> list[str]:
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    from .export import escape_control_characters, export_tables
-    from .fit import as_network, fit_network
-    from .io import read_csv_table
-    from .report import write_report
+    from .data.io import read_csv_table
+    from .fitting.fit import as_network, fit_network
+    from .report.export import escape_control_characters, export_tables
+    from .report.html_report import write_report
 
     _progress("reading data…")
     data = read_csv_table(args.data, labels=_class_columns(args.classes))
@@ -197,7 +197,7 @@ def _run_fit(args: argparse.Namespace) -> int:
 
 def _error(message: object) -> int:
     """Print ``error: message`` on one line to stderr; return the exit status 2."""
-    from .export import escape_control_characters
+    from .report.export import escape_control_characters
 
     text = re.sub(r"\s*[\r\n]+\s*", " ", str(message).strip())
     print("error: " + escape_control_characters(text), file=sys.stderr)
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         a file that cannot be read or written, or an internal error, each reported as one
         ``error:`` line on stderr.
     """
-    from .errors import NMAInputError
+    from .base.errors import NMAInputError
 
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)

@@ -12,8 +12,8 @@ import pytest
 from reference_helpers import reference_fit
 
 import nma_bayes as nb
-from nma_bayes import summaries
-from nma_bayes.classes import ClassStructure
+from nma_bayes.models.classes import ClassStructure
+from nma_bayes.results import summaries
 
 VIGNETTE_SD = {
     "Exercise and SH no support": ["Exercise promotion", "Self-help no support"],
@@ -72,7 +72,7 @@ def test_class_options_validated_before_sampling(monkeypatch):
     def forbidden(*a, **k):
         raise AssertionError("sampled")
 
-    monkeypatch.setattr("nma_bayes.fit.sample_posterior", forbidden)
+    monkeypatch.setattr("nma_bayes.fitting.fit.sample_posterior", forbidden)
     df = nb.datasets.load_dataset("social_anxiety")
     with pytest.raises(nb.ModelSpecError, match="no treatment classes"):
         nb.fit_network(df, reference="Waitlist", class_model="exchangeable")

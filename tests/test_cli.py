@@ -141,7 +141,7 @@ def no_fit(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the fit was reached")
 
-    monkeypatch.setattr("nma_bayes.fit.fit_network", forbidden)
+    monkeypatch.setattr("nma_bayes.fitting.fit.fit_network", forbidden)
 
 
 def _fit_cli(data, out, *extra):
@@ -184,7 +184,7 @@ def test_write_failure_after_the_fit_is_one_line(senn_csv, tmp_path, capsys, mon
     def fail(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / "out" / "report.html"))
 
-    monkeypatch.setattr("nma_bayes.report.write_report", fail)
+    monkeypatch.setattr("nma_bayes.report.html_report.write_report", fail)
     assert _fit_cli(senn_csv, tmp_path / "out") == 2
     line = _one_error_line(capsys.readouterr().err)
     assert line == f"error: Permission denied: {tmp_path / 'out' / 'report.html'}"
@@ -194,7 +194,7 @@ def test_internal_error_is_one_line_and_debug_reraises(senn_csv, tmp_path, capsy
     def crash(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr("nma_bayes.fit.fit_network", crash)
+    monkeypatch.setattr("nma_bayes.fitting.fit.fit_network", crash)
     assert _fit_cli(senn_csv, tmp_path / "out") == 2
     line = _one_error_line(capsys.readouterr().err)
     assert line.startswith("error: internal error: RuntimeError: boom second line")
@@ -232,7 +232,7 @@ def test_integer_labels_and_na_labels_fit_from_the_cli(tmp_path, capsys):
 
 
 def test_read_csv_table_types(tmp_path):
-    from nma_bayes.io import read_csv_table
+    from nma_bayes.data.io import read_csv_table
 
     data = _write(
         tmp_path / "d.csv",
@@ -280,8 +280,8 @@ def test_malformed_csv_is_refused(tmp_path, capsys, no_fit, text, fragment):
 def test_read_csv_table_rule_tags(text, rule):
     from io import StringIO
 
-    from nma_bayes.errors import InvalidValueError
-    from nma_bayes.io import read_csv_table
+    from nma_bayes.base.errors import InvalidValueError
+    from nma_bayes.data.io import read_csv_table
 
     with pytest.raises(InvalidValueError) as info:
         read_csv_table(StringIO(text))

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import nma_bayes as nb
-from nma_bayes.errors import NMAInputError
+from nma_bayes.base.errors import NMAInputError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 import nma_bayes as nb
-from nma_bayes.effects import ArmContrasts, hedges_correction, pairwise_smd, study_contrasts
+from nma_bayes.data.effect_sizes import (
+    ArmContrasts,
+    hedges_correction,
+    pairwise_smd,
+    study_contrasts,
+)
 
 DATASETS = ["parkinsons", "stowe2010"]
 TOL = 1e-6

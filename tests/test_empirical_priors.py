@@ -7,7 +7,9 @@ import pytest
 from scipy import stats
 
 import nma_bayes as nb
-from nma_bayes.empirical_priors import (
+from nma_bayes.engines.exact import ExactPosterior, _log_prior_tau, _tau_bounds
+from nma_bayes.fitting.fit import as_network
+from nma_bayes.models.empirical_priors import (
     RHODES_AREAS,
     RHODES_COMPARISONS,
     RHODES_OUTCOMES,
@@ -17,10 +19,8 @@ from nma_bayes.empirical_priors import (
     rhodes2015,
     turner2015,
 )
-from nma_bayes.exact import ExactPosterior, _log_prior_tau, _tau_bounds
-from nma_bayes.fit import as_network
-from nma_bayes.priors import TAU_FAMILIES, HalfCauchy, LogNormalTau2, LogStudentTTau2
-from nma_bayes.spec import ModelSpec
+from nma_bayes.models.priors import TAU_FAMILIES, HalfCauchy, LogNormalTau2, LogStudentTTau2
+from nma_bayes.models.spec import ModelSpec
 
 NEW_PRIORS = [HalfCauchy(0.5), LogNormalTau2(-2.56, 1.74), LogStudentTTau2(-3.44, 2.59, 5.0)]
 

@@ -9,7 +9,7 @@ from scipy.linalg import block_diag
 from scipy.stats import multivariate_normal, norm
 
 import nma_bayes as nb
-from nma_bayes.exact import ExactPosterior
+from nma_bayes.engines.exact import ExactPosterior
 
 
 def brute_force(net, spec, taus):

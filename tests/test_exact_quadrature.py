@@ -21,8 +21,8 @@ from scipy.linalg import block_diag, eigh
 from scipy.special import ndtr
 
 import nma_bayes as nb
-from nma_bayes.errors import ExactEngineError
-from nma_bayes.exact import ExactPosterior, _log_prior_tau
+from nma_bayes.base.errors import ExactEngineError
+from nma_bayes.engines.exact import ExactPosterior, _log_prior_tau
 
 TOL = 0.005
 
@@ -152,7 +152,7 @@ def test_prior_wider_than_the_integrable_range_is_refused_not_answered(monkeypat
     and the clipped prior tail still holds mass that the likelihood does not suppress, the answer
     would depend on the clip: the engine refuses with a typed error. Simulated by clipping at
     |log tau| <= 3 a log-normal prior whose 1e-16 tails lie at about +-16."""
-    import nma_bayes.exact as exact
+    import nma_bayes.engines.exact as exact
 
     monkeypatch.setattr(exact, "X_LIMIT", 3.0)
     net = NETWORKS["parkinsons"]()
@@ -166,7 +166,7 @@ def test_prior_wider_than_the_integrable_range_is_refused_not_answered(monkeypat
 
 def test_unconverged_quadrature_raises(monkeypatch):
     """With too few nodes allowed, the self-check refuses instead of answering."""
-    import nma_bayes._tau_quadrature as quad
+    import nma_bayes.engines.tau_quadrature as quad
 
     monkeypatch.setattr(quad, "N_MAX", 33)
     net = NETWORKS["parkinsons"]()

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import nma_bayes as nb
-from nma_bayes import sampling
-from nma_bayes.errors import ModelSpecError, NMAConvergenceWarning, UnknownTreatmentError
+from nma_bayes.base.errors import ModelSpecError, NMAConvergenceWarning, UnknownTreatmentError
+from nma_bayes.engines import nuts as sampling
 
 # Enough for clean diagnostics on parkinsons (tau ESS ~1000); a warm fit takes well under 1 s.
 SMALL = {"draws": 1000}
@@ -95,7 +95,7 @@ def test_same_seed_same_draws_other_seed_other_draws():
 @pytest.mark.filterwarnings(
     # An unseeded fit is random by design, so a rare divergence (about 1 run in 40 here) may be
     # reported; this test checks reproducibility from the recorded seed only.
-    "ignore::nma_bayes.errors.NMAConvergenceWarning"
+    "ignore::nma_bayes.base.errors.NMAConvergenceWarning"
 )
 def test_same_seed_same_draws_whatever_compiled_before():
     """Compiled models come from a fixed template, so the session's history does not matter."""
@@ -124,7 +124,7 @@ def test_unseeded_fit_records_a_seed_that_reproduces_it():
     # This test is about compiled-model reuse. The 6-study subset under a half-N(0, 0.5^2) prior
     # gives one divergent transition in 4000 at this seed (about 1 run in 40 does, at tau ~ 0.8);
     # that is reported as a convergence warning, which is not what this test checks.
-    "ignore::nma_bayes.errors.NMAConvergenceWarning"
+    "ignore::nma_bayes.base.errors.NMAConvergenceWarning"
 )
 def test_second_fit_of_same_structure_does_not_recompile(monkeypatch):
     df = nb.datasets.load_dataset("parkinsons")
@@ -194,7 +194,7 @@ def test_bad_input_fails_before_sampling(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("sampled")
 
-    monkeypatch.setattr("nma_bayes.fit.sample_posterior", boom)
+    monkeypatch.setattr("nma_bayes.fitting.fit.sample_posterior", boom)
     monkeypatch.setattr(sampling, "build_model", boom)
     df = nb.datasets.load_dataset("parkinsons")
     with pytest.raises(nb.MissingColumnError, match="seTE"):
@@ -253,7 +253,7 @@ def test_summary_and_html_show_priors_and_escape_names():
 @pytest.mark.filterwarnings(
     # Few draws keep PyMC's Python-level sampler quick; this test checks the path's output
     # structure and the FE posterior mean, not convergence, so the convergence warning is expected.
-    "ignore::nma_bayes.errors.NMAConvergenceWarning"
+    "ignore::nma_bayes.base.errors.NMAConvergenceWarning"
 )
 def test_pymc_sampler_path_gives_the_same_posterior_structure():
     df = nb.datasets.load_dataset("parkinsons")

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 import nma_bayes as nb
-from nma_bayes import errors as E
-from nma_bayes import validation as V
+from nma_bayes.base import errors as E
+from nma_bayes.data import validation as V
 from nma_bayes.datasets import DATASETS, load_dataset
-from nma_bayes.fit import as_network
-from nma_bayes.results import _finite
-from nma_bayes.sampling import SamplerSettings
+from nma_bayes.engines.nuts import SamplerSettings
+from nma_bayes.fitting.fit import as_network
+from nma_bayes.results.record import _finite
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 
@@ -57,8 +57,8 @@ def no_pymc(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("PyMC was reached with bad input")
 
-    monkeypatch.setattr("nma_bayes.fit.sample_posterior", forbidden)
-    monkeypatch.setattr("nma_bayes.sampling.build_model", forbidden)
+    monkeypatch.setattr("nma_bayes.fitting.fit.sample_posterior", forbidden)
+    monkeypatch.setattr("nma_bayes.engines.nuts.build_model", forbidden)
 
 
 def raises(call, exc, rule, fragment):

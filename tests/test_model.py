@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import nma_bayes as nb
-from nma_bayes.model import build_model, marginal_loglik, model_data
+from nma_bayes.models.pymc_graph import build_model, marginal_loglik, model_data
 
 
 def _three_arm_network():

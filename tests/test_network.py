@@ -1,4 +1,4 @@
-"""Tests for nma_bayes.network (fast: no sampling)."""
+"""Tests for nma_bayes.data.network (fast: no sampling)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nma_bayes.datasets import load_dataset
-from nma_bayes.errors import (
+from nma_bayes.base.errors import (
     DisconnectedNetworkError,
     InvalidValueError,
     MissingColumnError,
@@ -19,7 +18,8 @@ from nma_bayes.errors import (
     TreatmentNameWarning,
     UnknownTreatmentError,
 )
-from nma_bayes.network import Network
+from nma_bayes.data.network import Network
+from nma_bayes.datasets import load_dataset
 
 
 def frame(rows, se_base=True):

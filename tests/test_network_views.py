@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nma_bayes.base.errors import DisconnectedNetworkError
+from nma_bayes.data.network import Network
 from nma_bayes.datasets import load_dataset
-from nma_bayes.errors import DisconnectedNetworkError
-from nma_bayes.network import Network
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
+from nma_bayes.base.errors import ModelSpecError
+from nma_bayes.data.network import Network
 from nma_bayes.datasets import load_dataset
-from nma_bayes.errors import ModelSpecError
-from nma_bayes.network import Network
 from nma_bayes.plots import plot_network
 
 matplotlib.use("Agg")

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import nma_bayes as nb
-from nma_bayes.errors import ModelSpecError
+from nma_bayes.base.errors import ModelSpecError
 from nma_bayes.plots import plot_class_ranks
 
 matplotlib.use("Agg")
@@ -166,7 +166,7 @@ def test_matplotlib_imported_lazily():
     import ast
     import inspect
 
-    import nma_bayes.plots.ranks as module
+    import nma_bayes.plots.class_ranks as module
 
     tree = ast.parse(inspect.getsource(module))
     top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]

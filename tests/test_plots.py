@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import nma_bayes as nb
-from nma_bayes.errors import ModelSpecError
+from nma_bayes.base.errors import ModelSpecError
 from nma_bayes.plots.diagnostics import plot_rank_diagnostics, plot_trace
 from nma_bayes.plots.forest import plot_forest
 from nma_bayes.plots.league import plot_league

@@ -3,7 +3,7 @@
 import pytest
 
 import nma_bayes as nb
-from nma_bayes.errors import ModelSpecError
+from nma_bayes.base.errors import ModelSpecError
 
 
 @pytest.mark.parametrize(

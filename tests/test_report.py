@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import nma_bayes as nb
-from nma_bayes.export import export_tables
-from nma_bayes.report import package_versions, write_report
+from nma_bayes.report.export import export_tables
+from nma_bayes.report.html_report import package_versions, write_report
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,7 @@ def test_html_export_is_escaped_not_quoted(formula_fit, tmp_path):
 
 
 def test_spreadsheet_safe_keeps_numbers_and_input():
-    from nma_bayes.export import spreadsheet_safe
+    from nma_bayes.report.export import spreadsheet_safe
 
     table = pd.DataFrame(
         {"name": ["=1+1", "\tx", "\rx", "plain", "-0.10 (-0.20, 0.00)"], "v": [-1.5, 2, 3, 4, 5]},

@@ -8,7 +8,7 @@ engines) is benchmarks/sbc.py. A negative control (fixed-effect fits of random-e
 must fail, which shows the check has power.
 """
 
-from nma_bayes.calibration import run_sbc, sbc_summary
+from nma_bayes.analyses.calibration import run_sbc, sbc_summary
 
 
 def test_exact_engine_is_calibrated():

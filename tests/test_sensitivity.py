@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import nma_bayes as nb
-from nma_bayes.empirical_priors import rhodes2015
-from nma_bayes.sensitivity import SENSITIVITY_COLUMNS, prior_sensitivity
+from nma_bayes.analyses.sensitivity import SENSITIVITY_COLUMNS, prior_sensitivity
+from nma_bayes.models.empirical_priors import rhodes2015
 
 PRIORS = {
     "tight HN(0.1)": nb.HalfNormal(0.1),

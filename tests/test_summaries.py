@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from nma_bayes import summaries
-from nma_bayes.errors import ModelSpecError
+from nma_bayes.base.errors import ModelSpecError
+from nma_bayes.results import summaries
 
 
 def _draws(values, names):

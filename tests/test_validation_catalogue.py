@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import nma_bayes as nb
-from nma_bayes import errors as E
-from nma_bayes.io import read_csv_table
-from nma_bayes.validation import RULES
+from nma_bayes.base import errors as E
+from nma_bayes.data.io import read_csv_table
+from nma_bayes.data.validation import RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 
@@ -142,8 +142,8 @@ def no_pymc(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("PyMC was reached with bad input")
 
-    monkeypatch.setattr("nma_bayes.fit.sample_posterior", forbidden)
-    monkeypatch.setattr("nma_bayes.sampling.build_model", forbidden)
+    monkeypatch.setattr("nma_bayes.fitting.fit.sample_posterior", forbidden)
+    monkeypatch.setattr("nma_bayes.engines.nuts.build_model", forbidden)
 
 
 @pytest.mark.parametrize("rule", [r for r in CASES if r != "similar-names"])

@@ -13,7 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
-from ..errors import NMAInputError
+from ..base.errors import NMAInputError
 
 __all__ = ["DatasetInfo", "DATASETS", "list_datasets", "load_dataset", "reference_results", "info"]
 

@@ -3,13 +3,13 @@
 Every plot consumes computed results (a fit or a table) and returns a matplotlib ``Figure``.
 """
 
-from .checking import plot_dev_dev, plot_nodesplit
+from .class_ranks import plot_class_ranks
 from .diagnostics import plot_rank_diagnostics, plot_trace
 from .forest import plot_forest
 from .league import plot_league
+from .model_checking import plot_dev_dev, plot_nodesplit
 from .network import plot_network
 from .rankings import plot_ranks, plot_sucra
-from .ranks import plot_class_ranks
 
 __all__ = [
     "plot_network",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import ModelSpecError
+from ..base.errors import ModelSpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

@@ -2,9 +2,9 @@
 
 The plot draws a table of relative effects (columns ``treatment, comparator, median`` or
 ``mean``, ``ci_lower, ci_upper`` and, for prediction intervals, ``pi_lower, pi_upper``) as
-returned by :meth:`NetworkFit.relative_effects <nma_bayes.results.NetworkFit.relative_effects>`
+returned by :meth:`NetworkFit.relative_effects <nma_bayes.results.record.NetworkFit.relative_effects>`
 and :meth:`NetworkFit.prediction_interval
-<nma_bayes.results.NetworkFit.prediction_interval>`. matplotlib is imported when a plot is drawn.
+<nma_bayes.results.record.NetworkFit.prediction_interval>`. matplotlib is imported when a plot is drawn.
 
 Artists are tagged with a ``gid`` so the figure can be inspected programmatically:
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..errors import ModelSpecError
+from ..base.errors import ModelSpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

@@ -2,7 +2,7 @@
 
 Cell ``(i, j)`` shows the effect of the row treatment vs the column treatment (its median and
 equal-tailed credible interval, from :meth:`NetworkFit.relative_effects
-<nma_bayes.results.NetworkFit.relative_effects>` with ``all_pairs=True``), coloured on a
+<nma_bayes.results.record.NetworkFit.relative_effects>` with ``all_pairs=True``), coloured on a
 diverging map centred at 0; the diagonal holds the treatment names. matplotlib is imported when a
 plot is drawn.
 
@@ -49,7 +49,7 @@ def league_matrices(fit, *, ci_prob: float = 0.95) -> tuple[list[str], np.ndarra
     interval : ndarray (T, T, 2)
         Lower and upper interval bounds of the same effects.
     """
-    from ..summaries import league_matrices as matrices
+    from ..results.summaries import league_matrices as matrices
 
     treatments = [str(t) for t in fit.treatments]
     m = matrices(fit.relative_effects(all_pairs=True, ci_prob=ci_prob), treatments)

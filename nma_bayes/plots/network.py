@@ -1,7 +1,7 @@
 """Network graph: treatments as nodes, direct comparisons as edges.
 
-The plot only draws what :meth:`Network.comparisons <nma_bayes.network.Network.comparisons>` and
-:meth:`Network.treatment_table <nma_bayes.network.Network.treatment_table>` compute; networkx is
+The plot only draws what :meth:`Network.comparisons <nma_bayes.data.network.Network.comparisons>` and
+:meth:`Network.treatment_table <nma_bayes.data.network.Network.treatment_table>` compute; networkx is
 used for the layout only. matplotlib and networkx are imported when a plot is drawn.
 
 Artists are tagged with a ``gid`` so the figure can be inspected programmatically:
@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ModelSpecError
+from ..base.errors import ModelSpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..network import Network
+    from ..data.network import Network
 
 __all__ = ["plot_network"]
 

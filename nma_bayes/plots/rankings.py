@@ -1,8 +1,8 @@
 """Rankograms, cumulative ranking curves and SUCRA with intervals.
 
 The plots draw :meth:`NetworkFit.rank_probabilities
-<nma_bayes.results.NetworkFit.rank_probabilities>` (treatment x rank, rank 1 = best) and
-:meth:`NetworkFit.sucra <nma_bayes.results.NetworkFit.sucra>`. matplotlib is imported when a
+<nma_bayes.results.record.NetworkFit.rank_probabilities>` (treatment x rank, rank 1 = best) and
+:meth:`NetworkFit.sucra <nma_bayes.results.record.NetworkFit.sucra>`. matplotlib is imported when a
 plot is drawn.
 
 ``plot_ranks`` draws one line per treatment (in treatment order, ``gid="nma-rank-line"``),

@@ -1,0 +1,1 @@
+"""analyses layer of nma_bayes (see ARCHITECTURE.md)."""

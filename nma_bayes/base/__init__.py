@@ -1,0 +1,1 @@
+"""base layer of nma_bayes (see ARCHITECTURE.md)."""

@@ -1,0 +1,183 @@
+"""Validators of keyword arguments: one small function per kind of argument.
+
+Every option of :func:`nma_bayes.fit_network`, :class:`~nma_bayes.engines.nuts.SamplerSettings` and
+the summary methods of :class:`~nma_bayes.results.record.NetworkFit` is checked here before anything is
+computed. Each validator returns the value in its canonical type (``int``, ``float``, ``bool``)
+or raises :class:`~nma_bayes.base.errors.ModelSpecError` tagged with a rule of the validation
+catalogue (:data:`nma_bayes.data.validation.RULES`): ``bad-option`` for a value of the wrong type or
+out of range, ``unknown-option`` for a keyword the function does not take, and
+``option-not-applicable`` for an option that does not apply to the data's format. Nothing is
+converted silently: ``"0.9"`` is not a probability and ``1`` is not a boolean.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .errors import ModelSpecError, format_items
+
+__all__ = [
+    "check_bool",
+    "check_int",
+    "check_probability",
+    "check_ci_prob",
+    "check_lower_is_better",
+    "check_seed",
+    "check_keywords",
+    "check_applicable",
+    "SEED_MAX",
+    "CONTRAST_ONLY",
+    "ARM_ONLY",
+]
+
+#: Options of :meth:`nma_bayes.Network.from_data` that apply to contrast data only.
+CONTRAST_ONLY = ("treat1", "treat2", "TE", "seTE", "se_base", "closure_tol")
+#: Options of :meth:`nma_bayes.Network.from_data` that apply to arm-level data only.
+ARM_ONLY = ("treatment", "mean", "sd", "n", "se", "smd_method")
+#: Seeds must satisfy ``0 <= seed < SEED_MAX`` (the samplers take unsigned 64-bit seeds).
+SEED_MAX = 2**64
+
+
+def is_int(value: object) -> bool:
+    """Return whether ``value`` is an integer and not a boolean."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def is_real(value: object) -> bool:
+    """Return whether ``value`` is a real number (int or float, not a boolean or a string)."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _bad(name: str, wanted: str, value: object, fix: str = "") -> ModelSpecError:
+    return ModelSpecError(
+        f"{name} must be {wanted}, got {value!r} ({type(value).__name__}).{fix}",
+        rule="bad-option",
+    )
+
+
+def check_bool(value: object, name: str, *, allow_none: bool = False) -> bool | None:
+    """Return ``value`` if it is ``True`` or ``False`` (or ``None`` when allowed).
+
+    Strings such as ``"no"`` and numbers such as ``0`` are refused: they would count as true or
+    false by accident.
+    """
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, bool | np.bool_):
+        wanted = "True, False or None" if allow_none else "True or False"
+        raise _bad(name, wanted, value, f" Pass {name}=True or {name}=False.")
+    return bool(value)
+
+
+def check_int(value: object, name: str, *, minimum: int, allow_none: bool = False) -> int | None:
+    """Return ``value`` as an ``int`` after checking it is an integer >= ``minimum``.
+
+    Booleans (``draws=True``), floats (``draws=1000.0``) and strings are refused.
+    """
+    if value is None and allow_none:
+        return None
+    if not is_int(value) or value < minimum:
+        extra = " or None" if allow_none else ""
+        raise _bad(name, f"an integer >= {minimum}{extra} (not a bool, float or string)", value)
+    return int(value)
+
+
+def check_probability(value: object, name: str, *, allow_none: bool = False) -> float | None:
+    """Return ``value`` as a float after checking it is a number strictly between 0 and 1."""
+    if value is None and allow_none:
+        return None
+    if not is_real(value) or not 0 < float(value) < 1:
+        extra = " or None" if allow_none else ""
+        raise _bad(name, f"a number strictly between 0 and 1{extra} (not a string)", value)
+    return float(value)
+
+
+def check_ci_prob(ci_prob: object) -> float:
+    """Validate a credible-interval probability (a number strictly between 0 and 1)."""
+    if not is_real(ci_prob) or not 0 < float(ci_prob) < 1:
+        raise _bad(
+            "ci_prob",
+            "a number strictly between 0 and 1 (the probability of the credible interval)",
+            ci_prob,
+            " E.g. ci_prob=0.95.",
+        )
+    return float(ci_prob)
+
+
+def check_lower_is_better(value: object) -> bool:
+    """Validate the benefit direction of rankings (required: ``True`` or ``False``)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ModelSpecError(
+            f"lower_is_better must be True or False, got {value!r}: say whether smaller "
+            "effects are better (e.g. True for symptom scores, False for response rates).",
+            rule="bad-option",
+        )
+    return bool(value)
+
+
+def check_seed(value: object) -> int | None:
+    """Validate a random seed: ``None`` or an integer with ``0 <= seed < 2**64``."""
+    if value is None:
+        return None
+    if not is_int(value) or not 0 <= value < SEED_MAX:
+        raise _bad(
+            "random_seed",
+            "an integer with 0 <= random_seed < 2**64, or None",
+            value,
+            " Omit it to draw a seed (stored in fit.seed).",
+        )
+    return int(value)
+
+
+def check_keywords(given: Iterable[str], allowed: Iterable[str], function: str) -> None:
+    """Refuse keywords that ``function`` does not take, suggesting the closest valid ones.
+
+    Parameters
+    ----------
+    given : iterable of str
+        Keywords passed by the user.
+    allowed : iterable of str
+        Every keyword ``function`` takes.
+    function : str
+        Name shown in the message, e.g. ``"fit_network"``.
+    """
+    allowed = sorted(set(allowed))
+    unknown = [k for k in given if k not in allowed]
+    if not unknown:
+        return
+    hints = []
+    for k in unknown:
+        close = difflib.get_close_matches(k, allowed, n=1, cutoff=0.6)
+        hints.append(f"{k}= (did you mean {close[0]}=?)" if close else f"{k}=")
+    raise ModelSpecError(
+        f"{function}() got unknown keyword argument(s) {', '.join(hints)}. Valid options: "
+        f"{', '.join(allowed)}.",
+        rule="unknown-option",
+    )
+
+
+def check_applicable(given: Mapping[str, object], inapplicable: Iterable[str], detected: str):
+    """Refuse options that do not apply to the detected data format.
+
+    Parameters
+    ----------
+    given : mapping
+        Options passed by the user.
+    inapplicable : iterable of str
+        Options meaningless for this format (e.g. ``treatment=`` for contrast data).
+    detected : str
+        The detected format and why, e.g. ``"contrast data (column 'treat1' present)"``.
+    """
+    bad = [k for k in inapplicable if k in given]
+    if bad:
+        raise ModelSpecError(
+            f"Option(s) {format_items([f'{k}=' for k in bad])} do not apply to {detected}; they "
+            "would be ignored. Remove them, or, if the data are in the other format, make the "
+            "format explicit (Network.from_contrasts / Network.from_arms).",
+            rule="option-not-applicable",
+        )

@@ -1,0 +1,1 @@
+"""data layer of nma_bayes (see ARCHITECTURE.md)."""

@@ -1,0 +1,569 @@
+"""A validated, immutable network: the object every model consumes.
+
+Build it once from study contrasts (:meth:`Network.from_contrasts`), arm-level continuous data
+(:meth:`Network.from_arms`) or both (:meth:`Network.from_data`). Every study becomes contrasts of
+its non-base arms against its base arm with the exact within-study covariance
+
+    Cov(y_i) = diag(var_i) + cov_i * 11' + cov_u_i * u_i u_i'
+
+(the last term is non-zero only for standardised mean differences from arm data), stored in arrays
+padded to the largest number of contrasts. Every problem with the input is raised, before anything
+else, as a subclass of :class:`~nma_bayes.base.errors.NMAInputError` tagged with its rule in
+:data:`nma_bayes.data.validation.RULES`; nothing is dropped, coerced, merged or reordered silently.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..base import validate as VA
+from ..base.errors import InvalidValueError, ModelSpecError, UnknownTreatmentError, format_items
+from . import checks as C
+from . import validation as V
+from .arm_data import ARM_MEASURES, parse_arms
+from .contrast_forms import StudyRow, resolve_study
+from .views import NetworkViews
+
+__all__ = ["Network", "MEASURES"]
+
+#: Effect measures a network may carry (contrast data may use any; arm data MD or SMD).
+MEASURES = {
+    "SMD": "standardised mean difference (Hedges' g)",
+    "MD": "mean difference",
+    "logOR": "log odds ratio",
+    "logRR": "log risk ratio",
+    "logHR": "log hazard ratio",
+    "RD": "risk difference",
+    "generic": "generic effect on an additive scale",
+}
+_CONTRAST_REQUIRED = ("study", "treat1", "treat2", "TE", "seTE")
+SMD_METHODS = ("escalc", "netmeta")
+
+
+@dataclass(frozen=True)
+class _Study:
+    """One study's contrasts vs its base arm, with the structured covariance and arm sizes."""
+
+    study: str
+    form: str
+    base: str
+    arms: tuple[str, ...]
+    y: np.ndarray
+    var: np.ndarray
+    cov: float
+    u: np.ndarray
+    cov_u: float
+    base_n: float
+    arm_n: np.ndarray
+
+
+def _from_contrast_rows(sc) -> _Study:
+    c = 0.0 if sc.form == "two-arm" else sc.se_base**2
+    k = len(sc.arms)
+    return _Study(
+        sc.study, sc.form, sc.base, sc.arms, np.array(sc.TE), np.square(sc.seTE) - c, c,
+        np.zeros(k), 0.0, np.nan, np.full(k, np.nan),
+    )  # fmt: skip
+
+
+def _from_arms(sa, measure: str, smd_method: str) -> _Study:
+    ac = sa.contrasts(measure, smd_method)
+    return _Study(
+        sa.study, "arms", sa.treatments[0], sa.treatments[1:], ac.y, ac.var, ac.cov, ac.u,
+        ac.cov_u, float(sa.n[0]), np.asarray(sa.n[1:], dtype=float),
+    )  # fmt: skip
+
+
+def _readonly(a) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def _check_measure(measure, *, arms: bool) -> str | None:
+    allowed = ARM_MEASURES if arms else tuple(MEASURES)
+    if measure is None and not arms:
+        return None
+    if measure not in allowed:
+        raise ModelSpecError(
+            f"Unknown effect measure {measure!r}"
+            + (" for arm-level data" if arms else "")
+            + f". Use one of: {', '.join(allowed)}.",
+            rule="unknown-measure",
+        )
+    return measure
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Network(NetworkViews):
+    """A validated network of studies with exact within-study covariance.
+
+    Build it with :meth:`from_contrasts`, :meth:`from_arms` or :meth:`from_data`. For study ``i``
+    with ``k = mask[i].sum()`` contrasts, the contrasts ``y[i, mask[i]]`` of its non-base arms vs
+    its base arm have covariance :meth:`study_covariance` ``(i)``.
+
+    Attributes
+    ----------
+    treatments : tuple of str
+        Treatment order used by every index array: ``treatments=`` if given, else ``sorted()``.
+    reference : str
+        Reference treatment; ``reference_rule`` says in words how it was chosen.
+    studies : tuple of str
+        Study labels in order of first appearance (contrast data first, then arm data).
+    base : ndarray of int (S,)
+        Index into ``treatments`` of each study's base arm.
+    arm : ndarray of int (S, K)
+        Index into ``treatments`` of each non-base arm (padding 0).
+    y : ndarray (S, K)
+        Contrast of each non-base arm vs the base arm (padding 0).
+    var, cov, u, cov_u : ndarray
+        Covariance parts: ``diag(var[i]) + cov[i] 11' + cov_u[i] u[i] u[i]'`` over real slots.
+        ``var`` padding is 1; ``cov`` is ``se_base**2`` (0 for two-arm contrast studies).
+    mask : ndarray of bool (S, K)
+        True for real contrasts.
+    n_arms : ndarray of int (S,)
+        Arms per study, base arm included.
+    base_n, arm_n : ndarray of float (S,), (S, K)
+        Sample sizes of the base and non-base arms (NaN where unknown, e.g. contrast data).
+    form : tuple of str
+        Per study: ``"two-arm"``, ``"base"``, ``"pairwise"`` (contrast data) or ``"arms"``.
+    contrasts : DataFrame
+        The normalised contrasts used: ``study, treatment, base, TE, seTE, se_base, n_arms,
+        form``.
+    data, arm_data : DataFrame or None
+        Copies of the contrast and arm-level inputs.
+    columns : dict
+        Role to column name.
+    measure : str or None
+        Effect measure (see :data:`MEASURES`); ``lower_is_better`` its direction if given.
+    classes : dict or None
+        Treatment to class, for every treatment, in treatment order.
+    excluded_studies : tuple of str
+        Studies outside the chosen ``component`` of a disconnected network.
+    smd_method : str
+        SMD definition used for arm data (``"escalc"`` or ``"netmeta"``).
+    """
+
+    treatments: tuple[str, ...]
+    reference: str
+    reference_rule: str
+    studies: tuple[str, ...]
+    base: np.ndarray
+    arm: np.ndarray
+    y: np.ndarray
+    var: np.ndarray
+    cov: np.ndarray
+    mask: np.ndarray
+    n_arms: np.ndarray
+    form: tuple[str, ...]
+    contrasts: pd.DataFrame = field(repr=False)
+    data: pd.DataFrame | None = field(repr=False)
+    columns: dict[str, str] = field(default_factory=dict)
+    closure_tol: float = 0.01
+    u: np.ndarray | None = None
+    cov_u: np.ndarray | None = None
+    base_n: np.ndarray | None = None
+    arm_n: np.ndarray | None = None
+    arm_data: pd.DataFrame | None = field(default=None, repr=False)
+    measure: str | None = None
+    lower_is_better: bool | None = None
+    classes: dict[str, str] | None = None
+    excluded_studies: tuple[str, ...] = ()
+    smd_method: str = "escalc"
+
+    def __post_init__(self) -> None:
+        s, k = self.y.shape
+        defaults = {"u": np.zeros((s, k)), "cov_u": np.zeros(s), "base_n": np.full(s, np.nan)}
+        defaults["arm_n"] = np.full((s, k), np.nan)
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        for name in ("base", "arm", "y", "var", "cov", "mask", "n_arms", *defaults):
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
+
+    # ------------------------------------------------------------------------ constructors
+    @classmethod
+    def from_contrasts(cls, df: pd.DataFrame, **kwargs) -> Network:
+        """Build a network from a long table of study contrasts.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per contrast: ``study, treat1, treat2, TE, seTE`` and optionally
+            ``se_base``. ``TE`` is ``treat1`` minus ``treat2``. Two-arm studies have one row; a
+            multi-arm study is given in base form (one row per non-base arm, all sharing
+            ``treat2``, with ``se_base``, the SE of the base arm) or in pairwise form (one row
+            for every pair of its distinct treatments; arm variances are derived by least
+            squares from ``seTE_jk**2 = s_j**2 + s_k**2``, base = the treatment that is
+            ``treat2`` in most rows).
+        **kwargs
+            Column names (``study, treat1, treat2, TE, seTE, se_base``) and options of
+            :meth:`from_data`.
+
+        Returns
+        -------
+        Network
+        """
+        _check_options(kwargs, "Network.from_contrasts", "contrast data", VA.ARM_ONLY)
+        return cls.from_data(contrasts=df, **kwargs)
+
+    @classmethod
+    def from_arms(cls, df: pd.DataFrame, *, measure: str, **kwargs) -> Network:
+        """Build a network from arm-level continuous data (means, SDs, sample sizes).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per arm: ``study, treatment, mean, sd, n`` (for ``measure="MD"`` an ``se``
+            column may replace ``sd`` and ``n``: pass ``se="<column>"``). The first row of each
+            study is its base arm.
+        measure : {"SMD", "MD"}
+            ``"SMD"``: Hedges' g with pooled SD and small-sample correction (``smd_method``
+            selects metafor's or netmeta's definition); ``"MD"``: mean difference.
+        **kwargs
+            Column names (``study, treatment, mean, sd, n, se``) and options of
+            :meth:`from_data`.
+
+        Returns
+        -------
+        Network
+        """
+        _check_options(kwargs, "Network.from_arms", "arm-level data", VA.CONTRAST_ONLY)
+        return cls.from_data(arms=df, measure=measure, **kwargs)
+
+    @classmethod
+    def from_data(
+        cls,
+        *,
+        contrasts: pd.DataFrame | None = None,
+        arms: pd.DataFrame | None = None,
+        measure: str | None = None,
+        lower_is_better: bool | None = None,
+        reference: str | None = None,
+        treatments: Sequence[str] | None = None,
+        classes: str | dict[str, str] | None = None,
+        component: str | None = None,
+        closure_tol: float = 0.01,
+        smd_method: str = "escalc",
+        study: str = "study",
+        treat1: str = "treat1",
+        treat2: str = "treat2",
+        TE: str = "TE",
+        seTE: str = "seTE",
+        se_base: str = "se_base",
+        treatment: str = "treatment",
+        mean: str = "mean",
+        sd: str = "sd",
+        n: str = "n",
+        se: str | None = None,
+    ) -> Network:
+        """Build a network from contrast data, arm-level data, or both (different studies).
+
+        Parameters
+        ----------
+        contrasts, arms : DataFrame, optional
+            Contrast-level and arm-level data (see :meth:`from_contrasts`, :meth:`from_arms`).
+            A study may appear in only one of them.
+        measure : str, optional
+            Effect measure (:data:`MEASURES`); required for arm data (``"SMD"`` or ``"MD"``).
+        lower_is_better : bool, optional
+            Benefit direction of the measure, recorded for summaries and plots.
+        reference : str, optional
+            Reference treatment. Default: the treatment in the most studies (ties: first in
+            ``treatments`` order); ``reference_rule`` records the choice.
+        treatments : sequence of str, optional
+            Treatment order; must list exactly the treatments in the data. Default ``sorted()``.
+        classes : str or dict, optional
+            Treatment classes: a dict ``{treatment: class}``, or a column name. For arm data the
+            column holds each arm's class; for contrast data columns ``f"{treat1}_{classes}"``
+            and ``f"{treat2}_{classes}"`` hold the classes of both treatments.
+        component : str, optional
+            For a disconnected network: a treatment whose component is kept. The other studies
+            are excluded explicitly and listed in ``excluded_studies``.
+        closure_tol : float
+            Rounding tolerance on ``TE`` for pairwise-form multi-arm studies.
+        smd_method : {"escalc", "netmeta"}
+            Definition of the SMD from arm data (see :mod:`nma_bayes.data.effect_sizes`).
+        study, treat1, treat2, TE, seTE, se_base, treatment, mean, sd, n, se : str
+            Column names.
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        NMAInputError
+            Any subclass, tagged with its rule (:data:`nma_bayes.data.validation.RULES`).
+
+        Warns
+        -----
+        TreatmentNameWarning
+            If treatment names differ only by case or surrounding whitespace.
+        """
+        if contrasts is None and arms is None:
+            raise InvalidValueError(
+                "Give contrast data (contrasts=) or arm-level data (arms=).", rule="empty-data"
+            )
+        if lower_is_better is not None and not isinstance(lower_is_better, bool):
+            raise ModelSpecError(
+                f"lower_is_better must be True, False or None, got {lower_is_better!r}.",
+                rule="bad-option",
+            )
+        if smd_method not in SMD_METHODS:
+            raise ModelSpecError(
+                f"smd_method={smd_method!r}: use one of {SMD_METHODS}.", rule="bad-option"
+            )
+        tol = V.check_closure_tol(closure_tol)
+        if classes is not None and not isinstance(classes, str | dict):
+            raise ModelSpecError(
+                f"classes= must be a column name or a dict {{treatment: class}}, got "
+                f"{type(classes).__name__} {classes!r}.",
+                rule="bad-option",
+            )
+        measure = _check_measure(measure, arms=arms is not None)
+        cols = {"study": study}
+        studies: list[_Study] = []
+        class_pairs: list[tuple[str, object]] = []
+        if contrasts is not None:
+            cols |= {"treat1": treat1, "treat2": treat2, "TE": TE, "seTE": seTE}
+            cols["se_base"] = se_base
+            rows, pairs = _contrast_rows(contrasts, cols, classes)
+            class_pairs += pairs
+            studies += [("contrasts", s, r) for s, r in rows.items()]
+        if arms is not None:
+            arm_cols = {"study": study, "treatment": treatment, "mean": mean, "sd": sd, "n": n}
+            arm_cols["se"] = se
+            cols |= {k: v for k, v in arm_cols.items() if v is not None}
+            parsed = parse_arms(arms, arm_cols, measure)
+            if isinstance(classes, str):
+                class_pairs += _arm_class_pairs(arms, treatment, classes)
+            studies += [("arms", sa.study, sa) for sa in parsed]
+        _check_one_form_per_study(studies)
+
+        study_sets = {
+            s: ({t for r in obj for t in (r.treat1, r.treat2)} if kind == "contrasts"
+                else set(obj.treatments))
+            for kind, s, obj in studies
+        }  # fmt: skip
+        excluded = V.select_component(study_sets, component, study)
+        if excluded:
+            studies = [x for x in studies if x[1] not in excluded]
+            study_sets = {s: ts for s, ts in study_sets.items() if s not in excluded}
+        trts = V.resolve_treatments(set().union(*study_sets.values()), treatments)
+        C.check_two_treatments(trts, cols)
+        ref, rule = V.resolve_reference(reference, trts, study_sets)
+        order = {t: i for i, t in enumerate(trts)}
+        cls_map = V.resolve_classes(
+            classes if isinstance(classes, dict) else None,
+            trts,
+            [] if isinstance(classes, dict) else [(t, c) for t, c in class_pairs if t in order],
+        )
+        resolved = [
+            _from_contrast_rows(
+                resolve_study(s, obj, treatment_order=order, closure_tol=tol, se_base_col=se_base)
+            )
+            if kind == "contrasts"
+            else _from_arms(obj, measure, smd_method)
+            for kind, s, obj in studies
+        ]
+        network = cls._assemble(
+            resolved,
+            trts=trts,
+            reference=ref,
+            reference_rule=rule,
+            data=None if contrasts is None else contrasts.copy(),
+            arm_data=None if arms is None else arms.copy(),
+            columns=cols,
+            closure_tol=tol,
+            measure=measure,
+            lower_is_better=lower_is_better,
+            classes=cls_map,
+            excluded_studies=excluded,
+            smd_method=smd_method,
+        )
+        C.check_network_ranges(network)
+        return network
+
+    @classmethod
+    def _assemble(cls, resolved: list[_Study], *, trts, **attrs) -> Network:
+        order = {t: i for i, t in enumerate(trts)}
+        n_s, k = len(resolved), max(len(st.arms) for st in resolved)
+        arrays = {
+            "base": np.zeros(n_s, dtype=np.int64),
+            "arm": np.zeros((n_s, k), dtype=np.int64),
+            "y": np.zeros((n_s, k)),
+            "var": np.ones((n_s, k)),
+            "cov": np.zeros(n_s),
+            "u": np.zeros((n_s, k)),
+            "cov_u": np.zeros(n_s),
+            "mask": np.zeros((n_s, k), dtype=bool),
+            "base_n": np.full(n_s, np.nan),
+            "arm_n": np.full((n_s, k), np.nan),
+        }
+        records = []
+        for i, st in enumerate(resolved):
+            m = len(st.arms)
+            arrays["base"][i] = order[st.base]
+            arrays["arm"][i, :m] = [order[t] for t in st.arms]
+            for name in ("y", "var", "u", "arm_n"):
+                arrays[name][i, :m] = getattr(st, name)
+            for name in ("cov", "cov_u", "base_n"):
+                arrays[name][i] = getattr(st, name)
+            arrays["mask"][i, :m] = True
+            se_te = np.sqrt(st.var + st.cov + st.cov_u * st.u**2)
+            se_b = np.sqrt(st.cov) if st.form != "two-arm" else np.nan
+            for t, te, s in zip(st.arms, st.y, se_te, strict=True):
+                records.append((st.study, t, st.base, te, s, se_b, m + 1, st.form))
+        contrasts = pd.DataFrame.from_records(
+            records,
+            columns=["study", "treatment", "base", "TE", "seTE", "se_base", "n_arms", "form"],
+        )
+        return cls(
+            treatments=trts,
+            studies=tuple(st.study for st in resolved),
+            n_arms=np.array([len(st.arms) + 1 for st in resolved], dtype=np.int64),
+            form=tuple(st.form for st in resolved),
+            contrasts=contrasts,
+            **arrays,
+            **attrs,
+        )
+
+    # ------------------------------------------------------------------------- convenience
+    @property
+    def n_studies(self) -> int:
+        """Number of studies ``S``."""
+        return len(self.studies)
+
+    @property
+    def n_treatments(self) -> int:
+        """Number of treatments."""
+        return len(self.treatments)
+
+    @property
+    def n_contrasts(self) -> int:
+        """Number of contrasts (non-base arms) over all studies."""
+        return int(self.mask.sum())
+
+    def treatment_index(self, name: str) -> int:
+        """Return the position of treatment ``name`` in :attr:`treatments`.
+
+        Raises
+        ------
+        UnknownTreatmentError
+            If ``name`` is not in the network.
+        """
+        try:
+            return self.treatments.index(name)
+        except ValueError:
+            raise UnknownTreatmentError(
+                f"{name!r} is not a treatment in the network. Available treatments: "
+                f"{format_items(self.treatments, limit=20)}.",
+                rule="unknown-reference",
+            ) from None
+
+    def study_covariance(self, i: int) -> np.ndarray:
+        """Return the within-study covariance matrix of study ``i``'s contrasts.
+
+        Returns
+        -------
+        ndarray (k, k)
+            ``diag(var) + cov 11' + cov_u u u'`` over the study's ``k`` contrasts.
+        """
+        m = self.mask[i]
+        v, u = self.var[i, m], self.u[i, m]
+        return np.diag(v) + self.cov[i] * np.ones((v.size, v.size)) + self.cov_u[i] * np.outer(u, u)
+
+    def __repr__(self) -> str:
+        multi = int((self.n_arms > 2).sum())
+        measure = f", measure={self.measure!r}" if self.measure else ""
+        return (
+            f"Network({self.n_studies} studies, {self.n_treatments} treatments, "
+            f"{self.n_contrasts} contrasts, {multi} multi-arm studies, "
+            f"reference={self.reference!r}{measure})"
+        )
+
+
+# ---------------------------------------------------------------------------- helpers
+def _contrast_rows(df: pd.DataFrame, cols: dict[str, str], classes):
+    """Validate contrast rows; return rows grouped by study and (treatment, class) pairs."""
+    V.check_frame(df)
+    V.check_columns(df, cols, _CONTRAST_REQUIRED, "Network.from_contrasts")
+    idx = df.index
+    labels = {r: V.check_labels(df, cols[r]) for r in ("study", "treat1", "treat2")}
+    te = V.numeric_column(df, cols["TE"])
+    se = V.numeric_column(df, cols["seTE"])
+    has_sb = cols["se_base"] in df.columns
+    sb = V.numeric_column(df, cols["se_base"]) if has_sb else np.full(len(df), np.nan)
+    V.check_finite(te, cols["TE"], idx, allow_nan=False)
+    V.check_finite(se, cols["seTE"], idx, allow_nan=False)
+    V.check_finite(sb, cols["se_base"], idx, allow_nan=True)
+    V.check_positive(se, cols["seTE"], idx)
+    V.check_positive(sb, cols["se_base"], idx)
+    for values, role, kind in ((te, "TE", "abs"), (se, "seTE", "se"), (sb, "se_base", "se")):
+        C.check_bounds(values, cols[role], idx, kind)
+    s_lab, t1, t2 = labels["study"], labels["treat1"], labels["treat2"]
+    key = pd.DataFrame({cols["study"]: s_lab, cols["treat1"]: t1, cols["treat2"]: t2})
+    key[cols["TE"]], key[cols["seTE"]] = te, se
+    V.check_duplicates(key, s_lab, idx)
+    V.warn_similar_names(np.concatenate([t1, t2]).tolist())
+    rows: dict[str, list[StudyRow]] = {}
+    for i in range(len(df)):
+        row = StudyRow(idx[i], t1[i], t2[i], float(te[i]), float(se[i]), float(sb[i]))
+        rows.setdefault(s_lab[i], []).append(row)
+    C.check_se_base_two_arm(rows, cols["se_base"])
+    pairs = []
+    if isinstance(classes, str):
+        names = [f"{cols['treat1']}_{classes}", f"{cols['treat2']}_{classes}"]
+        absent = [c for c in names if c not in df.columns]
+        if absent:
+            raise ModelSpecError(
+                f"classes={classes!r}: contrast data need class columns {names[0]!r} and "
+                f"{names[1]!r} (the classes of treat1 and treat2); missing {absent}. Or pass a "
+                "dict {treatment: class}.",
+                rule="bad-option",
+            )
+        V.check_unique_columns(df, names)
+        for tcol, ccol in zip((t1, t2), names, strict=True):
+            pairs += list(zip(tcol, df[ccol].to_numpy(dtype=object), strict=True))
+    return rows, pairs
+
+
+def _arm_class_pairs(df: pd.DataFrame, treatment: str, classes: str):
+    if classes not in df.columns:
+        raise ModelSpecError(
+            f"classes={classes!r} is not a column of the arm data; columns: "
+            f"{format_items([str(c) for c in df.columns], limit=12)}.",
+            rule="bad-option",
+        )
+    V.check_unique_columns(df, [classes])
+    return list(zip(df[treatment], df[classes].to_numpy(dtype=object), strict=True))
+
+
+def _check_one_form_per_study(studies) -> None:
+    kinds: dict[str, set[str]] = {}
+    for kind, s, _ in studies:
+        kinds.setdefault(s, set()).add(kind)
+    both = [s for s, k in kinds.items() if len(k) > 1]
+    if both:
+        raise InvalidValueError(
+            f"Studies {format_items(both)} are given both as contrasts and as arms. Give each "
+            "study once, in one form (remove it from one of the two tables).",
+            rule="study-in-two-forms",
+        )
+
+
+def data_options() -> tuple[str, ...]:
+    """Return the options of :meth:`Network.from_data` that take a data frame's settings."""
+    params = inspect.signature(Network.from_data).parameters
+    return tuple(p for p in params if p not in ("contrasts", "arms"))
+
+
+def _check_options(options: dict, caller: str, detected: str, inapplicable) -> None:
+    VA.check_keywords(options, data_options(), caller)
+    VA.check_applicable(options, inapplicable, detected)

@@ -1,0 +1,1 @@
+"""engines layer of nma_bayes (see ARCHITECTURE.md)."""

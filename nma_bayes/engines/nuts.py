@@ -1,0 +1,232 @@
+"""Sampling: compiled-model reuse, sampler choice and seeding.
+
+Compiling a model for nutpie (PyMC 6's default NUTS) costs 5-20 s (numba type inference and
+LLVM), sampling these marginal models well under a second. A compiled model is therefore cached
+per *structure*: the model (random/fixed), the prior families and a *shape bucket* of the number
+of non-reference treatments (padded up to a multiple of 8 with prior-only entries, dropped from
+the posterior). Data and prior parameters enter the graph as data and are swapped in with
+``with_data``, so a later fit in the same session (new data of any number of studies or arms,
+new prior parameters, any number of treatments in the same bucket) does not recompile.
+
+nutpie adapts a low-rank-updated mass matrix (``adaptation="low_rank"``): the relative effects
+``d`` are strongly correlated through shared comparators, and a diagonal mass matrix leaves the
+bulk ESS of some of them below 400 from 4000 draws on social_anxiety (vs > 4000 with low rank).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import xarray as xr
+
+from ..base import validate as VA
+from ..base.errors import ModelSpecError
+from ..models.pymc_graph import build_model, model_data, prior_data
+from ..models.spec import ModelSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.network import Network
+
+__all__ = ["SamplerSettings", "sample_posterior", "clear_compiled_cache"]
+
+SAMPLERS = ("nutpie", "pymc")
+_COMPILED: dict[tuple, object] = {}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How to sample.
+
+    Parameters
+    ----------
+    draws : int
+        Kept draws per chain.
+    tune : int
+        Warm-up (adaptation) draws per chain, discarded: at least 1 with nutpie (it cannot
+        sample without adaptation), 0 or more with PyMC's NUTS.
+    chains : int
+        Number of chains (4 by default, so that R-hat is meaningful).
+    cores : int or None
+        Parallel chains; ``None`` uses ``min(chains, os.cpu_count())``.
+    sampler : {"nutpie", "pymc"}
+        ``"nutpie"`` (default, compiled once per model structure and reused) or PyMC's own NUTS.
+    target_accept : float or None
+        Target acceptance rate of NUTS' step-size adaptation. ``None`` (default) chooses by
+        network size (:func:`auto_target_accept`): 0.99 below 30 studies, where ``tau`` is poorly
+        identified and a rare divergence appears at lower targets (parkinsons, 7 studies: 1 run
+        in 40 at 0.95, none in 40 at 0.99), and 0.9 from 30 studies on, where no divergence was
+        seen at 0.8-0.9 and 0.99 costs 2-4x the time (500 studies: 5.2 s vs 1.4 s).
+    progressbar : bool
+        Show the sampler's progress bar.
+    """
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int | None = None
+    sampler: str = "nutpie"
+    target_accept: float | None = None
+    progressbar: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.sampler, str) or self.sampler not in SAMPLERS:
+            raise ModelSpecError(
+                f"sampler={self.sampler!r}: use one of {SAMPLERS}.", rule="bad-option"
+            )
+        # nutpie panics without warm-up (nuts-rs asserts a non-empty adaptation window)
+        minimum = {"draws": 1, "tune": int(self.sampler == "nutpie"), "chains": 1, "cores": 1}
+        for name, low in minimum.items():
+            value = VA.check_int(getattr(self, name), name, minimum=low, allow_none=name == "cores")
+            object.__setattr__(self, name, value)
+        value = VA.check_probability(self.target_accept, "target_accept", allow_none=True)
+        object.__setattr__(self, "target_accept", value)
+        object.__setattr__(self, "progressbar", VA.check_bool(self.progressbar, "progressbar"))
+
+    def n_cores(self) -> int:
+        """Return the number of chains to run in parallel."""
+        return self.cores or max(1, min(self.chains, os.cpu_count() or 1))
+
+
+#: Networks with fewer studies get the cautious target acceptance rate.
+SMALL_NETWORK = 30
+
+
+def auto_target_accept(network: Network) -> float:
+    """Return the default target acceptance rate for ``network`` (see SamplerSettings)."""
+    return 0.99 if network.n_studies < SMALL_NETWORK else 0.9
+
+
+def clear_compiled_cache() -> None:
+    """Forget every compiled model (the next fit of each structure compiles again)."""
+    _COMPILED.clear()
+
+
+#: Non-reference treatment counts are padded up to a multiple of this (shape buckets), so that
+#: networks of 1-8, 9-16, ... treatments share a compiled model.
+BUCKET = 8
+
+
+def _bucket(network: Network) -> int:
+    n_d = network.n_treatments - 1
+    return BUCKET * -(-n_d // BUCKET)
+
+
+def _structure_key(network: Network, spec: ModelSpec) -> tuple:
+    if spec.class_model is not None:
+        from ..models.classes import ClassStructure
+
+        cs = ClassStructure.from_network(network, spec)
+        return (*spec.structure_key(), network.treatments, network.reference, cs.signature())
+    return (*spec.structure_key(), _bucket(network))
+
+
+def _template(n_d: int) -> Network:
+    """Build a fixed small network with ``n_d + 1`` treatments (a 3-arm study, a chain of pairs).
+
+    Compiled models are always built from this template, never from the user's first network:
+    nutpie's compiled model keeps traces of the data it was compiled with, so compiling from
+    whichever network came first would make the draws of a seeded fit depend on the history of
+    the session. With a fixed template the same seed gives the same draws in any session.
+    """
+    import pandas as pd
+
+    from ..data.network import Network
+
+    names = [f"t{i:03d}" for i in range(n_d + 1)]
+    rows = [("s0", names[1], names[0], 0.1, 0.3, 0.2), ("s0", names[2], names[0], 0.2, 0.3, 0.2)]
+    rows += [(f"s{i}", names[i + 1], names[i], 0.1, 0.3, None) for i in range(2, n_d)]
+    df = pd.DataFrame(rows, columns=["study", "treat1", "treat2", "TE", "seTE", "se_base"])
+    return Network.from_contrasts(df, reference=names[0])
+
+
+def _compiled_for(network: Network, spec: ModelSpec):
+    import nutpie
+
+    key = _structure_key(network, spec)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        if spec.class_model is None:
+            bucket = _bucket(network)
+            model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
+        else:  # class structures are network-specific: compile from the network itself
+            model = build_model(network, spec)
+        compiled = nutpie.compile_pymc_model(model)
+        _COMPILED[key] = compiled
+    data = {**model_data(network), **prior_data(spec)}
+    used = {var.name for var in compiled.shared_var_keys}  # e.g. prior_d is unused by classes
+    return compiled.with_data(**{k: v for k, v in data.items() if k in used})
+
+
+def _canonical(spec: ModelSpec) -> ModelSpec:
+    """Return the same model and prior families with default numbers (swapped in as data)."""
+    return ModelSpec(spec.effects, type(spec.prior_d)(), type(spec.prior_tau)())  # no classes
+
+
+def _relabel(tree, network: Network):
+    """Give ``d`` its treatment names (a reused compiled model carries the first fit's)."""
+    others = [t for t in network.treatments if t != network.reference]
+    post = tree["posterior"].to_dataset()
+    extra = [d for d in post["d"].dims if d not in ("chain", "draw")]
+    d = post["d"].isel({extra[0]: slice(0, len(others))})  # drop shape-bucket padding
+    d = d.rename({extra[0]: "treatment"}).assign_coords(treatment=others)
+    post = post.drop_vars(["d", extra[0]], errors="ignore").assign(d=d)
+    keep = [v for v in ("d", "tau", "class_mean", "class_sd") if v in post]
+    tree["posterior"] = xr.DataTree(post[keep])
+    return tree
+
+
+def sample_posterior(network: Network, spec: ModelSpec, settings: SamplerSettings, seed: int):
+    """Sample the posterior of ``spec`` given ``network``.
+
+    Parameters
+    ----------
+    network : Network
+        Validated data.
+    spec : ModelSpec
+        Model and priors.
+    settings : SamplerSettings
+        Draws, chains, sampler.
+    seed : int
+        Seed of the sampler; the same seed gives the same draws.
+
+    Returns
+    -------
+    xarray.DataTree
+        With groups ``posterior`` (``d`` over ``treatment``, ``tau``) and ``sample_stats``.
+    """
+    target_accept = settings.target_accept or auto_target_accept(network)
+    if settings.sampler == "nutpie":
+        import nutpie
+
+        tree = nutpie.sample(
+            _compiled_for(network, spec),
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.n_cores(),
+            seed=int(seed),
+            progress_bar=settings.progressbar,
+            save_warmup=False,
+            # the relative effects of a network are strongly correlated (they share comparators);
+            # a low-rank-updated mass matrix gives 5-15x the ESS of a diagonal one here
+            adaptation="low_rank",
+            target_accept=target_accept,
+        )
+    else:
+        import pymc as pm
+
+        with build_model(network, spec):
+            tree = pm.sample(
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                cores=settings.n_cores(),
+                random_seed=int(seed),
+                progressbar=settings.progressbar,
+                nuts_sampler="pymc",
+                target_accept=target_accept,
+                compute_convergence_checks=False,
+            )
+    return _relabel(tree, network)

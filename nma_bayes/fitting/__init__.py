@@ -1,0 +1,1 @@
+"""fitting layer of nma_bayes (see ARCHITECTURE.md)."""

@@ -1,0 +1,301 @@
+"""``fit_network``: validate, specify, sample, and return a :class:`NetworkFit`.
+
+Each step lives in its own module: :mod:`nma_bayes.data.network` validates the data,
+:mod:`nma_bayes.models.spec` describes the model, :mod:`nma_bayes.models.pymc_graph` emits the PyMC graph,
+:mod:`nma_bayes.engines.nuts` samples it (reusing compiled models), :mod:`nma_bayes.results.record`
+summarises.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..base import validate as VA
+from ..base.errors import ModelSpecError, NMAConvergenceWarning, NMAInputError
+from ..data.arm_data import ARM_MEASURES
+from ..data.network import Network, data_options
+from ..engines.exact import exact_posterior
+from ..engines.nuts import SamplerSettings, sample_posterior
+from ..models.classes import ClassStructure, normalise_class_sd
+from ..models.priors import (
+    DEFAULT_PRIOR_CLASS_MEAN,
+    DEFAULT_PRIOR_CLASS_SD,
+    DEFAULT_PRIOR_D,
+    DEFAULT_PRIOR_TAU,
+    Prior,
+)
+from ..models.spec import ModelSpec
+from ..results.record import NetworkFit
+
+__all__ = ["fit_network", "as_network", "detect_format", "ENGINES"]
+
+#: Inference engines: MCMC on the PyMC model (default) or the exact quadrature engine.
+ENGINES = ("pymc", "exact")
+
+
+def as_network(data, *, reference: str | None = None, **options) -> Network:
+    """Return ``data`` as a validated :class:`Network`.
+
+    Parameters
+    ----------
+    data : DataFrame or Network
+        Contrast data (``study, treat1, treat2, TE, seTE[, se_base]``), arm-level data
+        (``study, treatment, mean, sd, n``, needing ``measure="SMD"`` or ``"MD"``; see
+        :func:`detect_format` for how the format is recognised), or an existing network.
+    reference : str, optional
+        Reference treatment (see :meth:`Network.from_data` for the automatic choice).
+    **options
+        Column names and options of :meth:`Network.from_data` (``measure``, ``classes``,
+        ``component``, ``treatments``, ``closure_tol``, ``smd_method``, ...).
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NMAInputError
+        Any rule of the catalogue; among them ``unknown-option`` (a keyword that is not an
+        option) and ``option-not-applicable`` (an option of the other data format). Errors about
+        missing columns or the measure say which format was detected.
+    """
+    if isinstance(data, Network):
+        if options:
+            raise ModelSpecError(
+                f"Options {sorted(options)} apply to a DataFrame; this Network is already built.",
+                rule="bad-option",
+            )
+        if reference is not None and reference != data.reference:
+            raise ModelSpecError(
+                f"The Network was built with reference {data.reference!r}; pass reference= when "
+                "building it instead, or use relative_effects(reference=...) to report effects "
+                "against another treatment.",
+                rule="bad-option",
+            )
+        return data
+    VA.check_keywords(options, data_options(), "as_network")
+    if not isinstance(data, pd.DataFrame):
+        return Network.from_data(contrasts=data, reference=reference, **options)
+    kind, detected = detect_format(data, options)
+    VA.check_applicable(options, VA.ARM_ONLY if kind == "contrasts" else VA.CONTRAST_ONLY, detected)
+    try:
+        return Network.from_data(**{kind: data}, reference=reference, **options)
+    except NMAInputError as exc:
+        if exc.rule not in ("missing-column", "measure-columns", "unknown-measure"):
+            raise
+        raise type(exc)(f"{exc} (The data were read as {detected}.)", rule=exc.rule) from None
+
+
+def detect_format(df: pd.DataFrame, options: dict) -> tuple[str, str]:
+    """Return ``("arms" | "contrasts", description)``: which format ``df`` is read as, and why.
+
+    Arm-level data: a ``treatment`` column and no ``treat1`` column, or, when both are present,
+    ``measure="SMD"`` or ``"MD"`` with the arm columns (``treatment, mean`` and ``sd, n`` or
+    ``se=``). Everything else is read as contrast data. Data holding complete arm and contrast
+    columns with an arm measure are refused (rule ``data-format``).
+    """
+
+    def has(*roles: str) -> bool:
+        names = [options.get(r, r) for r in roles]
+        return all(isinstance(c, str) and c in df.columns for c in names)
+
+    t1, trt = repr(options.get("treat1", "treat1")), repr(options.get("treatment", "treatment"))
+    if not has("treatment"):
+        return "contrasts", f"contrast data (no {trt} column)"
+    if not has("treat1"):
+        return "arms", f"arm-level data (a {trt} column and no {t1} column)"
+    measure = options.get("measure")
+    arm_cols = has("treatment", "mean") and (has("sd", "n") or has("se") and "se" in options)
+    if measure in ARM_MEASURES and arm_cols:
+        if has("treat2", "TE", "seTE"):
+            raise ModelSpecError(
+                f"The data hold both arm-level columns ({trt}, mean, sd/n) and contrast columns "
+                f"({t1}, treat2, TE, seTE), so the format is ambiguous. Drop the columns of the "
+                "other format, or call Network.from_arms / Network.from_contrasts explicitly.",
+                rule="data-format",
+            )
+        return "arms", f"arm-level data (measure={measure!r} with arm columns; {t1} is unused)"
+    return "contrasts", (
+        f"contrast data (a {t1} column is present; for arm-level data pass measure='SMD' or "
+        "'MD' with columns treatment, mean, sd, n)"
+    )
+
+
+def fit_network(
+    data,
+    *,
+    reference: str | None = None,
+    effects: str = "random",
+    consistency: str = "consistency",
+    prior_d: Prior = DEFAULT_PRIOR_D,
+    prior_tau: Prior = DEFAULT_PRIOR_TAU,
+    class_model: str | None = None,
+    prior_class_mean: Prior = DEFAULT_PRIOR_CLASS_MEAN,
+    prior_class_sd: Prior = DEFAULT_PRIOR_CLASS_SD,
+    class_sd: dict | None = None,
+    random_seed: int | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    cores: int | None = None,
+    engine: str = "pymc",
+    sampler: str = "nutpie",
+    target_accept: float | None = None,
+    progressbar: bool = False,
+    **columns,
+) -> NetworkFit:
+    """Fit a Bayesian network meta-analysis to study contrasts.
+
+    The contrast-based hierarchical model of Dias et al. (2011, NICE DSU TSD2) with exact
+    multi-arm covariance; the study random effects are integrated out analytically (see
+    :mod:`nma_bayes.models.pymc_graph`).
+
+    Parameters
+    ----------
+    data : DataFrame or Network
+        Contrast data, one row per contrast: ``study, treat1, treat2, TE, seTE`` and, for
+        multi-arm studies in base-contrast form, ``se_base`` (SE of the base arm). ``TE`` is the
+        effect of ``treat1`` relative to ``treat2``. Multi-arm studies may instead list all their
+        pairwise contrasts. Or arm-level data, one row per arm: ``study, treatment, mean, sd, n``
+        with ``measure="SMD"`` or ``"MD"``; the first row of each study is its base arm.
+    reference : str, optional
+        Reference treatment of the model. If omitted, the treatment in the most studies (ties:
+        first in the treatment order); the choice is recorded in ``fit.network.reference_rule``.
+    effects : {"random", "fixed"}
+        Random- or fixed-effect model.
+    consistency : {"consistency", "ume"}
+        ``"ume"`` fits the unrelated mean effects model (Dias et al. 2013, TSD4): every observed
+        comparison gets its own effect (the fit's "treatments" are comparisons ``"k vs b"``
+        against a pseudo-reference); compare it with the consistency model with
+        :meth:`NetworkFit.model_fit` (DIC) and :func:`nma_bayes.plots` dev-dev plots.
+    prior_d : Normal
+        Prior of the relative effects vs the reference; default ``normal(0, 10^2)``.
+    prior_tau : HalfNormal, Uniform or LogNormal
+        Prior of the between-study SD (random effects); default ``half-normal(0, 1^2)``.
+    class_model : {None, "exchangeable", "common"}
+        Treatment class model (needs ``classes=``, a column name or a dict
+        ``{treatment: class}``): ``"exchangeable"``, treatment effects ``N(class mean, class
+        SD^2)``; ``"common"``, one effect per class; ``None`` (default), no class model (classes
+        still usable for class-level summaries).
+    prior_class_mean, prior_class_sd : Prior
+        Priors of class means (default ``normal(0, 10^2)``) and within-class SDs (default
+        ``half-normal(0, 0.5^2)``; e.g. ``nb.priors.TruncatedNormal(0.33, 0.1)`` as in multinma's
+        social anxiety vignette) of the exchangeable model.
+    class_sd : dict, optional
+        ``{group name: [classes]}``: classes sharing one within-class SD. A class with a single
+        treatment has a common effect unless it shares an SD.
+    random_seed : int, optional
+        Seed; the same seed reproduces the same draws. If omitted one is drawn and stored in
+        ``fit.seed``.
+    draws, tune, chains, cores : int
+        Sampler settings (per chain); ``cores=None`` runs ``min(chains, cpu_count)`` in parallel.
+    engine : {"pymc", "exact"}
+        ``"pymc"`` (default): MCMC on the PyMC model. ``"exact"``: the exact posterior of the
+        normal-likelihood model by quadrature over ``tau`` and Gaussian ``d | tau``
+        (:mod:`nma_bayes.engines.exact`): summaries without Monte Carlo error and ``chains x draws``
+        independent draws, in a fraction of a second.
+    sampler : {"nutpie", "pymc"}
+        NUTS implementation of the PyMC engine. ``"nutpie"`` compiles a model once per structure
+        and reuses it.
+    target_accept : float, optional
+        NUTS target acceptance rate; by default 0.99 below 30 studies and 0.9 otherwise (see
+        :class:`~nma_bayes.engines.nuts.SamplerSettings`).
+    progressbar : bool
+        Show the sampler's progress bar.
+    **columns
+        Column names (contrasts: ``study=, treat1=, treat2=, TE=, seTE=, se_base=``; arms:
+        ``study=, treatment=, mean=, sd=, n=, se=``) and options (``measure=`` — required for
+        arm-level data, ``"SMD"`` or ``"MD"`` — ``lower_is_better=``, ``classes=``,
+        ``component=``, ``treatments=``, ``closure_tol=``, ``smd_method=``) for
+        :meth:`Network.from_data`. Every option is validated before anything is computed: an
+        unknown keyword raises ``unknown-option`` (with the closest valid one), an option of
+        the other data format ``option-not-applicable``, a value of the wrong type or range
+        ``bad-option`` (:mod:`nma_bayes.base.validate`).
+
+    Returns
+    -------
+    NetworkFit
+        Posterior and summaries (``relative_effects``, ``league_table``, ``sucra``,
+        ``rank_probabilities``, ``heterogeneity``, ``diagnostics``).
+
+    Warns
+    -----
+    NMAConvergenceWarning
+        If R-hat > 1.01, bulk ESS < 400 or any divergence.
+    """
+    VA.check_keywords(columns, (*_FIT_PARAMETERS, *data_options()), "fit_network")
+    if engine not in ENGINES:
+        raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
+    if consistency not in ("consistency", "ume"):
+        raise ModelSpecError(
+            f"consistency={consistency!r}: use 'consistency' or 'ume' (node-splitting: "
+            "nma_bayes.nodesplit).",
+            rule="bad-option",
+        )
+    settings = SamplerSettings(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        sampler=sampler,
+        target_accept=target_accept,
+        progressbar=progressbar,
+    )
+    seed = _resolve_seed(random_seed)
+    spec = ModelSpec(
+        effects=effects,
+        prior_d=prior_d,
+        prior_tau=prior_tau,
+        class_model=class_model,
+        prior_class_mean=prior_class_mean,
+        prior_class_sd=prior_class_sd,
+        class_sd=normalise_class_sd(class_sd),
+    )
+    network = as_network(data, reference=reference, **columns)
+    if consistency == "ume":
+        if class_model is not None:
+            raise ModelSpecError("The UME model has no class effects.", rule="bad-option")
+        from ..analyses.inconsistency import ume_network
+
+        network = ume_network(network)
+    if class_model is not None:
+        ClassStructure.from_network(network, spec)  # validates classes before any sampling
+        if engine == "exact":
+            raise ModelSpecError(
+                "The exact engine covers models without class effects (the within-class SDs "
+                "would need a multi-dimensional integral); use engine='pymc'.",
+                rule="bad-option",
+            )
+    if engine == "exact":
+        exact = exact_posterior(network, spec)
+        idata = exact.to_datatree(settings.chains, settings.draws, seed)
+        fit = NetworkFit(network, spec, idata, settings, seed, exact=exact)
+    else:
+        idata = sample_posterior(network, spec, settings, seed)
+        fit = NetworkFit(network, spec, idata, settings, seed)
+    if fit.problems:
+        warnings.warn(
+            NMAConvergenceWarning(
+                "Sampler diagnostics flag problems: " + "; ".join(fit.problems) + ". Increase "
+                "draws/tune, check the data and priors, and see fit.diagnostics()."
+            ),
+            stacklevel=2,
+        )
+    return fit
+
+
+def _resolve_seed(random_seed) -> int:
+    seed = VA.check_seed(random_seed)
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return seed
+
+
+#: The named parameters of :func:`fit_network` (for the unknown-keyword message).
+_FIT_PARAMETERS = tuple(
+    p for p in inspect.signature(fit_network).parameters if p not in ("data", "columns")
+)

@@ -1,0 +1,1 @@
+"""models layer of nma_bayes (see ARCHITECTURE.md)."""

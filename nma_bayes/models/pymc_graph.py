@@ -1,0 +1,253 @@
+r"""Emit the PyMC graph of the contrast-based NMA (Dias et al. 2011, NICE DSU TSD2).
+
+For study ``i`` with ``k`` contrasts ``y_i`` of its non-base arms against its base arm ``b``,
+
+.. math::
+
+    y_i \sim \mathrm{MVN}\big(d_{t} - d_{b},\; V_i + \tau^2 (I + J)/2\big),
+    \qquad V_i = \mathrm{diag}(v_i) + c_i J,
+
+where ``c_i = se_base^2`` is the variance of the base arm (the within-study covariance of the
+contrasts) and ``v_i = seTE^2 - c_i``. The study random effects are integrated out analytically
+(TSD2 random-effects model marginalised over ``delta_i``). The covariance is diagonal plus a
+constant, ``A = diag(a) + s 11'`` with ``a = v + tau^2/2`` and ``s = c + tau^2/2``, so by
+Sherman-Morrison and the matrix determinant lemma
+
+.. math::
+
+    r'A^{-1}r = \sum_j r_j^2/a_j - \frac{s(\sum_j r_j/a_j)^2}{1 + s\sum_j 1/a_j},\quad
+    \log|A| = \sum_j \log a_j + \log(1 + s\sum_j 1/a_j).
+
+No factorisation is needed, and all studies are evaluated at once on arrays padded to the largest
+number of contrasts. Standardised mean differences from arm data add a second rank-one term
+``cov_u u u'`` to ``V_i`` (the covariance of two SMDs sharing a base arm depends on both SMDs); the
+Woodbury identity with a 2 x 2 capacitance matrix keeps the same closed form (see
+:func:`marginal_loglik`). The fixed-effect model is the same with ``tau = 0``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from .spec import ModelSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.network import Network
+
+__all__ = ["build_model", "model_data", "marginal_loglik", "LOG_2PI"]
+
+LOG_2PI = float(np.log(2 * np.pi))
+
+
+def marginal_loglik(xp, resid, var, cov, mask, tau2, u=None, cov_u=None):
+    """Per-study log-density of the contrasts, random effects integrated out.
+
+    The covariance of study ``i``'s contrasts is
+    ``A = diag(var + tau2/2) + (cov + tau2/2) 11' + cov_u u u'``, i.e. diagonal plus
+    ``U C U'`` with ``U = [1, u]`` and ``C = diag(cov + tau2/2, cov_u)``. By the Woodbury identity
+    and the matrix determinant lemma, with ``D = diag(var + tau2/2)``, ``G = U'D^{-1}U`` and
+    ``N = I + C G`` (2 x 2),
+    ``r'A^{-1}r = r'D^{-1}r - b' N^{-1} C b`` (``b = U'D^{-1}r``) and
+    ``log|A| = log|D| + log|N|``. Everything is elementwise over studies, so no factorisation is
+    needed. Without ``u`` (contrast data, mean differences) this reduces to Sherman-Morrison.
+
+    Works with NumPy (``xp=numpy``) and PyTensor (``xp=pytensor.tensor``), so that the sampled
+    graph and exact NumPy checks share one formula.
+
+    Parameters
+    ----------
+    xp : module
+        ``numpy`` or ``pytensor.tensor``.
+    resid : array (..., S, K)
+        ``y - mu`` (padding slots arbitrary).
+    var : array (S, K)
+        Diagonal part of the within-study covariance (padding slots any positive value).
+    cov : array (S,)
+        Constant part (``se_base^2``; 0 for two-arm contrast studies).
+    mask : array (S, K)
+        1.0 for real contrasts, 0.0 for padding.
+    tau2 : scalar or array (...)
+        Between-study variance, one per draw; 0 for fixed effects.
+    u : array (S, K), optional
+        Second low-rank direction (SMDs from arm data); zeros if omitted.
+    cov_u : array (S,), optional
+        Its weight; zeros if omitted.
+
+    Returns
+    -------
+    array (..., S)
+        Log-density of each study's contrasts.
+    """
+    half = tau2[..., None] / 2.0  # (..., 1): broadcasts against studies
+    d = var + half[..., None]
+    c1 = cov + half
+    w = mask / d
+    r = resid * mask
+    g11 = w.sum(axis=-1)
+    b1 = (w * r).sum(axis=-1)
+    quad0 = (r * r * w).sum(axis=-1)
+    logdet_d = (xp.log(d) * mask).sum(axis=-1)
+    if u is None:
+        n11 = 1.0 + c1 * g11
+        quad = quad0 - c1 * b1**2 / n11
+        logdet = logdet_d + xp.log(n11)
+    else:
+        wu = w * u
+        g12, g22 = wu.sum(axis=-1), (wu * u).sum(axis=-1)
+        b2 = (wu * r).sum(axis=-1)
+        n11, n12 = 1.0 + c1 * g11, c1 * g12
+        n21, n22 = cov_u * g12, 1.0 + cov_u * g22
+        det = n11 * n22 - n12 * n21
+        cb1, cb2 = c1 * b1, cov_u * b2
+        x1 = (n22 * cb1 - n12 * cb2) / det
+        x2 = (n11 * cb2 - n21 * cb1) / det
+        quad = quad0 - (b1 * x1 + b2 * x2)
+        logdet = logdet_d + xp.log(det)
+    return -0.5 * (quad + logdet + mask.sum(axis=-1) * LOG_2PI)
+
+
+def model_data(network: Network) -> dict[str, np.ndarray]:
+    """Arrays that enter the graph as data, with treatments mapped to positions in ``d_full``.
+
+    ``d_full = [0, d]``: position 0 is the reference, positions ``1..T-1`` the other treatments
+    in ``network.treatments`` order.
+
+    Parameters
+    ----------
+    network : Network
+        A validated network.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``y, var, cov, u, cov_u, mask, arm_pos, base_pos``.
+    """
+    pos = np.zeros(network.n_treatments, dtype=np.int64)
+    others = [i for i, t in enumerate(network.treatments) if t != network.reference]
+    pos[others] = np.arange(1, len(others) + 1)
+    mask = np.asarray(network.mask, dtype=float)
+    return {
+        "y": np.asarray(network.y, dtype=float) * mask,
+        "var": np.where(mask > 0, network.var, 1.0).astype(float),
+        "cov": np.asarray(network.cov, dtype=float),
+        "u": np.asarray(network.u, dtype=float) * mask,
+        "cov_u": np.asarray(network.cov_u, dtype=float),
+        "mask": mask,
+        "arm_pos": np.where(mask > 0, pos[network.arm], 0).astype(np.int64),
+        "base_pos": pos[network.base].astype(np.int64),
+    }
+
+
+def prior_data(spec: ModelSpec) -> dict[str, float]:
+    """Numeric prior parameters, named as the graph's data nodes."""
+    out = {f"prior_d_{k}": v for k, v in spec.prior_d.params().items()}
+    if spec.random:
+        out.update({f"prior_tau_{k}": v for k, v in spec.prior_tau.params().items()})
+    if spec.class_model == "exchangeable":
+        out.update({f"prior_class_mean_{k}": v for k, v in spec.prior_class_mean.params().items()})
+        out.update({f"prior_class_sd_{k}": v for k, v in spec.prior_class_sd.params().items()})
+    return out
+
+
+def _positive(name: str, prior, p: dict, prefix: str, **kwargs):
+    """Create a positive parameter (tau or a class SD) with prior ``prior``."""
+    family = prior.family
+    if family == "halfnormal":
+        return pm.HalfNormal(name, sigma=p[f"{prefix}_scale"], **kwargs)
+    if family == "uniform":
+        return pm.Uniform(name, lower=p[f"{prefix}_lower"], upper=p[f"{prefix}_upper"], **kwargs)
+    if family == "lognormal":
+        return pm.LogNormal(name, mu=p[f"{prefix}_mu"], sigma=p[f"{prefix}_sigma"], **kwargs)
+    if family == "truncnormal":
+        mean, sd = p[f"{prefix}_mean"], p[f"{prefix}_sd"]
+        return pm.TruncatedNormal(name, mu=mean, sigma=sd, lower=0.0, **kwargs)
+    if family == "halfcauchy":
+        return pm.HalfCauchy(name, beta=p[f"{prefix}_scale"], **kwargs)
+    if family == "lognormal_tau2":  # log(x^2) ~ N(mu, sigma^2)  <=>  log(x) ~ N(mu/2, (sigma/2)^2)
+        mu, sigma = p[f"{prefix}_mu"], p[f"{prefix}_sigma"]
+        return pm.LogNormal(name, mu=mu / 2, sigma=sigma / 2, **kwargs)
+    if family == "logt_tau2":  # sampled as log(x^2) ~ t_nu(mu, sigma); x = exp(log(x^2) / 2)
+        mu, sigma, nu = p[f"{prefix}_mu"], p[f"{prefix}_sigma"], p[f"{prefix}_nu"]
+        log_x2 = pm.StudentT(f"log_{name}2", nu=nu, mu=mu, sigma=sigma, **kwargs)
+        return pm.Deterministic(name, pt.exp(log_x2 / 2), dims=kwargs.get("dims"))
+    raise AssertionError(f"unhandled prior family {family!r}")  # pragma: no cover
+
+
+def _class_effects(network: Network, spec: ModelSpec, p: dict, model: pm.Model):
+    """Build the treatment effects ``d`` from class means and within-class deviations."""
+    from .classes import ClassStructure
+
+    cs = ClassStructure.from_network(network, spec)
+    model.add_coord("class", cs.free_classes)
+    mean_prior = "prior_d" if spec.class_model == "common" else "prior_class_mean"
+    mu = pm.Normal(
+        "class_mean", mu=p[f"{mean_prior}_mean"], sigma=p[f"{mean_prior}_sd"], dims="class"
+    )
+    mu_full = pt.concatenate([pt.zeros((1,)), mu])
+    d = mu_full[cs.mean_pos]
+    if cs.exchangeable:
+        model.add_coord("class_sd_group", cs.sd_groups)
+        model.add_coord("exchangeable_treatment", cs.exchangeable)
+        sigma = _positive(
+            "class_sd", spec.prior_class_sd, p, "prior_class_sd", dims="class_sd_group"
+        )
+        z = pm.Normal("d_class_z", 0.0, 1.0, dims="exchangeable_treatment")
+        sigma_full = pt.concatenate([pt.zeros((1,)), sigma])
+        z_full = pt.concatenate([pt.zeros((1,)), z])
+        d = d + sigma_full[cs.sd_pos] * z_full[cs.z_pos]
+    return pm.Deterministic("d", d, dims="treatment")
+
+
+def _tau(spec: ModelSpec, p: dict):
+    return _positive("tau", spec.prior_tau, p, "prior_tau")
+
+
+def build_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None) -> pm.Model:
+    """Build (not sample) the PyMC model of ``network`` under ``spec``.
+
+    Parameters
+    ----------
+    network : Network
+        Validated contrast data.
+    spec : ModelSpec
+        Model and priors.
+
+    Returns
+    -------
+    pymc.Model
+        Free variables ``d`` (dims ``treatment``: every treatment but the reference, in network
+        order) and, for random effects, ``tau``. Data nodes carry the contrasts and the prior
+        parameters, so the same graph refits other data of the same number of treatments.
+
+    Other Parameters
+    ----------------
+    pad_to : int, optional
+        Give ``d`` this many entries (at least the number of non-reference treatments); the
+        extra entries are not linked to any data and carry only their prior. Used by the sampler
+        to share one compiled model between networks whose treatment counts fall in the same
+        bucket; the extra entries are dropped from the posterior.
+    """
+    others = [t for t in network.treatments if t != network.reference]
+    if pad_to is not None and pad_to > len(others):
+        others = others + [f"_pad{i}" for i in range(pad_to - len(others))]
+    coords = {"treatment": others}
+    with pm.Model(coords=coords) as model:
+        data = {k: pm.Data(k, v) for k, v in model_data(network).items()}
+        p = {k: pm.Data(k, v) for k, v in prior_data(spec).items()}
+        if spec.class_model is None:
+            d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
+        else:
+            d = _class_effects(network, spec, p, model)
+        d_full = pt.concatenate([pt.zeros((1,)), d])
+        mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
+        tau2 = _tau(spec, p) ** 2 if spec.random else pt.as_tensor(np.float64(0.0))
+        resid = data["y"] - mu
+        loglik = marginal_loglik(
+            pt, resid, data["var"], data["cov"], data["mask"], tau2, data["u"], data["cov_u"]
+        )
+        pm.Potential("loglik", loglik.sum())
+    return model

@@ -1,0 +1,140 @@
+"""Model specification: what is fitted, separate from the data and from the PyMC graph.
+
+A :class:`ModelSpec` says which model (random or fixed effects) and which priors. It is
+validated on construction and describes itself in words for summaries and reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..base.errors import ModelSpecError
+from .priors import (
+    CLASS_SD_FAMILIES,
+    DEFAULT_PRIOR_CLASS_MEAN,
+    DEFAULT_PRIOR_CLASS_SD,
+    DEFAULT_PRIOR_D,
+    DEFAULT_PRIOR_TAU,
+    TAU_FAMILIES,
+    Normal,
+    Prior,
+)
+
+__all__ = ["ModelSpec", "EFFECTS", "CLASS_MODELS"]
+
+EFFECTS = ("random", "fixed")
+CLASS_MODELS = (None, "exchangeable", "common")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Specification of a contrast-based NMA model (Dias et al., NICE DSU TSD2).
+
+    Parameters
+    ----------
+    effects : {"random", "fixed"}
+        ``"random"``: study-specific effects ``delta_i ~ N(d_t - d_b, tau^2)`` with covariance
+        ``tau^2 / 2`` between contrasts of the same multi-arm study, integrated out analytically.
+        ``"fixed"``: one common effect per comparison (``tau = 0``).
+    prior_d : Normal
+        Prior of each relative effect ``d_t`` (vs the reference). Default ``normal(0, 10^2)``.
+    prior_tau : HalfNormal, Uniform or LogNormal
+        Prior of the between-study SD ``tau`` (random effects only).
+        Default ``half-normal(0, 1^2)``.
+    class_model : {None, "exchangeable", "common"}
+        Treatment class model (Dias et al. 2011, TSD2; multinma): ``"exchangeable"``, effects of
+        the treatments of a class are ``N(class mean, class SD^2)``; ``"common"``, all treatments
+        of a class share one effect; ``None``, no class model.
+    prior_class_mean : Normal
+        Prior of the class means (exchangeable model). Default ``normal(0, 10^2)``. The common
+        class model uses ``prior_d`` for its class effects.
+    prior_class_sd : HalfNormal, Uniform, LogNormal or TruncatedNormal
+        Prior of the within-class SDs (exchangeable model). Default ``half-normal(0, 0.5^2)``.
+    class_sd : tuple of (str, tuple of str)
+        Groups of classes that share one within-class SD, e.g.
+        ``(("SSRIs and NSSA", ("SSRI/SNRI", "NSSA")),)``. A class with a single treatment has a
+        common effect (its treatment's effect is the class mean) unless it shares an SD here.
+    """
+
+    effects: str = "random"
+    prior_d: Prior = field(default=DEFAULT_PRIOR_D)
+    prior_tau: Prior = field(default=DEFAULT_PRIOR_TAU)
+    class_model: str | None = None
+    prior_class_mean: Prior = field(default=DEFAULT_PRIOR_CLASS_MEAN)
+    prior_class_sd: Prior = field(default=DEFAULT_PRIOR_CLASS_SD)
+    class_sd: tuple = ()
+
+    def __post_init__(self):
+        if self.effects not in EFFECTS:
+            raise ModelSpecError(
+                f"effects={self.effects!r} is not a model: use 'random' or 'fixed'.",
+                rule="bad-option",
+            )
+        if not isinstance(self.prior_d, Normal):
+            raise ModelSpecError(
+                f"prior_d must be nma_bayes.models.priors.Normal, got {type(self.prior_d).__name__}.",
+                rule="bad-prior",
+            )
+        if self.class_model not in CLASS_MODELS:
+            raise ModelSpecError(
+                f"class_model={self.class_model!r}: use 'exchangeable', 'common' or None.",
+                rule="bad-option",
+            )
+        if not isinstance(self.prior_class_mean, Normal):
+            raise ModelSpecError(
+                "prior_class_mean must be nma_bayes.models.priors.Normal.", rule="bad-prior"
+            )
+        if not isinstance(self.prior_class_sd, CLASS_SD_FAMILIES):
+            names = ", ".join(c.__name__ for c in CLASS_SD_FAMILIES)
+            raise ModelSpecError(f"prior_class_sd must be one of {names}.", rule="bad-prior")
+        if self.class_sd and self.class_model != "exchangeable":
+            raise ModelSpecError(
+                "class_sd (shared within-class SDs) applies to class_model='exchangeable' only.",
+                rule="bad-option",
+            )
+        if not isinstance(self.prior_tau, TAU_FAMILIES):
+            names = ", ".join(c.__name__ for c in TAU_FAMILIES)
+            raise ModelSpecError(
+                f"prior_tau must be one of {names}, got {type(self.prior_tau).__name__}.",
+                rule="bad-prior",
+            )
+
+    @property
+    def random(self) -> bool:
+        """Whether the model has random effects."""
+        return self.effects == "random"
+
+    def structure_key(self) -> tuple:
+        """Return what determines the PyMC graph's structure (not its numbers).
+
+        Two specs with the same key share a compiled model; only data change between them.
+        """
+        key = (self.effects, self.prior_d.family, self.prior_tau.family if self.random else None)
+        if self.class_model is None:
+            return key
+        return (*key, self.class_model, self.prior_class_sd.family, self.class_sd)
+
+    def describe(self) -> dict[str, str]:
+        """Return the model and its priors in words, for summaries and reports."""
+        out = {
+            "model": (
+                "random effects (Dias et al. 2011, TSD2), study effects integrated out"
+                if self.random
+                else "fixed (common) effect (Dias et al. 2011, TSD2)"
+            ),
+            "likelihood": "normal on study contrasts, exact multi-arm covariance",
+            "prior d": self.prior_d.describe(),
+        }
+        if self.random:
+            out["prior tau"] = self.prior_tau.describe()
+        if self.class_model == "exchangeable":
+            out["class model"] = "exchangeable: d ~ N(class mean, class SD^2)"
+            out["prior class mean"] = self.prior_class_mean.describe()
+            out["prior class SD"] = self.prior_class_sd.describe()
+            if self.class_sd:
+                out["shared class SDs"] = "; ".join(
+                    f"{name}: {', '.join(cls)}" for name, cls in self.class_sd
+                )
+        elif self.class_model == "common":
+            out["class model"] = "common: one effect per class (prior d applies to it)"
+        return out

@@ -1,0 +1,1 @@
+"""report layer of nma_bayes (see ARCHITECTURE.md)."""

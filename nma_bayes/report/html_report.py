@@ -1,0 +1,278 @@
+"""A self-describing single-file HTML report of a fit.
+
+Every string that comes from the user's data (study and treatment names, table cells) is
+HTML-escaped; the network plot is embedded as a base64 PNG, so the file needs nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+import platform
+from html import escape
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from .export import TABLE_TITLES, _direction, fit_tables, table_html
+
+__all__ = ["write_report", "report_html", "package_versions"]
+
+#: Packages whose versions the report records.
+VERSIONED_PACKAGES = ("nma_bayes", "pymc", "arviz", "numpy", "pandas", "nutpie")
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
+h1{border-bottom:2px solid #345}h2{margin-top:1.6em;color:#345}
+table{border-collapse:collapse;margin:0.5em 0;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f2f4f7}td:first-child,th:first-child{text-align:left}
+.kv th{text-align:left}.kv td{text-align:left}
+.problem{color:#b00}.ok{color:#060}
+nav a{margin-right:1em}
+img{max-width:100%}
+"""
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages behind a fit (``"not installed"`` where absent), and Python."""
+    out = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    out["python"] = platform.python_version()
+    return out
+
+
+def _kv_table(items: dict) -> str:
+    rows = "".join(
+        f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in items.items()
+    )
+    return f'<table class="kv">{rows}</table>'
+
+
+def _section(sid: str, heading: str, body: str) -> str:
+    return f'<section id="{sid}"><h2>{escape(heading)}</h2>{body}</section>\n'
+
+
+def _network_png(fit) -> str | None:
+    """Draw the network plot as a base64 PNG (``None`` if it cannot be drawn)."""
+    import matplotlib.pyplot as plt
+
+    from ..plots import plot_network
+
+    try:
+        fig = plot_network(fit.network)
+    except Exception:  # a report without a plot beats no report
+        return None
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _data_summary(fit) -> str:
+    summary = fit.network.summary()
+    if isinstance(summary, pd.DataFrame) and {"item", "value"} <= set(summary.columns):
+        items = {
+            str(k): ("" if v is None else v)
+            for k, v in zip(summary["item"], summary["value"], strict=True)
+        }
+        return _kv_table(items)
+    return (
+        summary.to_html(escape=True) if isinstance(summary, pd.DataFrame) else escape(str(summary))
+    )
+
+
+def _diagnostics(fit) -> str:
+    diag = fit.diagnostics()
+    if fit.engine == "exact":
+        note = (
+            '<p class="ok">Exact engine: summaries are computed by quadrature and carry no Monte '
+            "Carlo error; the draws are independent (diagnostics shown for completeness).</p>"
+        )
+    else:
+        note = ""
+    if fit.problems:
+        status = (
+            '<p class="problem">Convergence problems: ' + escape("; ".join(fit.problems)) + "</p>"
+        )
+    else:
+        status = (
+            '<p class="ok">No convergence problems: R-hat &le; 1.01, bulk ESS &ge; 400, '
+            "no divergences.</p>"
+        )
+    div = diag.attrs.get("divergences")
+    div_text = f"<p>Divergences: {escape(str(div))}</p>" if div is not None else ""
+    table = diag.to_html(
+        escape=True, index=False, float_format="{:.3f}".format, border=0, na_rep=""
+    )
+    return note + status + div_text + table
+
+
+def report_html(
+    fit,
+    *,
+    lower_is_better: bool | None = None,
+    title: str | None = None,
+    ci_prob: float = 0.95,
+) -> str:
+    """Render the report of a fit as one HTML document (see :func:`write_report`).
+
+    Returns
+    -------
+    str
+        The HTML text.
+    """
+    net = fit.network
+    direction = _direction(fit, lower_is_better)
+    if title is None:
+        title = f"Network meta-analysis: {net.n_treatments} treatments, {net.n_studies} studies"
+    tables = fit_tables(fit, lower_is_better=direction, ci_prob=ci_prob)
+    pct = f"{100 * ci_prob:g}%"
+
+    sections = []
+    sections.append(_section("data", "Data", _data_summary(fit)))
+
+    png = _network_png(fit)
+    plot = (
+        f'<img alt="network plot" src="data:image/png;base64,{png}">'
+        if png is not None
+        else "<p>The network plot could not be drawn.</p>"
+    )
+    sections.append(_section("network-plot", "Network", plot))
+
+    sections.append(_section("model", "Model and priors", _kv_table(fit.describe())))
+    sections.append(_section("diagnostics", "Diagnostics", _diagnostics(fit)))
+
+    effects_note = (
+        f"<p>Posterior mean, SD, median and {escape(pct)} credible interval of each treatment "
+        f"minus its comparator (reference: {escape(str(net.reference))}).</p>"
+    )
+    sections.append(
+        _section(
+            "relative-effects",
+            TABLE_TITLES["relative_effects"],
+            effects_note + table_html("relative_effects", tables["relative_effects"]),
+        )
+    )
+    sections.append(
+        _section(
+            "relative-effects-all-pairs",
+            TABLE_TITLES["relative_effects_all_pairs"],
+            table_html("relative_effects_all_pairs", tables["relative_effects_all_pairs"]),
+        )
+    )
+    sections.append(
+        _section(
+            "league-table",
+            TABLE_TITLES["league_table"],
+            f"<p>Median ({escape(pct)} credible interval) of the row treatment minus the column "
+            "treatment.</p>" + table_html("league_table", tables["league_table"]),
+        )
+    )
+    if "sucra" in tables:
+        better = "lower" if direction else "higher"
+        sections.append(
+            _section(
+                "rankings",
+                "Rankings",
+                f"<p>SUCRA, mean rank ({escape(pct)} interval of the scaled rank) and P(best); "
+                f"{better} effects are better.</p>" + table_html("sucra", tables["sucra"]),
+            )
+        )
+    else:
+        sections.append(
+            _section(
+                "rankings",
+                "Rankings",
+                "<p>Not computed: the benefit direction was not given (pass "
+                "<code>lower_is_better</code>).</p>",
+            )
+        )
+    if fit.spec.random:
+        het = fit.heterogeneity(ci_prob=ci_prob).reset_index()
+        body = het.to_html(escape=True, index=False, float_format="{:.3f}".format, border=0)
+    else:
+        body = "<p>Fixed-effect model: no between-study heterogeneity (tau = 0 by assumption).</p>"
+    sections.append(_section("heterogeneity", "Heterogeneity", body))
+
+    run = {
+        "engine": fit.engine,
+        "seed": fit.seed,
+        **package_versions(),
+        "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    sections.append(_section("software", "Software, seed and engine", _kv_table(run)))
+
+    nav = "".join(
+        f'<a href="#{sid}">{escape(label)}</a>'
+        for sid, label in (
+            ("data", "Data"),
+            ("network-plot", "Network"),
+            ("model", "Model"),
+            ("diagnostics", "Diagnostics"),
+            ("relative-effects", "Relative effects"),
+            ("league-table", "League table"),
+            ("rankings", "Rankings"),
+            ("heterogeneity", "Heterogeneity"),
+            ("software", "Software"),
+        )
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n"
+        f'<header id="title"><h1>{escape(title)}</h1>'
+        f"<p>Bayesian network meta-analysis with nma_bayes.</p><nav>{nav}</nav></header>\n"
+        + "".join(sections)
+        + "</body></html>\n"
+    )
+
+
+def write_report(
+    fit,
+    path,
+    *,
+    lower_is_better: bool | None = None,
+    title: str | None = None,
+    ci_prob: float = 0.95,
+) -> Path:
+    """Write a self-describing single-file HTML report of a fit.
+
+    Sections (each ``<section id=...>``): ``data`` (network summary), ``network-plot`` (embedded
+    PNG), ``model`` (model, priors and sampler in words), ``diagnostics`` (R-hat, ESS, MCSE and
+    convergence problems), ``relative-effects``, ``relative-effects-all-pairs``,
+    ``league-table``, ``rankings`` (SUCRA, when the direction is known), ``heterogeneity`` and
+    ``software`` (package versions, seed and engine). All text from the data is HTML-escaped.
+
+    Parameters
+    ----------
+    fit : NetworkFit
+        A fitted network.
+    path : str or Path
+        The HTML file to write (parent directories are created).
+    lower_is_better : bool, optional
+        Benefit direction for the rankings (default: the one recorded on the network, else no
+        rankings).
+    title : str, optional
+        Report title (default: a description of the network).
+    ci_prob : float
+        Interval probability.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = report_html(fit, lower_is_better=lower_is_better, title=title, ci_prob=ci_prob)
+    path.write_text(text, encoding="utf-8")
+    return path

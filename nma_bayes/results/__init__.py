@@ -1,0 +1,1 @@
+"""results layer of nma_bayes (see ARCHITECTURE.md)."""

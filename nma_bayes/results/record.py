@@ -1,0 +1,486 @@
+"""The fit object: data, model spec and posterior together, with tidy summaries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..base import validate as VA
+from ..base.errors import ModelSpecError, NumericalError, UnknownTreatmentError
+from ..base.html import fit_html
+from ..engines.exact import ExactPosterior
+from . import class_summaries as CS
+from . import goodness_of_fit as MF
+from . import summaries
+from .convergence import compare_with_exact, convergence_problems, diagnostics_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.network import Network
+    from ..engines.nuts import SamplerSettings
+    from ..models.spec import ModelSpec
+
+__all__ = ["NetworkFit"]
+
+
+class NetworkFit:
+    """A fitted network meta-analysis.
+
+    Returned by :func:`nma_bayes.fit_network`; not usually constructed by hand.
+
+    Parameters
+    ----------
+    network : Network
+        The validated data.
+    spec : ModelSpec
+        Model and priors.
+    idata : xarray.DataTree
+        ArviZ data with a ``posterior`` group holding ``d`` (dims ``chain, draw, treatment``:
+        every treatment but the reference) and, for random effects, ``tau``.
+    settings : SamplerSettings
+        How the posterior was sampled.
+    seed : int
+        The sampler's seed (refitting with it reproduces the draws).
+
+    Attributes
+    ----------
+    problems : list of str
+        Convergence problems found after sampling (also issued as ``NMAConvergenceWarning``).
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        spec: ModelSpec,
+        idata,
+        settings: SamplerSettings,
+        seed: int,
+        exact: ExactPosterior | None = None,
+    ):
+        self.network = network
+        self.spec = spec
+        self.idata = idata
+        self.settings = settings
+        self.seed = int(seed)
+        self.engine = "exact" if exact is not None else "pymc"
+        self._exact = exact
+        # independent draws of the exact engine need no convergence checks
+        self.problems = [] if exact is not None else convergence_problems(self.diagnostics())
+
+    @property
+    def exact(self) -> ExactPosterior:
+        """The exact posterior of this model and data (computed on first use; < 1 s)."""
+        if self._exact is None:
+            self._exact = ExactPosterior(self.network, self.spec)
+        return self._exact
+
+    # ------------------------------------------------------------------ draws
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        """Treatments in the network's documented order."""
+        return self.network.treatments
+
+    @property
+    def reference(self) -> str:
+        """The model's reference treatment (``d = 0``)."""
+        return self.network.reference
+
+    def d_full(self) -> xr.DataArray:
+        """Draws of every treatment's effect vs the model reference (0 for the reference).
+
+        Returns
+        -------
+        DataArray (chain, draw, treatment)
+            Treatments in network order.
+        """
+        d = self.idata["posterior"]["d"]
+        zero = xr.zeros_like(d.isel(treatment=0)).expand_dims(treatment=[self.reference])
+        full = xr.concat([zero, d], "treatment")
+        return full.sel(treatment=list(self.treatments)).transpose("chain", "draw", "treatment")
+
+    def _check_treatment(self, name: str) -> str:
+        if name not in self.treatments:
+            raise UnknownTreatmentError(
+                f"Treatment {name!r} is not in the network. "
+                f"Treatments: {', '.join(self.treatments)}."
+            )
+        return name
+
+    # -------------------------------------------------------------- summaries
+    def relative_effects(
+        self, reference: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Posterior relative effects.
+
+        Parameters
+        ----------
+        reference : str, optional
+            Comparator of every treatment (default: the model's reference).
+        all_pairs : bool
+            Return every unordered pair of treatments once (``treatment`` vs an earlier
+            ``comparator`` in the treatment order) instead of every treatment vs ``reference``.
+        ci_prob : float
+            Probability of the equal-tailed credible interval.
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
+        """
+        all_pairs, ci_prob = VA.check_bool(all_pairs, "all_pairs"), VA.check_ci_prob(ci_prob)
+        ref = self._check_treatment(reference if reference is not None else self.reference)
+        if self.engine == "exact":
+            table = self._exact_relative_effects(ref, all_pairs=all_pairs, ci_prob=ci_prob)
+        else:
+            table = summaries.relative_effects_table(
+                self.d_full(), ref, all_pairs=all_pairs, ci_prob=ci_prob
+            )
+        return _finite(table, "relative_effects")
+
+    def _exact_relative_effects(self, ref: str, *, all_pairs: bool, ci_prob: float):
+        """Relative effects by quadrature (no draws): each pair from three covariance entries."""
+        names = list(self.treatments)
+        idx_t, idx_c = summaries.comparison_pairs(
+            len(names), names.index(ref), all_pairs=all_pairs
+        )
+        col = {t: i for i, t in enumerate(self.exact.treatments)}  # -1: the model reference
+        pos = np.array([col.get(t, -1) for t in names])
+        stats = self.exact.contrast_summary(pos[idx_t], pos[idx_c], ci_prob)
+        return pd.DataFrame(
+            {
+                "treatment": [names[i] for i in idx_t],
+                "comparator": [names[j] for j in idx_c],
+                **{k: stats[k] for k in ("mean", "sd", "median", "ci_lower", "ci_upper")},
+            }
+        )
+
+    def league_table(
+        self, *, ci_prob: float = 0.95, digits: int = 2, stat: str = "median"
+    ) -> pd.DataFrame:
+        """League table of all pairwise effects (row treatment vs column treatment).
+
+        Parameters
+        ----------
+        ci_prob : float
+            Interval probability.
+        digits : int
+            Decimals shown.
+        stat : {"median", "mean"}
+            Point estimate shown.
+
+        Returns
+        -------
+        DataFrame
+            Square table of strings ``"estimate (lower, upper)"``, treatment names on the diagonal.
+        """
+        digits = VA.check_int(digits, "digits", minimum=0)
+        pairs = self.relative_effects(all_pairs=True, ci_prob=ci_prob)  # exact engine: quadrature
+        names = [str(t) for t in self.treatments]
+        return summaries.league_table_from_pairs(pairs, names, digits=digits, stat=stat)
+
+    def rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Probability that each treatment takes each rank (rank 1 = best).
+
+        Parameters
+        ----------
+        lower_is_better : bool
+            Benefit direction; required (no default), e.g. ``True`` for symptom scores.
+
+        Returns
+        -------
+        DataFrame
+            Treatment x rank.
+        """
+        return summaries.rank_probabilities_table(
+            self.d_full(), lower_is_better=_direction(lower_is_better)
+        )
+
+    def sucra(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
+        """SUCRA (Salanti et al. 2011; Rücker & Schwarzer 2015) with its credible interval.
+
+        Parameters
+        ----------
+        lower_is_better : bool
+            Benefit direction; required.
+        ci_prob : float
+            Probability of the interval of the per-draw scaled rank ``(T - rank)/(T - 1)``.
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, sucra, mean_rank, ci_lower, ci_upper, p_best`` in treatment order.
+        """
+        table = summaries.sucra_table(
+            self.d_full(), lower_is_better=_direction(lower_is_better), ci_prob=ci_prob
+        )
+        return _finite(table, "sucra")
+
+    def heterogeneity(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Posterior summary of the between-study SD ``tau`` and variance ``tau^2``.
+
+        Returns
+        -------
+        DataFrame
+            Index ``tau, tau2``; columns ``mean, sd, median, ci_lower, ci_upper``.
+        """
+        ci_prob = VA.check_ci_prob(ci_prob)
+        if not self.spec.random:
+            raise ModelSpecError(
+                "A fixed-effect model has no heterogeneity parameter (tau = 0 by assumption). "
+                "Fit effects='random' to estimate tau."
+            )
+        if self.engine == "exact":
+            ex = self.exact
+            t, w = ex.tau, ex.weights
+            tau = ex.tau_summary(summaries.check_ci_prob(ci_prob))
+            m2 = float((w * t**2).sum())
+            tau2 = {
+                "mean": m2,
+                "sd": float(np.sqrt(max((w * t**4).sum() - m2**2, 0.0))),
+                **{k: tau[k] ** 2 for k in ("median", "ci_lower", "ci_upper")},
+            }
+            index = pd.Index(["tau", "tau2"], name="parameter")
+            return _finite(pd.DataFrame([tau, tau2], index=index), "heterogeneity")
+        tau = np.asarray(self.idata["posterior"]["tau"]).reshape(-1)
+        stats = summaries.describe_draws(np.stack([tau, tau**2], axis=1), ci_prob)
+        index = pd.Index(["tau", "tau2"], name="parameter")
+        return _finite(pd.DataFrame(stats, index=index), "heterogeneity")
+
+    def compare_exact(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Compare this fit's draws with the exact posterior, in Monte Carlo standard errors.
+
+        For every parameter (``d`` vs the model reference, and ``tau``) and statistic (mean,
+        median and the interval ends), the MCMC estimate minus the exact value (quadrature,
+        :mod:`nma_bayes.engines.exact`) divided by the MCSE of that estimate (ArviZ ``mcse``, mean or
+        quantile). For a correct sampler the ``z`` values behave like standard normal draws.
+
+        Returns
+        -------
+        DataFrame
+            ``parameter, stat, mcmc, exact, mcse, z``.
+        """
+        return compare_with_exact(self, ci_prob=summaries.check_ci_prob(ci_prob))
+
+    # --------------------------------------------------------------------- exports
+    def to_report(self, path, **kwargs):
+        """Write a self-describing HTML report (see :func:`nma_bayes.report.html_report.write_report`)."""
+        from ..report.html_report import write_report
+
+        return write_report(self, path, **kwargs)
+
+    def to_csv(self, directory, **kwargs):
+        """Write relative effects, league table and SUCRA as CSV files into ``directory``."""
+        from ..report.export import export_tables
+
+        return export_tables(self, directory, format="csv", **kwargs)
+
+    def to_excel(self, path, **kwargs):
+        """Write the tables as sheets of one Excel workbook."""
+        from ..report.export import export_tables
+
+        return export_tables(self, path, format="xlsx", **kwargs)
+
+    def to_html(self, path, **kwargs):
+        """Write the tables as one (escaped) HTML file."""
+        from ..report.export import export_tables
+
+        return export_tables(self, path, format="html", **kwargs)
+
+    # ------------------------------------------------------------------- model fit
+    def model_fit(self, *, per_study: bool = False) -> pd.DataFrame:
+        """Posterior mean residual deviance, pD and DIC (Dias et al. 2011, TSD2).
+
+        Parameters
+        ----------
+        per_study : bool
+            Per data point (a study's contrasts): ``study, n_contrasts, resdev, leverage, dic``.
+
+        Returns
+        -------
+        DataFrame
+            One row ``resdev, pD, DIC, n_data`` (or per study).
+        """
+        return MF.model_fit_table(self, per_study=VA.check_bool(per_study, "per_study"))
+
+    def loo(self):
+        """PSIS-LOO through ArviZ, one observation per study, with per-study Pareto k."""
+        return MF.loo(self)
+
+    def prediction_interval(
+        self, reference: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Relative effects with the interval of the effect in a new study (``d + tau z``).
+
+        Returns
+        -------
+        DataFrame
+            :meth:`relative_effects` columns plus ``pi_lower, pi_upper``.
+        """
+        all_pairs, ci_prob = VA.check_bool(all_pairs, "all_pairs"), VA.check_ci_prob(ci_prob)
+        ref = self._check_treatment(reference if reference is not None else self.reference)
+        return MF.prediction_table(self, ref, all_pairs=all_pairs, ci_prob=ci_prob)
+
+    # ---------------------------------------------------------------- class summaries
+    def class_effects(
+        self, reference_class: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Class effects: class means under a class model, else equal-weight treatment means.
+
+        Parameters
+        ----------
+        reference_class : str, optional
+            Comparator class (default: the class of the reference treatment).
+        all_pairs : bool
+            Every unordered pair of classes instead.
+        ci_prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            ``class, comparator, mean, sd, median, ci_lower, ci_upper``.
+        """
+        all_pairs = VA.check_bool(all_pairs, "all_pairs")
+        return CS.class_effects_table(self, reference_class, all_pairs=all_pairs, ci_prob=ci_prob)
+
+    def class_rankings(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Class rankings: P(class contains the best treatment) and SUCRA of class effects.
+
+        Returns
+        -------
+        DataFrame
+            ``class, p_best, sucra, mean_rank, ci_lower, ci_upper`` (the interval is that of the
+            per-draw scaled rank of the class effect).
+        """
+        return CS.class_rankings_table(
+            self, lower_is_better=_direction(lower_is_better), ci_prob=ci_prob
+        )
+
+    def class_rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Probability of each rank of each class effect (class x rank)."""
+        return CS.class_rank_probabilities_table(self, lower_is_better=_direction(lower_is_better))
+
+    def within_class_rankings(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Rank treatments within their class.
+
+        Returns
+        -------
+        DataFrame
+            ``class, treatment, mean_rank, sucra, p_best`` (SUCRA is NaN in one-treatment
+            classes).
+        """
+        return CS.within_class_rankings_table(self, lower_is_better=_direction(lower_is_better))
+
+    def class_contrast(
+        self, classes, versus, *, weighting="class_means", ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Effect of one class (or a combination) against a combination of classes.
+
+        E.g. ``fit.class_contrast(["neuromodulation"], ["conservative", "minimal invasive"])``.
+
+        Parameters
+        ----------
+        classes, versus : str or sequence of str
+            Classes on each side.
+        weighting : {"class_means", "treatments"} or dict
+            Equal weight per class (default), equal weight per treatment, or ``{class: weight}``.
+        ci_prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            One row: ``classes, versus, weighting, mean, sd, median, ci_lower, ci_upper``.
+        """
+        return CS.class_contrast_table(self, classes, versus, weighting=weighting, ci_prob=ci_prob)
+
+    def rank_probabilities_by_class(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Tidy treatment rank probabilities grouped by class (for ``plot_class_ranks``).
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, class, rank, probability, cumulative``.
+        """
+        return CS.rank_probabilities_by_class_table(
+            self, lower_is_better=_direction(lower_is_better)
+        )
+
+    def diagnostics(self) -> pd.DataFrame:
+        """R-hat, bulk/tail ESS and MCSE per parameter; ``attrs["divergences"]`` counts divergences.
+
+        Problems (R-hat > 1.01, bulk ESS < 400, any divergence) were issued as
+        :class:`~nma_bayes.base.errors.NMAConvergenceWarning` when the fit was made and are listed in
+        :attr:`problems`.
+        """
+        return diagnostics_table(self.idata)
+
+    def summary(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Posterior summary of the model parameters with their diagnostics.
+
+        Returns
+        -------
+        DataFrame
+            One row per parameter (``d[treatment]`` vs the reference, ``tau``): ``mean, sd,
+            median, ci_lower, ci_upper, r_hat, ess_bulk, ess_tail``.
+        """
+        rel = self.relative_effects(ci_prob=ci_prob)
+        stats = ["mean", "sd", "median", "ci_lower", "ci_upper"]
+        rows = rel.assign(parameter=[f"d[{t}]" for t in rel["treatment"]])[["parameter", *stats]]
+        if self.spec.random:
+            het = self.heterogeneity(ci_prob=ci_prob).loc[["tau"]].reset_index()
+            rows = pd.concat([rows, het[["parameter", *stats]]], ignore_index=True)
+        diag = self.diagnostics()[["parameter", "r_hat", "ess_bulk", "ess_tail"]]
+        return rows.merge(diag, on="parameter", how="left").set_index("parameter")
+
+    def describe(self) -> dict[str, str]:
+        """Return the data, model, priors and sampler in words."""
+        net = self.network
+        s = self.settings
+        return {
+            "data": (
+                f"{net.n_studies} studies, {net.n_treatments} treatments, "
+                f"{int(np.sum(np.asarray(net.n_arms) > 2))} multi-arm studies"
+            ),
+            "reference": f"{net.reference}; {net.reference_rule}",
+            **self.spec.describe(),
+            "sampler": (
+                f"exact engine: quadrature over tau, {s.chains} x {s.draws} independent draws, "
+                f"seed {self.seed}"
+                if self.engine == "exact"
+                else f"{s.sampler}: {s.chains} chains x {s.draws} draws after {s.tune} warm-up, "
+                f"seed {self.seed}"
+            ),
+        }
+
+    def __repr__(self) -> str:
+        lines = ["NetworkFit"] + [f"  {k}: {v}" for k, v in self.describe().items()]
+        if self.problems:
+            lines.append("  convergence problems: " + "; ".join(self.problems))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return fit_html(self)
+
+
+def _direction(lower_is_better) -> bool:
+    return VA.check_lower_is_better(lower_is_better)
+
+
+def _finite(table: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Return ``table``, or raise NumericalError if a numeric entry is NaN or infinite."""
+    numbers = table.select_dtypes("number")
+    bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        label = table["treatment"].to_numpy() if "treatment" in table else table.index.to_numpy()
+        cells = [f"{label[r]}: {numbers.columns[c]}" for r, c in zip(rows, cols, strict=True)]
+        raise NumericalError(
+            f"{what}() would return NaN or infinite values ({', '.join(cells[:5])}"
+            f"{', ...' if len(cells) > 5 else ''}): the posterior was not computable in floating "
+            "point. Check the scale and units of the data (see the range rules in "
+            "nma_bayes.data.validation and docs/data.md) and that the priors suit that scale."
+        )
+    return table
