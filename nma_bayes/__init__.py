@@ -10,7 +10,7 @@ Typical use::
 """
 
 from . import datasets
-from .analyses.inconsistency import nodesplit, splittable_comparisons
+from .analyses.inconsistency import nodesplit
 from .analyses.sensitivity import prior_sensitivity
 from .base.errors import (
     DisconnectedNetworkError,
@@ -26,8 +26,10 @@ from .base.errors import (
 )
 from .data.io import read_csv_table
 from .data.network import MEASURES, Network
+from .data.transforms import splittable_comparisons
 from .engines.gls import gls_estimate
 from .fitting.fit import fit_network
+from .fitting.network_fit import NetworkFit
 from .models import priors
 from .models.empirical_priors import rhodes2015, turner2015
 from .models.priors import (
@@ -39,7 +41,6 @@ from .models.priors import (
     Normal,
     Uniform,
 )
-from .models.pymc_graph import build_model
 from .models.spec import ModelSpec
 from .plots import (
     plot_class_ranks,
@@ -54,9 +55,26 @@ from .plots import (
     plot_trace,
 )
 from .results.goodness_of_fit import compare_models, dev_dev
-from .results.record import NetworkFit
 
 __version__ = "0.1.0"
+
+#: Public names whose modules import heavy libraries, loaded on first access (PEP 562):
+#: ``build_model`` needs PyMC and PyTensor (~1.5 s), which an exact-engine session never uses.
+_LAZY = {"build_model": "nma_bayes.models.pymc_graph"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
+    raise AttributeError(f"module 'nma_bayes' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
 
 __all__ = [
     "fit_network",

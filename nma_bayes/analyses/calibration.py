@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, chisquare
 
+from ..base.graph import connected_components
 from ..models.priors import HalfNormal, Normal
 
 __all__ = ["simulate_from_prior", "run_sbc", "sbc_summary", "SBCSettings"]
@@ -90,18 +91,9 @@ def simulate_from_prior(settings: SBCSettings, rng: np.random.Generator):
 
 
 def _connected(designs, n_treatments: int) -> bool:
-    parent = list(range(n_treatments))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for arms in designs:
-        for a in arms[1:]:
-            parent[find(a)] = find(arms[0])
-    return len({find(i) for i in range(n_treatments)}) == 1
+    """Whether the studies' designs (arrays of treatment indices) link all treatments."""
+    edges = [(arms[0], a) for arms in designs for a in arms[1:]]
+    return len(connected_components(range(n_treatments), edges)) == 1
 
 
 def run_sbc(

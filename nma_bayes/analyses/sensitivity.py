@@ -67,8 +67,9 @@ def prior_sensitivity(
         As for :func:`~nma_bayes.fit_network`.
     priors : dict of str to Prior
         ``{name: prior}``: the ``tau`` priors to compare (any of
-        :data:`nma_bayes.models.priors.TAU_FAMILIES`, e.g. :func:`nma_bayes.models.empirical_priors.rhodes2015`
-        results). The names label the rows of the table, in the dict's order.
+        :data:`nma_bayes.models.priors.TAU_FAMILIES`, e.g. results of
+        :func:`nma_bayes.models.empirical_priors.rhodes2015`). The names label the rows of the
+        table, in the dict's order.
     reference : str, optional
         Reference treatment of the model and comparator of the relative effects.
     lower_is_better : bool
@@ -125,15 +126,9 @@ def prior_sensitivity(
     >>> table.query("quantity == 'tau'")  # doctest: +SKIP
     """
     priors = _check_priors(priors)
-    for key in ("prior_tau", "effects"):
-        if key in fit_kwargs:
-            raise ModelSpecError(
-                f"prior_sensitivity refits a random-effects model under each prior in "
-                f"`priors`; {key}= cannot be given.",
-                rule="bad-option",
-            )
+    _check_fit_kwargs(fit_kwargs)
     seed = fit_kwargs.pop("random_seed", None)
-    if seed is None:
+    if seed is None:  # one seed for every fit: differences are then not Monte Carlo noise
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     rows: list[dict] = []
     ref = None
@@ -148,44 +143,60 @@ def prior_sensitivity(
         )
         ref = fit.reference
         base = {"prior": name, "prior_description": prior.describe()}
-        tau = fit.heterogeneity(ci_prob=ci_prob).loc["tau"]
-        rows.append(
-            {
-                **base,
-                "quantity": "tau",
-                "estimate": float(tau["median"]),
-                "ci_lower": float(tau["ci_lower"]),
-                "ci_upper": float(tau["ci_upper"]),
-            }
-        )
-        effects = fit.relative_effects(ci_prob=ci_prob)
-        for r in effects.itertuples(index=False):
-            rows.append(
-                {
-                    **base,
-                    "quantity": "relative_effect",
-                    "treatment": r.treatment,
-                    "comparator": r.comparator,
-                    "estimate": float(r.median),
-                    "ci_lower": float(r.ci_lower),
-                    "ci_upper": float(r.ci_upper),
-                }
-            )
-        sucra = fit.sucra(lower_is_better=lower_is_better, ci_prob=ci_prob)
-        sucra = sucra.sort_values("sucra", ascending=False, kind="stable")
-        for rank, r in enumerate(sucra.itertuples(index=False), start=1):
-            rows.append(
-                {
-                    **base,
-                    "quantity": "sucra",
-                    "treatment": r.treatment,
-                    "estimate": float(r.sucra),
-                    "ci_lower": float(r.ci_lower),
-                    "ci_upper": float(r.ci_upper),
-                    "rank": rank,
-                }
-            )
+        rows += _fit_rows(fit, base, lower_is_better=lower_is_better, ci_prob=ci_prob)
     table = pd.DataFrame(rows).reindex(columns=list(SENSITIVITY_COLUMNS))
     table["rank"] = table["rank"].astype("Int64")
     table.attrs.update({"random_seed": seed, "reference": ref, "engine": engine})
     return table
+
+
+def _check_fit_kwargs(fit_kwargs: dict) -> None:
+    """Refuse the options that :func:`prior_sensitivity` sets itself."""
+    for key in ("prior_tau", "effects"):
+        if key in fit_kwargs:
+            raise ModelSpecError(
+                f"prior_sensitivity refits a random-effects model under each prior in "
+                f"`priors`; {key}= cannot be given.",
+                rule="bad-option",
+            )
+
+
+def _fit_rows(fit, base: dict, *, lower_is_better: bool, ci_prob: float) -> list[dict]:
+    """Rows of one fit: ``tau``, then the relative effects, then the SUCRA ranking."""
+    tau = fit.heterogeneity(ci_prob=ci_prob).loc["tau"]
+    rows = [
+        {
+            **base,
+            "quantity": "tau",
+            "estimate": float(tau["median"]),
+            "ci_lower": float(tau["ci_lower"]),
+            "ci_upper": float(tau["ci_upper"]),
+        }
+    ]
+    for r in fit.relative_effects(ci_prob=ci_prob).itertuples(index=False):
+        rows.append(
+            {
+                **base,
+                "quantity": "relative_effect",
+                "treatment": r.treatment,
+                "comparator": r.comparator,
+                "estimate": float(r.median),
+                "ci_lower": float(r.ci_lower),
+                "ci_upper": float(r.ci_upper),
+            }
+        )
+    sucra = fit.sucra(lower_is_better=lower_is_better, ci_prob=ci_prob)
+    sucra = sucra.sort_values("sucra", ascending=False, kind="stable")  # best first
+    for rank, r in enumerate(sucra.itertuples(index=False), start=1):
+        rows.append(
+            {
+                **base,
+                "quantity": "sucra",
+                "treatment": r.treatment,
+                "estimate": float(r.sucra),
+                "ci_lower": float(r.ci_lower),
+                "ci_upper": float(r.ci_upper),
+                "rank": rank,
+            }
+        )
+    return rows

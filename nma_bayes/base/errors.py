@@ -73,8 +73,8 @@ class ExactEngineError(ValueError):
 class NumericalError(ValueError):
     """A summary would hold NaN or infinite values (floating-point breakdown of the posterior).
 
-    Raised by the summary methods of :class:`~nma_bayes.results.record.NetworkFit` instead of returning
-    a table with NaN in it; the message names the table and the entries affected.
+    Raised by the summary methods of :class:`~nma_bayes.NetworkFit` instead of returning a table
+    with NaN in it; the message names the table and the entries affected.
     """
 
 

@@ -1,7 +1,7 @@
 """Validators of keyword arguments: one small function per kind of argument.
 
 Every option of :func:`nma_bayes.fit_network`, :class:`~nma_bayes.engines.nuts.SamplerSettings` and
-the summary methods of :class:`~nma_bayes.results.record.NetworkFit` is checked here before anything is
+the summary methods of :class:`~nma_bayes.NetworkFit` is checked here before anything is
 computed. Each validator returns the value in its canonical type (``int``, ``float``, ``bool``)
 or raises :class:`~nma_bayes.base.errors.ModelSpecError` tagged with a rule of the validation
 catalogue (:data:`nma_bayes.data.validation.RULES`): ``bad-option`` for a value of the wrong type or
@@ -25,6 +25,7 @@ __all__ = [
     "check_probability",
     "check_ci_prob",
     "check_lower_is_better",
+    "resolve_direction",
     "check_seed",
     "check_keywords",
     "check_applicable",
@@ -181,3 +182,61 @@ def check_applicable(given: Mapping[str, object], inapplicable: Iterable[str], d
             "format explicit (Network.from_contrasts / Network.from_arms).",
             rule="option-not-applicable",
         )
+
+
+def resolve_direction(lower_is_better: object, network: object, *, required: bool) -> bool | None:
+    """Return the benefit direction of rankings by the one rule of the package.
+
+    The rule, in order:
+
+    1. an explicit ``lower_is_better=True`` or ``False`` wins;
+    2. if it is ``None``, the direction recorded on the network (``network.lower_is_better``,
+       set with ``Network.from_data(..., lower_is_better=...)``) is used;
+    3. if that is unknown too, the result is ``None`` when the direction is not ``required``
+       (the caller then leaves out what needs it, e.g. the rankings of a report), and a
+       :class:`~nma_bayes.base.errors.ModelSpecError` is raised when it is.
+
+    Parameters
+    ----------
+    lower_is_better : bool or None
+        The direction given by the user: ``True`` when smaller effects are better (e.g. symptom
+        scores), ``False`` when larger effects are better (e.g. response rates), ``None`` when
+        not given. Anything else (``1``, ``"yes"``) is refused.
+    network : Network or None
+        The network whose recorded direction is the fallback; ``None`` (or an object without a
+        ``lower_is_better`` attribute) records none.
+    required : bool
+        Whether the caller cannot proceed without a direction.
+
+    Returns
+    -------
+    bool or None
+        The direction; ``None`` only when it is unknown and not ``required``.
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``bad-option``) If ``lower_is_better`` or the network's direction is neither a
+        boolean nor ``None``, or if the direction is ``required`` and unknown.
+
+    Examples
+    --------
+    >>> resolve_direction(False, None, required=True)
+    False
+    >>> resolve_direction(None, None, required=False) is None
+    True
+    """
+    if lower_is_better is None:
+        # not given: fall back to the direction recorded on the network (may be None too)
+        lower_is_better = getattr(network, "lower_is_better", None)
+    if lower_is_better is None:
+        if not required:
+            return None
+        raise ModelSpecError(
+            "The benefit direction is unknown: pass lower_is_better=True (smaller effects are "
+            "better, e.g. symptom scores) or lower_is_better=False (larger effects are better, "
+            "e.g. response rates), or set it on the network with "
+            "Network.from_data(..., lower_is_better=...).",
+            rule="bad-option",
+        )
+    return check_lower_is_better(lower_is_better)

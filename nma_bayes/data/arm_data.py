@@ -1,8 +1,8 @@
 """Arm-level continuous data (means, SDs, sample sizes) to contrasts against each study's base arm.
 
 The first row of each study is its base arm. Each study's contrasts and their exact within-study
-covariance come from :func:`nma_bayes.data.effect_sizes.study_contrasts` (mean differences, or standardised
-mean differences with the covariance of two SMDs sharing the base arm).
+covariance come from :func:`nma_bayes.data.effect_sizes.study_contrasts` (mean differences, or
+standardised mean differences with the covariance of two SMDs sharing the base arm).
 """
 
 from __future__ import annotations

@@ -22,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ..base import validate as VA
-from ..base.errors import InvalidValueError, ModelSpecError, UnknownTreatmentError, format_items
+from ..base.errors import ModelSpecError, UnknownTreatmentError, format_items
 from . import checks as C
-from . import validation as V
-from .arm_data import ARM_MEASURES, parse_arms
-from .contrast_forms import StudyRow, resolve_study
+from .arm_data import ARM_MEASURES
+from .assembly import StudyRecord, contrast_table, padded_arrays, study_records
+from .inputs import SMD_METHODS as SMD_METHODS  # re-exported: its home before the split
+from .inputs import check_build_options, parse_inputs
+from .layout import resolve_layout
 from .views import NetworkViews
 
 __all__ = ["Network", "MEASURES"]
@@ -41,42 +43,6 @@ MEASURES = {
     "RD": "risk difference",
     "generic": "generic effect on an additive scale",
 }
-_CONTRAST_REQUIRED = ("study", "treat1", "treat2", "TE", "seTE")
-SMD_METHODS = ("escalc", "netmeta")
-
-
-@dataclass(frozen=True)
-class _Study:
-    """One study's contrasts vs its base arm, with the structured covariance and arm sizes."""
-
-    study: str
-    form: str
-    base: str
-    arms: tuple[str, ...]
-    y: np.ndarray
-    var: np.ndarray
-    cov: float
-    u: np.ndarray
-    cov_u: float
-    base_n: float
-    arm_n: np.ndarray
-
-
-def _from_contrast_rows(sc) -> _Study:
-    c = 0.0 if sc.form == "two-arm" else sc.se_base**2
-    k = len(sc.arms)
-    return _Study(
-        sc.study, sc.form, sc.base, sc.arms, np.array(sc.TE), np.square(sc.seTE) - c, c,
-        np.zeros(k), 0.0, np.nan, np.full(k, np.nan),
-    )  # fmt: skip
-
-
-def _from_arms(sa, measure: str, smd_method: str) -> _Study:
-    ac = sa.contrasts(measure, smd_method)
-    return _Study(
-        sa.study, "arms", sa.treatments[0], sa.treatments[1:], ac.y, ac.var, ac.cov, ac.u,
-        ac.cov_u, float(sa.n[0]), np.asarray(sa.n[1:], dtype=float),
-    )  # fmt: skip
 
 
 def _readonly(a) -> np.ndarray:
@@ -306,131 +272,53 @@ class Network(NetworkViews):
         TreatmentNameWarning
             If treatment names differ only by case or surrounding whitespace.
         """
-        if contrasts is None and arms is None:
-            raise InvalidValueError(
-                "Give contrast data (contrasts=) or arm-level data (arms=).", rule="empty-data"
-            )
-        if lower_is_better is not None and not isinstance(lower_is_better, bool):
-            raise ModelSpecError(
-                f"lower_is_better must be True, False or None, got {lower_is_better!r}.",
-                rule="bad-option",
-            )
-        if smd_method not in SMD_METHODS:
-            raise ModelSpecError(
-                f"smd_method={smd_method!r}: use one of {SMD_METHODS}.", rule="bad-option"
-            )
-        tol = V.check_closure_tol(closure_tol)
-        if classes is not None and not isinstance(classes, str | dict):
-            raise ModelSpecError(
-                f"classes= must be a column name or a dict {{treatment: class}}, got "
-                f"{type(classes).__name__} {classes!r}.",
-                rule="bad-option",
-            )
-        measure = _check_measure(measure, arms=arms is not None)
-        cols = {"study": study}
-        studies: list[_Study] = []
-        class_pairs: list[tuple[str, object]] = []
-        if contrasts is not None:
-            cols |= {"treat1": treat1, "treat2": treat2, "TE": TE, "seTE": seTE}
-            cols["se_base"] = se_base
-            rows, pairs = _contrast_rows(contrasts, cols, classes)
-            class_pairs += pairs
-            studies += [("contrasts", s, r) for s, r in rows.items()]
-        if arms is not None:
-            arm_cols = {"study": study, "treatment": treatment, "mean": mean, "sd": sd, "n": n}
-            arm_cols["se"] = se
-            cols |= {k: v for k, v in arm_cols.items() if v is not None}
-            parsed = parse_arms(arms, arm_cols, measure)
-            if isinstance(classes, str):
-                class_pairs += _arm_class_pairs(arms, treatment, classes)
-            studies += [("arms", sa.study, sa) for sa in parsed]
-        _check_one_form_per_study(studies)
-
-        study_sets = {
-            s: ({t for r in obj for t in (r.treat1, r.treat2)} if kind == "contrasts"
-                else set(obj.treatments))
-            for kind, s, obj in studies
-        }  # fmt: skip
-        excluded = V.select_component(study_sets, component, study)
-        if excluded:
-            studies = [x for x in studies if x[1] not in excluded]
-            study_sets = {s: ts for s, ts in study_sets.items() if s not in excluded}
-        trts = V.resolve_treatments(set().union(*study_sets.values()), treatments)
-        C.check_two_treatments(trts, cols)
-        ref, rule = V.resolve_reference(reference, trts, study_sets)
-        order = {t: i for i, t in enumerate(trts)}
-        cls_map = V.resolve_classes(
-            classes if isinstance(classes, dict) else None,
-            trts,
-            [] if isinstance(classes, dict) else [(t, c) for t, c in class_pairs if t in order],
+        tol = check_build_options(
+            contrasts, arms, lower_is_better, smd_method, closure_tol, classes
         )
-        resolved = [
-            _from_contrast_rows(
-                resolve_study(s, obj, treatment_order=order, closure_tol=tol, se_base_col=se_base)
-            )
-            if kind == "contrasts"
-            else _from_arms(obj, measure, smd_method)
-            for kind, s, obj in studies
-        ]
+        measure = _check_measure(measure, arms=arms is not None)
+        names = dict(study=study, treat1=treat1, treat2=treat2, TE=TE, seTE=seTE, se_base=se_base)
+        names |= dict(treatment=treatment, mean=mean, sd=sd, n=n, se=se)
+        parsed = parse_inputs(contrasts, arms, names, classes=classes, measure=measure)
+        layout = resolve_layout(
+            parsed, component=component, treatments=treatments, reference=reference, classes=classes
+        )
+        records = study_records(
+            layout.studies,
+            layout.treatments,
+            closure_tol=tol,
+            se_base_col=se_base,
+            measure=measure,
+            smd_method=smd_method,
+        )
         network = cls._assemble(
-            resolved,
-            trts=trts,
-            reference=ref,
-            reference_rule=rule,
+            records,
+            trts=layout.treatments,
+            **layout.network_attributes(),
             data=None if contrasts is None else contrasts.copy(),
             arm_data=None if arms is None else arms.copy(),
-            columns=cols,
+            columns=parsed.columns,
             closure_tol=tol,
             measure=measure,
             lower_is_better=lower_is_better,
-            classes=cls_map,
-            excluded_studies=excluded,
             smd_method=smd_method,
         )
-        C.check_network_ranges(network)
+        C.check_network_ranges(network)  # rules on the assembled contrasts (se-spread, ...)
         return network
 
     @classmethod
-    def _assemble(cls, resolved: list[_Study], *, trts, **attrs) -> Network:
-        order = {t: i for i, t in enumerate(trts)}
-        n_s, k = len(resolved), max(len(st.arms) for st in resolved)
-        arrays = {
-            "base": np.zeros(n_s, dtype=np.int64),
-            "arm": np.zeros((n_s, k), dtype=np.int64),
-            "y": np.zeros((n_s, k)),
-            "var": np.ones((n_s, k)),
-            "cov": np.zeros(n_s),
-            "u": np.zeros((n_s, k)),
-            "cov_u": np.zeros(n_s),
-            "mask": np.zeros((n_s, k), dtype=bool),
-            "base_n": np.full(n_s, np.nan),
-            "arm_n": np.full((n_s, k), np.nan),
-        }
-        records = []
-        for i, st in enumerate(resolved):
-            m = len(st.arms)
-            arrays["base"][i] = order[st.base]
-            arrays["arm"][i, :m] = [order[t] for t in st.arms]
-            for name in ("y", "var", "u", "arm_n"):
-                arrays[name][i, :m] = getattr(st, name)
-            for name in ("cov", "cov_u", "base_n"):
-                arrays[name][i] = getattr(st, name)
-            arrays["mask"][i, :m] = True
-            se_te = np.sqrt(st.var + st.cov + st.cov_u * st.u**2)
-            se_b = np.sqrt(st.cov) if st.form != "two-arm" else np.nan
-            for t, te, s in zip(st.arms, st.y, se_te, strict=True):
-                records.append((st.study, t, st.base, te, s, se_b, m + 1, st.form))
-        contrasts = pd.DataFrame.from_records(
-            records,
-            columns=["study", "treatment", "base", "TE", "seTE", "se_base", "n_arms", "form"],
-        )
+    def _assemble(cls, resolved: list[StudyRecord], *, trts, **attrs) -> Network:
+        """Build a network from study records, without validation.
+
+        ``attrs`` are the remaining constructor fields (``reference``, ``data``, ...). Also used
+        by :mod:`nma_bayes.data.transforms` to build transformed networks.
+        """
         return cls(
             treatments=trts,
             studies=tuple(st.study for st in resolved),
             n_arms=np.array([len(st.arms) + 1 for st in resolved], dtype=np.int64),
             form=tuple(st.form for st in resolved),
-            contrasts=contrasts,
-            **arrays,
+            contrasts=contrast_table(resolved),
+            **padded_arrays(resolved, {t: i for i, t in enumerate(trts)}),
             **attrs,
         )
 
@@ -449,6 +337,11 @@ class Network(NetworkViews):
     def n_contrasts(self) -> int:
         """Number of contrasts (non-base arms) over all studies."""
         return int(self.mask.sum())
+
+    @property
+    def non_reference(self) -> tuple[str, ...]:
+        """Treatments other than the reference, in treatment order (the basic parameters)."""
+        return tuple(t for t in self.treatments if t != self.reference)
 
     def treatment_index(self, name: str) -> int:
         """Return the position of treatment ``name`` in :attr:`treatments`.
@@ -489,75 +382,7 @@ class Network(NetworkViews):
         )
 
 
-# ---------------------------------------------------------------------------- helpers
-def _contrast_rows(df: pd.DataFrame, cols: dict[str, str], classes):
-    """Validate contrast rows; return rows grouped by study and (treatment, class) pairs."""
-    V.check_frame(df)
-    V.check_columns(df, cols, _CONTRAST_REQUIRED, "Network.from_contrasts")
-    idx = df.index
-    labels = {r: V.check_labels(df, cols[r]) for r in ("study", "treat1", "treat2")}
-    te = V.numeric_column(df, cols["TE"])
-    se = V.numeric_column(df, cols["seTE"])
-    has_sb = cols["se_base"] in df.columns
-    sb = V.numeric_column(df, cols["se_base"]) if has_sb else np.full(len(df), np.nan)
-    V.check_finite(te, cols["TE"], idx, allow_nan=False)
-    V.check_finite(se, cols["seTE"], idx, allow_nan=False)
-    V.check_finite(sb, cols["se_base"], idx, allow_nan=True)
-    V.check_positive(se, cols["seTE"], idx)
-    V.check_positive(sb, cols["se_base"], idx)
-    for values, role, kind in ((te, "TE", "abs"), (se, "seTE", "se"), (sb, "se_base", "se")):
-        C.check_bounds(values, cols[role], idx, kind)
-    s_lab, t1, t2 = labels["study"], labels["treat1"], labels["treat2"]
-    key = pd.DataFrame({cols["study"]: s_lab, cols["treat1"]: t1, cols["treat2"]: t2})
-    key[cols["TE"]], key[cols["seTE"]] = te, se
-    V.check_duplicates(key, s_lab, idx)
-    V.warn_similar_names(np.concatenate([t1, t2]).tolist())
-    rows: dict[str, list[StudyRow]] = {}
-    for i in range(len(df)):
-        row = StudyRow(idx[i], t1[i], t2[i], float(te[i]), float(se[i]), float(sb[i]))
-        rows.setdefault(s_lab[i], []).append(row)
-    C.check_se_base_two_arm(rows, cols["se_base"])
-    pairs = []
-    if isinstance(classes, str):
-        names = [f"{cols['treat1']}_{classes}", f"{cols['treat2']}_{classes}"]
-        absent = [c for c in names if c not in df.columns]
-        if absent:
-            raise ModelSpecError(
-                f"classes={classes!r}: contrast data need class columns {names[0]!r} and "
-                f"{names[1]!r} (the classes of treat1 and treat2); missing {absent}. Or pass a "
-                "dict {treatment: class}.",
-                rule="bad-option",
-            )
-        V.check_unique_columns(df, names)
-        for tcol, ccol in zip((t1, t2), names, strict=True):
-            pairs += list(zip(tcol, df[ccol].to_numpy(dtype=object), strict=True))
-    return rows, pairs
-
-
-def _arm_class_pairs(df: pd.DataFrame, treatment: str, classes: str):
-    if classes not in df.columns:
-        raise ModelSpecError(
-            f"classes={classes!r} is not a column of the arm data; columns: "
-            f"{format_items([str(c) for c in df.columns], limit=12)}.",
-            rule="bad-option",
-        )
-    V.check_unique_columns(df, [classes])
-    return list(zip(df[treatment], df[classes].to_numpy(dtype=object), strict=True))
-
-
-def _check_one_form_per_study(studies) -> None:
-    kinds: dict[str, set[str]] = {}
-    for kind, s, _ in studies:
-        kinds.setdefault(s, set()).add(kind)
-    both = [s for s, k in kinds.items() if len(k) > 1]
-    if both:
-        raise InvalidValueError(
-            f"Studies {format_items(both)} are given both as contrasts and as arms. Give each "
-            "study once, in one form (remove it from one of the two tables).",
-            rule="study-in-two-forms",
-        )
-
-
+# ---------------------------------------------------------------------------- options
 def data_options() -> tuple[str, ...]:
     """Return the options of :meth:`Network.from_data` that take a data frame's settings."""
     params = inspect.signature(Network.from_data).parameters

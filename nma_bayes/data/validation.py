@@ -27,6 +27,7 @@ from ..base.errors import (
     UnknownTreatmentError,
     format_items,
 )
+from ..base.graph import connected_components
 from ..base.validate import is_real
 from .columns import check_columns, check_unique_columns, numeric_column
 
@@ -325,23 +326,22 @@ def resolve_reference(
 
 
 def components(study_sets: dict[str, set[str]]) -> list[list[str]]:
-    """Return the connected components of the treatment graph (each sorted by name)."""
-    parent = {t: t for ts in study_sets.values() for t in sorted(ts)}
+    """Return the connected components of the treatment graph.
 
-    def find(t: str) -> str:
-        while parent[t] != t:
-            parent[t] = parent[parent[t]]
-            t = parent[t]
-        return t
+    Parameters
+    ----------
+    study_sets : dict of str to set of str
+        Each study's treatments; a study links all of its treatments.
 
-    for ts in study_sets.values():
-        first, *rest = sorted(ts)
-        for t in rest:
-            parent[find(t)] = find(first)
-    comps: dict[str, list[str]] = {}
-    for t in sorted(parent):
-        comps.setdefault(find(t), []).append(t)
-    return list(comps.values())
+    Returns
+    -------
+    list of list of str
+        Each component's treatments sorted by name; components ordered by their first name.
+    """
+    nodes = sorted({t for ts in study_sets.values() for t in ts})
+    # a study joins its (sorted) first treatment to each of its others
+    edges = [(ts[0], t) for ts in map(sorted, study_sets.values()) for t in ts[1:]]
+    return connected_components(nodes, edges)
 
 
 def select_component(

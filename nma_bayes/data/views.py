@@ -15,6 +15,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from ..base.graph import connected_components
+
 __all__ = ["NetworkViews"]
 
 
@@ -170,24 +172,12 @@ class NetworkViews:
             treatment. A connected network (every built network: a disconnected one must choose
             a ``component=``) gives a single list of all treatments.
         """
-        parent = list(range(len(self.treatments)))
-
-        def find(t: int) -> int:
-            while parent[t] != t:
-                parent[t] = parent[parent[t]]
-                t = parent[t]
-            return t
-
+        edges = []
         for i in range(len(self.studies)):
             first, *rest = (t for t, _ in self._study_arms(i))
-            for t in rest:
-                ra, rb = find(first), find(t)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-        groups: dict[int, list[str]] = {}
-        for t, name in enumerate(self.treatments):
-            groups.setdefault(find(t), []).append(name)
-        return [groups[r] for r in sorted(groups)]
+            edges += [(first, t) for t in rest]  # a study links its base arm to its other arms
+        groups = connected_components(range(len(self.treatments)), edges)
+        return [[self.treatments[t] for t in group] for group in groups]
 
     def treatment_table(self) -> pd.DataFrame:
         """Return one row per treatment with how much evidence it has.

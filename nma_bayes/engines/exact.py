@@ -15,12 +15,13 @@ TSD2): with ``X`` the contrast design, ``A(tau)`` the block-diagonal marginal co
 ``A_i^{-1}`` and ``log|A_i|`` come in closed form per study (diagonal plus rank two, Woodbury with
 a 2 x 2 capacitance matrix), vectorised over studies and grid points; ``P`` is assembled with one
 batched matrix product. The random-effects posterior is a 1-D integral over ``tau``, computed by
-the adaptive quadrature of :mod:`nma_bayes.engines.tau_quadrature` (a transformed scale that covers 0 to
-the prior's upper tail, a scan for the mass, nested Simpson grids doubled until the summaries stop
-changing, and an error instead of an unconverged answer); the fixed-effect posterior is a single
-Gaussian. Posterior summaries of any linear combination of ``d`` are those of a Gaussian mixture
-(means, SDs, and quantiles by safeguarded Newton iteration on the mixture CDF), so they carry no
-Monte Carlo error. Independent draws are provided for rankings and for the ArviZ structure.
+the adaptive quadrature of :mod:`nma_bayes.engines.tau_quadrature` (a transformed scale that
+covers 0 to the prior's upper tail, a scan for the mass, nested Simpson grids doubled until the
+summaries stop changing, and an error instead of an unconverged answer); the fixed-effect
+posterior is a single Gaussian. Posterior summaries of any linear combination of ``d`` are
+those of a Gaussian mixture (means, SDs, and quantiles by safeguarded Newton iteration on the
+mixture CDF), so they carry no Monte Carlo error. Independent draws are provided for rankings
+and for the ArviZ structure.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import xarray as xr
 from scipy.special import ndtr, ndtri
 
 from ..base.errors import ExactEngineError
-from .exact_marginal import Design, log_marginal
+from ..models.likelihood import ContrastData
+from .exact_marginal import log_marginal
 from .tau_quadrature import X_LIMIT, TauScale, integrate_tau
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,7 +85,8 @@ def _tails(spec: ModelSpec) -> tuple[float, float]:
 
     Light (normal) tails are cut far out, where they hold nothing; heavy (Cauchy, t) tails where
     they hold little, since going further would cost many nodes (the check of
-    :func:`nma_bayes.engines.tau_quadrature.integrate_tau` refuses if the posterior keeps mass there).
+    :func:`nma_bayes.engines.tau_quadrature.integrate_tau` refuses if the posterior keeps mass
+    there).
     """
     family = spec.prior_tau.family
     if family == "uniform":
@@ -128,7 +131,7 @@ def _asinh_exp(v: float) -> float:
     return float(np.arcsinh(np.exp(v)))
 
 
-def _tau_scale(spec: ModelSpec, design: Design) -> TauScale:
+def _tau_scale(spec: ModelSpec, design: ContrastData) -> TauScale:
     """Choose the quadrature's transformed scale for this prior (see :mod:`._tau_quadrature`)."""
     lo, hi = _log_tau_bounds(spec)
     lo_tail, hi_tail = _tails(spec)
@@ -211,7 +214,10 @@ class ExactPosterior:
     network : Network
         Validated data.
     spec : ModelSpec
-        Model and priors (``d`` normal; any ``tau`` prior family of :mod:`nma_bayes.models.priors`).
+        Model and priors (``d`` normal; any ``tau`` prior family of
+        :mod:`nma_bayes.models.priors`).
+    data : ContrastData, optional
+        The network's arrays, if already built (``fit_network`` builds them once).
 
     Attributes
     ----------
@@ -231,11 +237,11 @@ class ExactPosterior:
         :func:`nma_bayes.engines.tau_quadrature.integrate_tau`).
     """
 
-    def __init__(self, network: Network, spec: ModelSpec):
+    def __init__(self, network: Network, spec: ModelSpec, *, data: ContrastData | None = None):
         self.network = network
         self.spec = spec
-        self.treatments = [t for t in network.treatments if t != network.reference]
-        self._design = Design.from_network(network)
+        self.treatments = list(network.non_reference)
+        self._design = data if data is not None else ContrastData.from_network(network)
         p = spec.prior_d.params()
         self._m0, self._s0 = p["mean"], p["sd"]
         if spec.random:
@@ -368,6 +374,8 @@ class ExactPosterior:
         return xr.DataTree.from_dict({"posterior": post})
 
 
-def exact_posterior(network: Network, spec: ModelSpec) -> ExactPosterior:
-    """Compute the exact posterior of ``spec`` given ``network``."""
-    return ExactPosterior(network, spec)
+def exact_posterior(
+    network: Network, spec: ModelSpec, *, data: ContrastData | None = None
+) -> ExactPosterior:
+    """Compute the exact posterior of ``spec`` given ``network`` (and its arrays, if built)."""
+    return ExactPosterior(network, spec, data=data)

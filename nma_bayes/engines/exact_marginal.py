@@ -8,7 +8,6 @@ in a residual form that stays accurate when one study is far more precise than t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,79 +15,20 @@ from scipy.linalg.lapack import dpotrf as potrf
 from scipy.linalg.lapack import dpotri as potri
 from scipy.linalg.lapack import dpotrs as potrs
 
-from ..models.pymc_graph import model_data
+from ..models.likelihood import ContrastData
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..data.network import Network
+    pass
 
-__all__ = ["Design", "log_marginal"]
-
-
-@dataclass(frozen=True)
-class Design:
-    """Network arrays for the exact computations (positions in ``d_full``: 0 = reference)."""
-
-    y: np.ndarray  # (S, K) contrasts, padding 0
-    var: np.ndarray
-    cov: np.ndarray
-    u: np.ndarray
-    cov_u: np.ndarray
-    mask: np.ndarray
-    arm_pos: np.ndarray  # (S, K) position of each non-base arm (padding 0: the reference)
-    base_pos: np.ndarray  # (S,) position of the base arm
-    n_full: int  # T, the length of d_full
-
-    @classmethod
-    def from_network(cls, network: Network) -> Design:
-        data = model_data(network)
-        keys = ("y", "var", "cov", "u", "cov_u", "mask", "arm_pos", "base_pos")
-        return cls(**{k: data[k] for k in keys}, n_full=network.n_treatments)
-
-    def scatter_pairs(self, block: np.ndarray) -> np.ndarray:
-        """``sum_i X_i' B_i X_i`` over studies, for study blocks ``B`` (G, S, K, K).
-
-        Row ``k`` of study ``i``'s design is ``e_arm - e_base``, so entry ``(k, l)`` of ``B_i`` adds
-        to ``(arm_k, arm_l)`` and ``(base, base)`` and subtracts from ``(arm_k, base)`` and
-        ``(base, arm_l)``. Accumulated with one ``bincount`` over ``T x T`` cells per node instead
-        of the dense ``X' (B X)`` product, whose cost grows as ``T^2`` per study row; the
-        reference's row and column are dropped.
-        """
-        g, t = block.shape[0], self.n_full
-        arm_k = np.broadcast_to(self.arm_pos[:, :, None], block.shape[1:])
-        arm_l = np.broadcast_to(self.arm_pos[:, None, :], block.shape[1:])
-        base = np.broadcast_to(self.base_pos[:, None, None], block.shape[1:])
-        targets = ((arm_k, arm_l), (base, base), (arm_k, base), (base, arm_l))
-        cells = np.concatenate([(r * t + c).reshape(-1) for r, c in targets])
-        flat = block.reshape(g, -1)
-        weights = np.concatenate([flat, flat, -flat, -flat], axis=1)
-        index = (np.arange(g)[:, None] * t * t + cells[None]).reshape(-1)
-        out = np.bincount(index, weights.reshape(-1), minlength=g * t * t).reshape(g, t, t)
-        return out[:, 1:, 1:]
-
-    def scatter_arms(self, v: np.ndarray) -> np.ndarray:
-        """Return ``sum_i X_i' v_i`` for per-contrast values ``v`` (G, S, K).
-
-        ``+v`` goes to the arm, ``-v`` to the base; the reference's entry is dropped.
-        """
-        g, t = v.shape[0], self.n_full
-        cells = np.concatenate([self.arm_pos.reshape(-1),
-                                np.repeat(self.base_pos, self.arm_pos.shape[1])])  # fmt: skip
-        flat = v.reshape(g, -1)
-        index = (np.arange(g)[:, None] * t + cells[None]).reshape(-1)
-        weights = np.concatenate([flat, -flat], axis=1).reshape(-1)
-        return np.bincount(index, weights, minlength=g * t).reshape(g, t)[:, 1:]
-
-    def fitted(self, d: np.ndarray) -> np.ndarray:
-        """``X d`` per study and slot (G, S, K) for ``d`` (G, T-1) over the non-reference."""
-        d_full = np.concatenate([np.zeros((d.shape[0], 1)), d], axis=1)
-        return (d_full[:, self.arm_pos] - d_full[:, self.base_pos][:, :, None]) * self.mask
+__all__ = ["log_marginal"]
 
 
-def _conditional(design: Design, tau: np.ndarray, m0: float, s0: float):
+def _conditional(design: ContrastData, tau: np.ndarray, m0: float, s0: float):
     """For each tau: ``P`` (G, n, n), ``b`` (G, n), the study blocks of ``A^{-1}`` and ``log|A|``.
 
     Study ``i``'s marginal covariance is ``A_i = D + U C U'`` with ``D = diag(var + tau^2/2)``,
-    ``U = [1, u]`` and ``C = diag(cov + tau^2/2, cov_u)`` (see :func:`.model.marginal_loglik`).
+    ``U = [1, u]`` and ``C = diag(cov + tau^2/2, cov_u)`` (see
+    :func:`nma_bayes.models.likelihood.marginal_loglik`).
     Woodbury: ``A^{-1} = D^{-1} - D^{-1} U (C^{-1} + G)^{-1} U' D^{-1}`` with ``G = U'D^{-1}U``;
     written as ``(C^{-1} + G)^{-1} = (I + C G)^{-1} C = N^{-1} C``, which stays finite when an
     entry of ``C`` is 0 (two-arm studies). ``log|A| = log|D| + log|N|`` (determinant lemma).
@@ -117,7 +57,7 @@ def _conditional(design: Design, tau: np.ndarray, m0: float, s0: float):
     return prec, b, a_inv, logdet_a
 
 
-def log_marginal(design: Design, tau: np.ndarray, m0: float, s0: float, *, full: bool):
+def log_marginal(design: ContrastData, tau: np.ndarray, m0: float, s0: float, *, full: bool):
     """``log p(y | tau)`` up to a constant, with the conditional mean (and covariance) of ``d``.
 
     ``-2 log p(y | tau) = log|A| + log|P| + min_d [(y - Xd)'A^{-1}(y - Xd) + |d - m0|^2/s0^2]``

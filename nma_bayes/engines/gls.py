@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..models.likelihood import ContrastData
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
@@ -49,25 +51,20 @@ def gls_estimate(
     cov : DataFrame
         Their covariance matrix.
     """
-    others = [t for t in network.treatments if t != network.reference]
-    col = {t: i for i, t in enumerate(others)}
+    others = list(network.non_reference)
+    data = ContrastData.from_network(network)
+    design = data.design()  # (S, K, T-1)
     n_d = len(others)
     precision = np.zeros((n_d, n_d))
     score = np.zeros(n_d)
     tau2 = float(tau) ** 2
     for i in range(network.n_studies):
+        # dense per-study algebra (no Woodbury), independent of the exact engine's kernels
         m = np.asarray(network.mask[i], dtype=bool)
         k = int(m.sum())
-        a = network.study_covariance(i) + tau2 / 2 * (np.eye(k) + np.ones((k, k)))
-        x = np.zeros((k, n_d))
-        base = network.treatments[network.base[i]]
-        for j, arm in enumerate(np.asarray(network.arm[i])[m]):
-            name = network.treatments[arm]
-            if name in col:
-                x[j, col[name]] += 1.0
-            if base in col:
-                x[j, col[base]] -= 1.0
-        a_inv = np.linalg.inv(a)
+        re_cov = tau2 / 2 * (np.eye(k) + np.ones((k, k)))  # random effects: tau^2 (I + J) / 2
+        a_inv = np.linalg.inv(network.study_covariance(i) + re_cov)
+        x = design[i, m]
         precision += x.T @ a_inv @ x
         score += x.T @ a_inv @ np.asarray(network.y[i])[m]
     if prior_sd is not None:

@@ -23,11 +23,12 @@ import xarray as xr
 
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
-from ..models.pymc_graph import build_model, model_data, prior_data
+from ..models.likelihood import ContrastData
 from ..models.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
+    from ..models.classes import ClassStructure
 
 __all__ = ["SamplerSettings", "sample_posterior", "clear_compiled_cache"]
 
@@ -113,12 +114,9 @@ def _bucket(network: Network) -> int:
     return BUCKET * -(-n_d // BUCKET)
 
 
-def _structure_key(network: Network, spec: ModelSpec) -> tuple:
-    if spec.class_model is not None:
-        from ..models.classes import ClassStructure
-
-        cs = ClassStructure.from_network(network, spec)
-        return (*spec.structure_key(), network.treatments, network.reference, cs.signature())
+def _structure_key(network: Network, spec: ModelSpec, classes: ClassStructure | None) -> tuple:
+    if classes is not None:
+        return (*spec.structure_key(), network.treatments, network.reference, classes.signature())
     return (*spec.structure_key(), _bucket(network))
 
 
@@ -141,20 +139,24 @@ def _template(n_d: int) -> Network:
     return Network.from_contrasts(df, reference=names[0])
 
 
-def _compiled_for(network: Network, spec: ModelSpec):
+def _compiled_for(
+    network: Network, spec: ModelSpec, data: ContrastData, classes: ClassStructure | None
+):
     import nutpie
 
-    key = _structure_key(network, spec)
+    from ..models.pymc_graph import build_model, prior_data
+
+    key = _structure_key(network, spec, classes)
     compiled = _COMPILED.get(key)
     if compiled is None:
-        if spec.class_model is None:
+        if classes is None:
             bucket = _bucket(network)
             model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
         else:  # class structures are network-specific: compile from the network itself
-            model = build_model(network, spec)
+            model = build_model(network, spec, classes=classes)
         compiled = nutpie.compile_pymc_model(model)
         _COMPILED[key] = compiled
-    data = {**model_data(network), **prior_data(spec)}
+    data = {**data.arrays(), **prior_data(spec)}
     used = {var.name for var in compiled.shared_var_keys}  # e.g. prior_d is unused by classes
     return compiled.with_data(**{k: v for k, v in data.items() if k in used})
 
@@ -166,7 +168,7 @@ def _canonical(spec: ModelSpec) -> ModelSpec:
 
 def _relabel(tree, network: Network):
     """Give ``d`` its treatment names (a reused compiled model carries the first fit's)."""
-    others = [t for t in network.treatments if t != network.reference]
+    others = list(network.non_reference)
     post = tree["posterior"].to_dataset()
     extra = [d for d in post["d"].dims if d not in ("chain", "draw")]
     d = post["d"].isel({extra[0]: slice(0, len(others))})  # drop shape-bucket padding
@@ -177,7 +179,15 @@ def _relabel(tree, network: Network):
     return tree
 
 
-def sample_posterior(network: Network, spec: ModelSpec, settings: SamplerSettings, seed: int):
+def sample_posterior(
+    network: Network,
+    spec: ModelSpec,
+    settings: SamplerSettings,
+    seed: int,
+    *,
+    data: ContrastData | None = None,
+    classes: ClassStructure | None = None,
+):
     """Sample the posterior of ``spec`` given ``network``.
 
     Parameters
@@ -190,18 +200,27 @@ def sample_posterior(network: Network, spec: ModelSpec, settings: SamplerSetting
         Draws, chains, sampler.
     seed : int
         Seed of the sampler; the same seed gives the same draws.
+    data : ContrastData, optional
+        The network's arrays (built here if not given; ``fit_network`` builds them once).
+    classes : ClassStructure, optional
+        The class structure of a class model (built here if not given).
 
     Returns
     -------
     xarray.DataTree
         With groups ``posterior`` (``d`` over ``treatment``, ``tau``) and ``sample_stats``.
     """
+    from ..models.classes import ClassStructure
+
     target_accept = settings.target_accept or auto_target_accept(network)
+    data = data if data is not None else ContrastData.from_network(network)
+    if classes is None and spec.class_model is not None:
+        classes = ClassStructure.from_network(network, spec)
     if settings.sampler == "nutpie":
         import nutpie
 
         tree = nutpie.sample(
-            _compiled_for(network, spec),
+            _compiled_for(network, spec, data, classes),
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
@@ -217,7 +236,9 @@ def sample_posterior(network: Network, spec: ModelSpec, settings: SamplerSetting
     else:
         import pymc as pm
 
-        with build_model(network, spec):
+        from ..models.pymc_graph import build_model
+
+        with build_model(network, spec, classes=classes):
             tree = pm.sample(
                 draws=settings.draws,
                 tune=settings.tune,

@@ -1,9 +1,9 @@
 """``fit_network``: validate, specify, sample, and return a :class:`NetworkFit`.
 
-Each step lives in its own module: :mod:`nma_bayes.data.network` validates the data,
-:mod:`nma_bayes.models.spec` describes the model, :mod:`nma_bayes.models.pymc_graph` emits the PyMC graph,
-:mod:`nma_bayes.engines.nuts` samples it (reusing compiled models), :mod:`nma_bayes.results.record`
-summarises.
+Each step lives in its layer: :mod:`nma_bayes.data` validates the data into a network,
+:mod:`nma_bayes.models` describes the model (spec, class structure, the likelihood's arrays, built
+once here), :mod:`nma_bayes.engines` computes the posterior (exact quadrature or NUTS) and
+:mod:`nma_bayes.results` summarises it; the returned :class:`NetworkFit` adds the exports.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from ..base import validate as VA
 from ..base.errors import ModelSpecError, NMAConvergenceWarning
 from ..data.formats import as_network, detect_format
 from ..data.network import data_options
+from ..data.transforms import ume_network
 from ..engines.exact import exact_posterior
 from ..engines.nuts import SamplerSettings, sample_posterior
 from ..models.classes import ClassStructure, normalise_class_sd
+from ..models.likelihood import ContrastData
 from ..models.priors import (
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
@@ -28,7 +30,7 @@ from ..models.priors import (
     Prior,
 )
 from ..models.spec import ModelSpec
-from ..results.record import NetworkFit
+from .network_fit import NetworkFit
 
 __all__ = ["fit_network", "as_network", "detect_format", "ENGINES"]
 
@@ -139,55 +141,24 @@ def fit_network(
         If R-hat > 1.01, bulk ESS < 400 or any divergence.
     """
     VA.check_keywords(columns, (*_FIT_PARAMETERS, *data_options()), "fit_network")
-    if engine not in ENGINES:
-        raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
-    if consistency not in ("consistency", "ume"):
-        raise ModelSpecError(
-            f"consistency={consistency!r}: use 'consistency' or 'ume' (node-splitting: "
-            "nma_bayes.nodesplit).",
-            rule="bad-option",
-        )
+    _check_choices(engine=engine, consistency=consistency, class_model=class_model)
     settings = SamplerSettings(
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        sampler=sampler,
-        target_accept=target_accept,
-        progressbar=progressbar,
-    )
+        draws=draws, tune=tune, chains=chains, cores=cores, sampler=sampler,
+        target_accept=target_accept, progressbar=progressbar,
+    )  # fmt: skip
     seed = _resolve_seed(random_seed)
     spec = ModelSpec(
-        effects=effects,
-        prior_d=prior_d,
-        prior_tau=prior_tau,
-        class_model=class_model,
-        prior_class_mean=prior_class_mean,
-        prior_class_sd=prior_class_sd,
+        effects=effects, prior_d=prior_d, prior_tau=prior_tau, class_model=class_model,
+        prior_class_mean=prior_class_mean, prior_class_sd=prior_class_sd,
         class_sd=normalise_class_sd(class_sd),
-    )
+    )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
     if consistency == "ume":
-        if class_model is not None:
-            raise ModelSpecError("The UME model has no class effects.", rule="bad-option")
-        from ..analyses.inconsistency import ume_network
-
         network = ume_network(network)
-    if class_model is not None:
-        ClassStructure.from_network(network, spec)  # validates classes before any sampling
-        if engine == "exact":
-            raise ModelSpecError(
-                "The exact engine covers models without class effects (the within-class SDs "
-                "would need a multi-dimensional integral); use engine='pymc'.",
-                rule="bad-option",
-            )
-    if engine == "exact":
-        exact = exact_posterior(network, spec)
-        idata = exact.to_datatree(settings.chains, settings.draws, seed)
-        fit = NetworkFit(network, spec, idata, settings, seed, exact=exact)
-    else:
-        idata = sample_posterior(network, spec, settings, seed)
-        fit = NetworkFit(network, spec, idata, settings, seed)
+    # built once, validated before any sampling, and handed to whichever engine runs
+    classes = ClassStructure.from_network(network, spec) if class_model is not None else None
+    arrays = ContrastData.from_network(network)
+    fit = _run_engine(engine, network, spec, settings, seed, arrays=arrays, classes=classes)
     if fit.problems:
         warnings.warn(
             NMAConvergenceWarning(
@@ -197,6 +168,36 @@ def fit_network(
             stacklevel=2,
         )
     return fit
+
+
+def _check_choices(*, engine: str, consistency: str, class_model: str | None) -> None:
+    """Refuse an unknown engine or consistency model, and combinations no engine supports."""
+    if engine not in ENGINES:
+        raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
+    if consistency not in ("consistency", "ume"):
+        raise ModelSpecError(
+            f"consistency={consistency!r}: use 'consistency' or 'ume' (node-splitting: "
+            "nma_bayes.nodesplit).",
+            rule="bad-option",
+        )
+    if consistency == "ume" and class_model is not None:
+        raise ModelSpecError("The UME model has no class effects.", rule="bad-option")
+    if engine == "exact" and class_model is not None:
+        raise ModelSpecError(
+            "The exact engine covers models without class effects (the within-class SDs "
+            "would need a multi-dimensional integral); use engine='pymc'.",
+            rule="bad-option",
+        )
+
+
+def _run_engine(engine, network, spec, settings, seed, *, arrays, classes) -> NetworkFit:
+    """Compute the posterior with ``engine`` and wrap it in a :class:`NetworkFit`."""
+    if engine == "exact":
+        exact = exact_posterior(network, spec, data=arrays)
+        idata = exact.to_datatree(settings.chains, settings.draws, seed)
+        return NetworkFit(network, spec, idata, settings, seed, exact=exact, data=arrays)
+    idata = sample_posterior(network, spec, settings, seed, data=arrays, classes=classes)
+    return NetworkFit(network, spec, idata, settings, seed, data=arrays)
 
 
 def _resolve_seed(random_seed) -> int:

@@ -90,7 +90,7 @@ class ClassStructure:
         free = tuple(c for c in classes if c != ref_class)
         group_of = _sd_groups(spec, classes, members) if spec.class_model == "exchangeable" else {}
         sd_groups = tuple(dict.fromkeys(group_of.values()))
-        others = [t for t in network.treatments if t != network.reference]
+        others = list(network.non_reference)
         mean_pos, sd_pos, z_pos, exch = [], [], [], []
         for t in others:
             c = of[t]

@@ -20,19 +20,8 @@ meta-analyses in the Cochrane Database of Systematic Reviews:
 The priors are on the scale of the analysis: use Turner et al.'s for log odds ratios and Rhodes
 et al.'s for SMDs, not for mean differences in natural units.
 
-Provenance of the numbers: transcribed from the R package bayesmeta (Röver C, 2020, J Stat Softw
-93(6)), file ``R/bayesmeta.R`` (objects ``TurnerEtAlParameters`` and ``RhodesEtAlParameters``;
-CRAN mirror ``cran/bayesmeta`` at commit 135804c5bf0dafcf20b4a19528858ed8621320f7), which cites
-the tables above; cross-checked against the independent transcription in rnmamod
-(``R/table.tau2.empirical.prior_function.R``, Spineli LM). The two agree everywhere except the
-sign of one cancer-area value (Rhodes, resource use, pharmacological vs placebo/control:
-bayesmeta ``+0.01``, rnmamod ``-0.01``); bayesmeta's value is kept, as it alone fits the additive
-pattern of that table. Two values agree in both transcriptions but break the pattern that every
-other cell follows (outcome effect + comparison effect + area effect on ``log(tau^2)``); they are
-kept as transcribed, and should be checked against the paper: Rhodes et al. Table 3 ("other"),
-mental health outcome, non-pharmacological (any): location -3.85 (the pattern, and the
-respiratory and cancer tables, imply -2.85); cancer table, internal and external
-structure-related outcome, pharmacological vs placebo/control: location -0.13 (pattern: +0.13).
+The tables themselves, and the provenance of their numbers, are in
+:mod:`nma_bayes.models.empirical_prior_tables`.
 """
 
 from __future__ import annotations
@@ -43,6 +32,22 @@ import numpy as np
 import pandas as pd
 
 from ..base.errors import ModelSpecError
+from .empirical_prior_tables import (
+    RHODES_AREAS,
+    RHODES_CITATION,
+    RHODES_COMPARISONS,
+    RHODES_DF,
+    RHODES_GENERAL,
+    RHODES_MU,
+    RHODES_OUTCOMES,
+    RHODES_SIGMA,
+    TURNER_CITATION,
+    TURNER_COMPARISONS,
+    TURNER_GENERAL,
+    TURNER_MU,
+    TURNER_OUTCOMES,
+    TURNER_SIGMA,
+)
 from .priors import LogNormalTau2, LogStudentTTau2
 
 __all__ = [
@@ -55,11 +60,6 @@ __all__ = [
     "RHODES_COMPARISONS",
     "RHODES_AREAS",
 ]
-
-TURNER_CITATION = (
-    "Turner RM, Jackson D, Wei Y, Thompson SG, Higgins JPT (2015). Stat Med 34(6):984-998, Table IV"
-)
-RHODES_CITATION = "Rhodes KM, Turner RM, Higgins JPT (2015). J Clin Epidemiol 68(1):52-60"
 
 #: Comparator types; a comparison is two of them, e.g. "pharmacological vs placebo/control".
 COMPARATORS = ("pharmacological", "non-pharmacological", "placebo/control")
@@ -74,185 +74,6 @@ _COMPARATOR_ALIASES = {
     "placebo": "placebo/control",
     "control": "placebo/control",
 }
-
-# ----------------------------------------------------------------------------- Turner et al.
-#: Outcome types of Turner et al. (2015), Table IV.
-TURNER_OUTCOMES = (
-    "all-cause mortality",
-    "obstetric outcomes",
-    "cause-specific mortality / major morbidity event / composite (mortality or morbidity)",
-    "resource use / hospital stay / process",
-    "surgical / device related success / failure",
-    "withdrawals / drop-outs",
-    "internal / structure-related outcomes",
-    "general physical health indicators",
-    "adverse events",
-    "infection / onset of new disease",
-    "signs / symptoms reflecting continuation / end of condition",
-    "pain",
-    "quality of life / functioning (dichotomized)",
-    "mental health indicators",
-    "biological markers (dichotomized)",
-    "subjective outcomes (various)",
-)
-#: Intervention comparison types of Turner et al. (2015), Table IV (columns, in order).
-TURNER_COMPARISONS = (
-    "pharmacological vs placebo/control",
-    "pharmacological vs pharmacological",
-    "non-pharmacological vs placebo/control",
-    "non-pharmacological vs pharmacological",
-    "non-pharmacological vs non-pharmacological",
-)
-# Table IV, mean of log(tau^2): one row per outcome (order of TURNER_OUTCOMES), one column per
-# comparison type (order of TURNER_COMPARISONS).
-_TURNER_MU = np.array(
-    [
-        [-3.95, -4.18, -4.17, -2.92, -3.50],
-        [-3.52, -3.75, -3.74, -2.49, -3.08],
-        [-3.71, -3.95, -3.93, -2.68, -3.27],
-        [-2.34, -2.58, -2.56, -1.31, -1.90],
-        [-2.14, -2.37, -2.36, -1.11, -1.69],
-        [-2.99, -3.23, -3.21, -1.96, -2.55],
-        [-2.71, -2.94, -2.93, -1.67, -2.26],
-        [-2.29, -2.53, -2.51, -1.26, -1.85],
-        [-1.87, -2.10, -2.10, -0.84, -1.43],
-        [-2.49, -2.73, -2.71, -1.46, -2.05],
-        [-2.06, -2.29, -2.28, -1.03, -1.61],
-        [-1.83, -2.06, -2.05, -0.80, -1.38],
-        [-2.54, -2.78, -2.77, -1.51, -2.10],
-        [-2.12, -2.35, -2.34, -1.09, -1.67],
-        [-1.77, -2.00, -1.99, -0.74, -1.33],
-        [-2.70, -2.93, -2.92, -1.67, -2.26],
-    ]
-)
-# Table IV, SD of log(tau^2), same layout.
-_TURNER_SIGMA = np.array(
-    [
-        [1.34, 1.41, 1.55, 1.02, 1.26],
-        [1.74, 1.79, 1.91, 1.50, 1.68],
-        [1.74, 1.79, 1.91, 1.51, 1.68],
-        [1.74, 1.79, 1.91, 1.50, 1.68],
-        [1.74, 1.79, 1.91, 1.50, 1.68],
-        [1.74, 1.79, 1.91, 1.51, 1.68],
-        [1.74, 1.79, 1.92, 1.51, 1.68],
-        [1.53, 1.58, 1.72, 1.25, 1.46],
-        [1.52, 1.58, 1.71, 1.24, 1.45],
-        [1.52, 1.58, 1.71, 1.24, 1.45],
-        [1.51, 1.58, 1.71, 1.24, 1.45],
-        [1.52, 1.58, 1.71, 1.25, 1.45],
-        [1.54, 1.60, 1.73, 1.27, 1.47],
-        [1.53, 1.60, 1.72, 1.27, 1.47],
-        [1.52, 1.58, 1.71, 1.24, 1.45],
-        [1.52, 1.58, 1.71, 1.25, 1.45],
-    ]
-)
-#: General (marginal) setting of Turner et al. (2015), p. 993: log(tau^2) ~ N(-2.56, 1.74^2).
-TURNER_GENERAL = (-2.56, 1.74)
-
-# ----------------------------------------------------------------------------- Rhodes et al.
-#: Outcome types of Rhodes et al. (2015), Table 3.
-RHODES_OUTCOMES = (
-    "obstetric outcome",
-    "resource use and hospital stay / process",
-    "internal and external structure-related outcome",
-    "general physical health and adverse event and pain and quality of life / functioning",
-    "signs / symptoms reflecting continuation / end of condition and infection / onset of new "
-    "acute / chronic disease",
-    "mental health outcome",
-    "biological marker",
-    "various subjectively measured outcomes",
-)
-#: Comparison types of Rhodes et al. (2015), Table 3 (columns, in order). Any comparison with a
-#: non-pharmacological intervention on either side is "non-pharmacological (any)".
-RHODES_COMPARISONS = (
-    "pharmacological vs placebo/control",
-    "pharmacological vs pharmacological",
-    "non-pharmacological (any)",
-)
-#: Medical areas: "other" is Table 3; "respiratory" and "cancer" are the paper's appendix tables
-#: (bayesmeta's "Tab.A.3.1" and "Tab.A.3.2").
-RHODES_AREAS = ("other", "respiratory", "cancer")
-# Location of log(tau^2) (t, 5 df): rows = RHODES_OUTCOMES, columns = RHODES_COMPARISONS.
-_RHODES_MU = {
-    "other": np.array(
-        [
-            [-4.13, -4.40, -3.99],
-            [-2.55, -2.83, -2.41],
-            [-2.43, -2.70, -2.29],
-            [-3.16, -3.44, -3.02],
-            [-3.00, -3.27, -2.86],
-            [-2.99, -3.27, -3.85],
-            [-3.41, -3.68, -3.27],
-            [-2.76, -3.03, -2.62],
-        ]
-    ),
-    "respiratory": np.array(
-        [
-            [-6.03, -6.31, -5.89],
-            [-4.46, -4.73, -4.32],
-            [-4.33, -4.61, -4.19],
-            [-5.07, -5.34, -4.93],
-            [-4.90, -5.18, -4.76],
-            [-4.90, -5.17, -4.76],
-            [-5.31, -5.59, -5.17],
-            [-4.66, -4.94, -4.52],
-        ]
-    ),
-    "cancer": np.array(
-        [
-            [-1.57, -1.85, -1.43],
-            [0.01, -0.27, 0.15],
-            [-0.13, -0.14, 0.27],
-            [-0.60, -0.88, -0.46],
-            [-0.44, -0.71, -0.30],
-            [-0.43, -0.71, -0.29],
-            [-0.85, -1.13, -0.71],
-            [-0.20, -0.48, -0.06],
-        ]
-    ),
-}
-# Scale of log(tau^2), same layout.
-_RHODES_SIGMA = {
-    "other": np.array(
-        [
-            [2.34, 2.31, 2.11],
-            [2.73, 2.70, 2.57],
-            [2.50, 2.46, 2.32],
-            [2.50, 2.44, 2.27],
-            [2.50, 2.47, 2.33],
-            [2.16, 2.14, 1.93],
-            [2.83, 2.78, 2.66],
-            [2.58, 2.59, 2.41],
-        ]
-    ),
-    "respiratory": np.array(
-        [
-            [2.36, 2.31, 2.21],
-            [2.74, 2.70, 2.57],
-            [2.51, 2.46, 2.33],
-            [2.51, 2.45, 2.28],
-            [2.50, 2.47, 2.33],
-            [2.17, 2.14, 1.94],
-            [2.83, 2.78, 2.66],
-            [2.59, 2.59, 2.41],
-        ]
-    ),
-    "cancer": np.array(
-        [
-            [2.45, 2.41, 2.24],
-            [2.83, 2.79, 2.68],
-            [2.61, 2.56, 2.45],
-            [2.61, 2.55, 2.40],
-            [2.60, 2.57, 2.46],
-            [2.28, 2.25, 2.08],
-            [2.93, 2.87, 2.78],
-            [2.68, 2.68, 2.53],
-        ]
-    ),
-}
-#: General (marginal) setting of Rhodes et al. (2015), Sec. 3.3: log(tau^2) ~ t_5(-3.44, 2.59).
-RHODES_GENERAL = (-3.44, 2.59)
-RHODES_DF = 5.0
 
 
 # ------------------------------------------------------------------------------- matching
@@ -378,8 +199,8 @@ def turner2015(outcome: str | None = None, comparison: str | None = None) -> Log
     i = _match(outcome, TURNER_OUTCOMES, "Turner et al. outcome type")
     j = _turner_comparison(comparison)
     return LogNormalTau2(
-        float(_TURNER_MU[i, j]),
-        float(_TURNER_SIGMA[i, j]),
+        float(TURNER_MU[i, j]),
+        float(TURNER_SIGMA[i, j]),
         label=f"Turner 2015: {TURNER_OUTCOMES[i]}, {TURNER_COMPARISONS[j]}",
     )
 
@@ -433,11 +254,58 @@ def rhodes2015(
     j = _rhodes_comparison(comparison)
     where = "" if k == "other" else f", {k}"
     return LogStudentTTau2(
-        float(_RHODES_MU[k][i, j]),
-        float(_RHODES_SIGMA[k][i, j]),
+        float(RHODES_MU[k][i, j]),
+        float(RHODES_SIGMA[k][i, j]),
         RHODES_DF,
         label=f"Rhodes 2015: {RHODES_OUTCOMES[i]}, {RHODES_COMPARISONS[j]}{where}",
     )
+
+
+#: Columns of :func:`list_empirical_priors` (``tau_median`` is inserted before ``reference``).
+_LIST_COLUMNS = (
+    "source",
+    "effect_measure",
+    "outcome",
+    "comparison",
+    "area",
+    "distribution",
+    "mu",
+    "sigma",
+    "nu",
+    "reference",
+)
+#: Where each Rhodes et al. area's table is in the paper.
+_RHODES_TABLES = {
+    "other": "Table 3",
+    "respiratory": "appendix table, respiratory",
+    "cancer": "appendix table, cancer",
+}
+
+
+def _turner_rows() -> list[tuple]:
+    """Rows of :func:`list_empirical_priors` for Turner et al.: general setting, then Table IV."""
+    head = ("turner2015", "log OR")
+    general = (*head, "general", "general", None, "normal", *TURNER_GENERAL, np.nan)
+    rows = [(*general, f"{TURNER_CITATION} (general setting, p. 993)")]
+    for i, outcome in enumerate(TURNER_OUTCOMES):
+        for j, comparison in enumerate(TURNER_COMPARISONS):
+            cell = (TURNER_MU[i, j], TURNER_SIGMA[i, j], np.nan)
+            rows.append((*head, outcome, comparison, None, "normal", *cell, TURNER_CITATION))
+    return rows
+
+
+def _rhodes_rows() -> list[tuple]:
+    """Rows for Rhodes et al.: general setting, then each area's table (rows by outcome)."""
+    head = ("rhodes2015", "SMD")
+    general = (*head, "general", "general", None, "t_5", *RHODES_GENERAL, RHODES_DF)
+    rows = [(*general, f"{RHODES_CITATION} (general setting, Sec. 3.3)")]
+    for area in RHODES_AREAS:
+        source = f"{RHODES_CITATION}, {_RHODES_TABLES[area]}"
+        for i, outcome in enumerate(RHODES_OUTCOMES):
+            for j, comparison in enumerate(RHODES_COMPARISONS):
+                cell = (RHODES_MU[area][i, j], RHODES_SIGMA[area][i, j], RHODES_DF)
+                rows.append((*head, outcome, comparison, area, "t_5", *cell, source))
+    return rows
 
 
 def list_empirical_priors() -> pd.DataFrame:
@@ -453,84 +321,9 @@ def list_empirical_priors() -> pd.DataFrame:
         ``reference`` (citation and table). General settings have ``outcome`` and
         ``comparison`` ``"general"``.
     """
-    rows = [
-        (
-            "turner2015",
-            "log OR",
-            "general",
-            "general",
-            None,
-            "normal",
-            *TURNER_GENERAL,
-            np.nan,
-            f"{TURNER_CITATION} (general setting, p. 993)",
-        ),
-    ]
-    for i, outcome in enumerate(TURNER_OUTCOMES):
-        for j, comparison in enumerate(TURNER_COMPARISONS):
-            rows.append(
-                (
-                    "turner2015",
-                    "log OR",
-                    outcome,
-                    comparison,
-                    None,
-                    "normal",
-                    _TURNER_MU[i, j],
-                    _TURNER_SIGMA[i, j],
-                    np.nan,
-                    TURNER_CITATION,
-                )
-            )
-    rows.append(
-        (
-            "rhodes2015",
-            "SMD",
-            "general",
-            "general",
-            None,
-            "t_5",
-            *RHODES_GENERAL,
-            RHODES_DF,
-            f"{RHODES_CITATION} (general setting, Sec. 3.3)",
-        )
-    )
-    tables = {
-        "other": "Table 3",
-        "respiratory": "appendix table, respiratory",
-        "cancer": "appendix table, cancer",
-    }
-    for area in RHODES_AREAS:
-        for i, outcome in enumerate(RHODES_OUTCOMES):
-            for j, comparison in enumerate(RHODES_COMPARISONS):
-                rows.append(
-                    (
-                        "rhodes2015",
-                        "SMD",
-                        outcome,
-                        comparison,
-                        area,
-                        "t_5",
-                        _RHODES_MU[area][i, j],
-                        _RHODES_SIGMA[area][i, j],
-                        RHODES_DF,
-                        f"{RHODES_CITATION}, {tables[area]}",
-                    )
-                )
-    cols = [
-        "source",
-        "effect_measure",
-        "outcome",
-        "comparison",
-        "area",
-        "distribution",
-        "mu",
-        "sigma",
-        "nu",
-        "reference",
-    ]
-    out = pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(_turner_rows() + _rhodes_rows(), columns=list(_LIST_COLUMNS))
     out["mu"] = out["mu"].astype(float)
     out["sigma"] = out["sigma"].astype(float)
+    # the median of tau is exp(median of log(tau^2) / 2), for both distributions
     out.insert(out.columns.get_loc("reference"), "tau_median", np.exp(out["mu"] / 2))
     return out

@@ -281,8 +281,8 @@ class LogNormalTau2(_Tau2Prior):
     """Log-normal prior on the between-study *variance*: ``log(tau^2) ~ N(mu, sigma^2)``.
 
     The form of the predictive distributions of Turner et al. (2015, Stat Med 34:984-998) for
-    log odds ratios; :func:`nma_bayes.models.empirical_priors.turner2015` returns them by outcome and
-    comparison type. The model's parameter is ``tau``: equivalently ``log(tau) ~ N(mu/2,
+    log odds ratios; :func:`nma_bayes.models.empirical_priors.turner2015` returns them by outcome
+    and comparison type. The model's parameter is ``tau``: equivalently ``log(tau) ~ N(mu/2,
     (sigma/2)^2)``, a :class:`LogNormal` with halved parameters (density of ``tau``:
     ``f(tau^2) * 2 tau``).
 
@@ -317,10 +317,11 @@ class LogStudentTTau2(_Tau2Prior):
 
     ``(log(tau^2) - mu) / sigma`` has a Student-t distribution with ``nu`` degrees of freedom.
     The form of the predictive distributions of Rhodes et al. (2015, J Clin Epidemiol 68:52-60)
-    for standardised mean differences (``nu = 5``); :func:`nma_bayes.models.empirical_priors.rhodes2015`
-    returns them by outcome and comparison type. The model's parameter is ``tau`` (density
-    ``f(tau^2) * 2 tau``). The prior density of ``tau`` has an integrable peak at 0 (the t tail
-    of ``log(tau^2)``); a few percent of the prior mass lies below ``tau = 0.01``.
+    for standardised mean differences (``nu = 5``);
+    :func:`nma_bayes.models.empirical_priors.rhodes2015` returns them by outcome and comparison
+    type. The model's parameter is ``tau`` (density ``f(tau^2) * 2 tau``). The prior density of
+    ``tau`` has an integrable peak at 0 (the t tail of ``log(tau^2)``); a few percent of the prior
+    mass lies below ``tau = 0.01``.
 
     Parameters
     ----------

@@ -33,113 +33,14 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from .classes import ClassStructure
+from .likelihood import marginal_loglik, model_data
 from .spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["build_model", "model_data", "marginal_loglik", "LOG_2PI"]
-
-LOG_2PI = float(np.log(2 * np.pi))
-
-
-def marginal_loglik(xp, resid, var, cov, mask, tau2, u=None, cov_u=None):
-    """Per-study log-density of the contrasts, random effects integrated out.
-
-    The covariance of study ``i``'s contrasts is
-    ``A = diag(var + tau2/2) + (cov + tau2/2) 11' + cov_u u u'``, i.e. diagonal plus
-    ``U C U'`` with ``U = [1, u]`` and ``C = diag(cov + tau2/2, cov_u)``. By the Woodbury identity
-    and the matrix determinant lemma, with ``D = diag(var + tau2/2)``, ``G = U'D^{-1}U`` and
-    ``N = I + C G`` (2 x 2),
-    ``r'A^{-1}r = r'D^{-1}r - b' N^{-1} C b`` (``b = U'D^{-1}r``) and
-    ``log|A| = log|D| + log|N|``. Everything is elementwise over studies, so no factorisation is
-    needed. Without ``u`` (contrast data, mean differences) this reduces to Sherman-Morrison.
-
-    Works with NumPy (``xp=numpy``) and PyTensor (``xp=pytensor.tensor``), so that the sampled
-    graph and exact NumPy checks share one formula.
-
-    Parameters
-    ----------
-    xp : module
-        ``numpy`` or ``pytensor.tensor``.
-    resid : array (..., S, K)
-        ``y - mu`` (padding slots arbitrary).
-    var : array (S, K)
-        Diagonal part of the within-study covariance (padding slots any positive value).
-    cov : array (S,)
-        Constant part (``se_base^2``; 0 for two-arm contrast studies).
-    mask : array (S, K)
-        1.0 for real contrasts, 0.0 for padding.
-    tau2 : scalar or array (...)
-        Between-study variance, one per draw; 0 for fixed effects.
-    u : array (S, K), optional
-        Second low-rank direction (SMDs from arm data); zeros if omitted.
-    cov_u : array (S,), optional
-        Its weight; zeros if omitted.
-
-    Returns
-    -------
-    array (..., S)
-        Log-density of each study's contrasts.
-    """
-    half = tau2[..., None] / 2.0  # (..., 1): broadcasts against studies
-    d = var + half[..., None]
-    c1 = cov + half
-    w = mask / d
-    r = resid * mask
-    g11 = w.sum(axis=-1)
-    b1 = (w * r).sum(axis=-1)
-    quad0 = (r * r * w).sum(axis=-1)
-    logdet_d = (xp.log(d) * mask).sum(axis=-1)
-    if u is None:
-        n11 = 1.0 + c1 * g11
-        quad = quad0 - c1 * b1**2 / n11
-        logdet = logdet_d + xp.log(n11)
-    else:
-        wu = w * u
-        g12, g22 = wu.sum(axis=-1), (wu * u).sum(axis=-1)
-        b2 = (wu * r).sum(axis=-1)
-        n11, n12 = 1.0 + c1 * g11, c1 * g12
-        n21, n22 = cov_u * g12, 1.0 + cov_u * g22
-        det = n11 * n22 - n12 * n21
-        cb1, cb2 = c1 * b1, cov_u * b2
-        x1 = (n22 * cb1 - n12 * cb2) / det
-        x2 = (n11 * cb2 - n21 * cb1) / det
-        quad = quad0 - (b1 * x1 + b2 * x2)
-        logdet = logdet_d + xp.log(det)
-    return -0.5 * (quad + logdet + mask.sum(axis=-1) * LOG_2PI)
-
-
-def model_data(network: Network) -> dict[str, np.ndarray]:
-    """Arrays that enter the graph as data, with treatments mapped to positions in ``d_full``.
-
-    ``d_full = [0, d]``: position 0 is the reference, positions ``1..T-1`` the other treatments
-    in ``network.treatments`` order.
-
-    Parameters
-    ----------
-    network : Network
-        A validated network.
-
-    Returns
-    -------
-    dict of str to ndarray
-        ``y, var, cov, u, cov_u, mask, arm_pos, base_pos``.
-    """
-    pos = np.zeros(network.n_treatments, dtype=np.int64)
-    others = [i for i, t in enumerate(network.treatments) if t != network.reference]
-    pos[others] = np.arange(1, len(others) + 1)
-    mask = np.asarray(network.mask, dtype=float)
-    return {
-        "y": np.asarray(network.y, dtype=float) * mask,
-        "var": np.where(mask > 0, network.var, 1.0).astype(float),
-        "cov": np.asarray(network.cov, dtype=float),
-        "u": np.asarray(network.u, dtype=float) * mask,
-        "cov_u": np.asarray(network.cov_u, dtype=float),
-        "mask": mask,
-        "arm_pos": np.where(mask > 0, pos[network.arm], 0).astype(np.int64),
-        "base_pos": pos[network.base].astype(np.int64),
-    }
+__all__ = ["build_model", "prior_data"]
 
 
 def prior_data(spec: ModelSpec) -> dict[str, float]:
@@ -177,11 +78,8 @@ def _positive(name: str, prior, p: dict, prefix: str, **kwargs):
     raise AssertionError(f"unhandled prior family {family!r}")  # pragma: no cover
 
 
-def _class_effects(network: Network, spec: ModelSpec, p: dict, model: pm.Model):
+def _class_effects(cs: ClassStructure, spec: ModelSpec, p: dict, model: pm.Model):
     """Build the treatment effects ``d`` from class means and within-class deviations."""
-    from .classes import ClassStructure
-
-    cs = ClassStructure.from_network(network, spec)
     model.add_coord("class", cs.free_classes)
     mean_prior = "prior_d" if spec.class_model == "common" else "prior_class_mean"
     mu = pm.Normal(
@@ -206,7 +104,13 @@ def _tau(spec: ModelSpec, p: dict):
     return _positive("tau", spec.prior_tau, p, "prior_tau")
 
 
-def build_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None) -> pm.Model:
+def build_model(
+    network: Network,
+    spec: ModelSpec,
+    *,
+    pad_to: int | None = None,
+    classes: ClassStructure | None = None,
+) -> pm.Model:
     """Build (not sample) the PyMC model of ``network`` under ``spec``.
 
     Parameters
@@ -230,8 +134,10 @@ def build_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None)
         extra entries are not linked to any data and carry only their prior. Used by the sampler
         to share one compiled model between networks whose treatment counts fall in the same
         bucket; the extra entries are dropped from the posterior.
+    classes : ClassStructure, optional
+        The class structure of a class model, if already built (built here otherwise).
     """
-    others = [t for t in network.treatments if t != network.reference]
+    others = list(network.non_reference)
     if pad_to is not None and pad_to > len(others):
         others = others + [f"_pad{i}" for i in range(pad_to - len(others))]
     coords = {"treatment": others}
@@ -241,7 +147,8 @@ def build_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None)
         if spec.class_model is None:
             d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
         else:
-            d = _class_effects(network, spec, p, model)
+            cs = classes if classes is not None else ClassStructure.from_network(network, spec)
+            d = _class_effects(cs, spec, p, model)
         d_full = pt.concatenate([pt.zeros((1,)), d])
         mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
         tau2 = _tau(spec, p) ** 2 if spec.random else pt.as_tensor(np.float64(0.0))

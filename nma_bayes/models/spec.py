@@ -72,7 +72,7 @@ class ModelSpec:
             )
         if not isinstance(self.prior_d, Normal):
             raise ModelSpecError(
-                f"prior_d must be nma_bayes.models.priors.Normal, got {type(self.prior_d).__name__}.",
+                f"prior_d must be nma_bayes.Normal, got {type(self.prior_d).__name__}.",
                 rule="bad-prior",
             )
         if self.class_model not in CLASS_MODELS:

@@ -1,6 +1,20 @@
 """Plots of networks and fits (matplotlib and networkx are imported only when a plot is drawn).
 
-Every plot consumes computed results (a fit or a table) and returns a matplotlib ``Figure``.
+One contract for every plot: it only draws. What it draws is computed elsewhere (by the network,
+or by a fit's summary methods in :mod:`nma_bayes.results`), and it accepts either
+
+- the object that computes it: a fit (or, for :func:`plot_network`, a network or a fit of one),
+  in which case the plot calls the fit's method (``plot_forest``: ``relative_effects`` or
+  ``prediction_interval``; ``plot_league``: ``relative_effects(all_pairs=True)``;
+  ``plot_sucra``: ``sucra``; ``plot_class_ranks``: ``rank_probabilities_by_class``), or
+- the computed table itself, checked for the columns the plot draws.
+
+Plots that need the draws or several summaries take the fit only (``plot_ranks``,
+``plot_trace``, ``plot_rank_diagnostics``); plots of analyses that need more than one fit take
+their table only (``plot_nodesplit``, ``plot_dev_dev``). Every plot draws into ``ax=`` when
+given, else into a new figure, and returns the root matplotlib ``Figure`` (not shown). Where a
+plot needs the benefit direction and is not given it, it uses the one recorded on the network
+(:func:`nma_bayes.base.validate.resolve_direction`); ``plot_ranks`` requires it.
 """
 
 from .class_ranks import plot_class_ranks

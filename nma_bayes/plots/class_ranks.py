@@ -2,7 +2,8 @@
 
 The plot draws a tidy table of rank probabilities with columns ``treatment, class, rank,
 probability, cumulative`` (rank 1 = best; one row per treatment and rank), as returned by
-``NetworkFit.rank_probabilities_by_class``. matplotlib is imported when a plot is drawn.
+``NetworkFit.rank_probabilities_by_class`` (given the fit, the plot calls that method).
+matplotlib is imported when a plot is drawn.
 
 Every panel is one ``Axes`` titled with its class; it holds one line per treatment of the class
 (labelled with the treatment's name, in the order of first appearance in the table), with
@@ -18,10 +19,14 @@ import numpy as np
 import pandas as pd
 
 from ..base.errors import ModelSpecError
+from ..base.validate import resolve_direction
+from ._figure import root_figure, table_or_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from ..results.record import NetworkFit
 
 __all__ = ["plot_class_ranks"]
 
@@ -31,25 +36,31 @@ MAX_COLUMNS = 3
 
 
 def plot_class_ranks(
-    table: pd.DataFrame,
+    table: pd.DataFrame | NetworkFit,
     *,
     cumulative: bool = False,
     classes: Sequence[str] | None = None,
+    lower_is_better: bool | None = None,
     ax: Axes | Sequence[Axes] | None = None,
 ) -> Figure:
     """Draw rankograms (or cumulative ranking curves) per treatment class.
 
     Parameters
     ----------
-    table : DataFrame
+    table : DataFrame or NetworkFit
         Columns ``treatment, class, rank, probability, cumulative``, one row per treatment and
-        rank (rank 1 = best), e.g. ``fit.rank_probabilities_by_class(lower_is_better=...)``.
+        rank (rank 1 = best), as from ``fit.rank_probabilities_by_class(lower_is_better=...)``;
+        or the fit itself (the plot then calls that method).
     cumulative : bool
         Plot the cumulative ranking curve (probability of that rank or better; the area under it
         gives SUCRA) instead of the rankogram (probability of each rank).
     classes : sequence of str, optional
         Classes to draw, in this order; by default every class, in order of first appearance in
         ``table``.
+    lower_is_better : bool, optional
+        Benefit direction, with a fit: by default the one recorded on the fit's network
+        (:func:`~nma_bayes.base.validate.resolve_direction`); required when the network
+        records none. Ignored with a table (its ranks already have a direction).
     ax : matplotlib.axes.Axes or sequence of Axes, optional
         Axes to draw into, one per class (a single ``Axes`` when one class is drawn); by default a
         new figure with a grid of panels is created.
@@ -63,80 +74,90 @@ def plot_class_ranks(
     Raises
     ------
     ModelSpecError
-        If ``table`` is not a DataFrame, lacks a column, is empty, holds missing or
-        non-numeric ranks or probabilities or a treatment in several classes; if ``classes``
-        names a class not in the table, repeats one or is empty; or if ``ax`` does not hold one
-        Axes per class.
+        If ``table`` is neither a DataFrame nor a fit, lacks a column, is empty, holds missing
+        or non-numeric ranks or probabilities or a treatment in several classes; if ``classes``
+        names a class not in the table, repeats one or is empty; if ``ax`` does not hold one
+        Axes per class; or, with a fit, if the direction is unknown.
     """
+
+    def summary(fit) -> pd.DataFrame:
+        direction = resolve_direction(lower_is_better, fit.network, required=True)
+        return fit.rank_probabilities_by_class(lower_is_better=direction)
+
+    table, _ = table_or_summary(table, summary, "rank_probabilities_by_class", "plot_class_ranks")
     order, groups = _check_table(table)
     if classes is not None:
-        classes = [classes] if isinstance(classes, str) else list(classes)
-        unknown = [c for c in classes if c not in groups]
-        if not classes or unknown or len(set(classes)) != len(classes):
-            raise ModelSpecError(
-                f"classes={classes!r}: give distinct classes of the table, which has "
-                f"{order}" + (f"; unknown: {unknown}" if unknown else "") + ".",
-                rule="bad-option",
-            )
-        order = classes
-
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    value = "cumulative" if cumulative else "probability"
-    if ax is None:
-        ncols = min(MAX_COLUMNS, len(order))
-        nrows = -(-len(order) // ncols)
-        fig, grid = plt.subplots(
-            nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False, sharey=True
-        )
-        axes = list(grid.ravel())
-        for extra in axes[len(order) :]:
-            fig.delaxes(extra)
-        axes = axes[: len(order)]
-    else:
-        axes = [ax] if not isinstance(ax, Sequence | np.ndarray) else list(np.ravel(ax))
-        if len(axes) != len(order):
-            raise ModelSpecError(
-                f"ax holds {len(axes)} Axes for {len(order)} classes ({order}).",
-                rule="bad-option",
-            )
-        fig = axes[0].figure
-        while not isinstance(fig, Figure):  # a SubFigure: walk up to the root figure
-            fig = fig.figure
-
+        order = _chosen_classes(classes, order, groups)
+    fig, axes = _panels(ax, order)
     for panel, name in zip(axes, order, strict=True):
-        rows = groups[name]
-        for treatment, lines in rows.groupby("treatment", sort=False):
-            lines = lines.sort_values("rank", kind="stable")
-            panel.plot(
-                lines["rank"].to_numpy(dtype=float),
-                lines[value].to_numpy(dtype=float),
-                marker="o",
-                markersize=3,
-                label=str(treatment),
-            )
-        ranks = np.sort(rows["rank"].unique())
-        panel.set_xticks(ranks if len(ranks) <= 12 else ranks[:: -(-len(ranks) // 12)])
-        panel.set_ylim(-0.02, 1.02)
-        panel.set_title(str(name))
-        panel.set_xlabel("Rank (1 = best)")
-        panel.set_ylabel("P(rank or better)" if cumulative else "P(rank)")
-        panel.legend(fontsize="small", frameon=False)
-        panel.grid(alpha=0.3)
+        _draw_panel(panel, name, groups[name], cumulative)
     if ax is None:
         fig.suptitle("Cumulative ranking curves" if cumulative else "Rankograms", y=1.0)
         fig.tight_layout()
     return fig
 
 
-def _check_table(table) -> tuple[list[str], dict[str, pd.DataFrame]]:
-    """Validate the table; return the classes in order of appearance and their rows."""
-    if not isinstance(table, pd.DataFrame):
+def _chosen_classes(classes, order: list[str], groups: dict) -> list[str]:
+    """Validate the ``classes`` option against the classes of the table; return them."""
+    classes = [classes] if isinstance(classes, str) else list(classes)
+    unknown = [c for c in classes if c not in groups]
+    if not classes or unknown or len(set(classes)) != len(classes):
         raise ModelSpecError(
-            f"table must be a DataFrame with columns {RANK_COLUMNS}, got {type(table).__name__}.",
+            f"classes={classes!r}: give distinct classes of the table, which has "
+            f"{order}" + (f"; unknown: {unknown}" if unknown else "") + ".",
             rule="bad-option",
         )
+    return classes
+
+
+def _panels(ax, order: list[str]) -> tuple[Figure, list]:
+    """Return the root figure and one Axes per class: the given ones, or a new grid."""
+    if ax is not None:
+        axes = [ax] if not isinstance(ax, Sequence | np.ndarray) else list(np.ravel(ax))
+        if len(axes) != len(order):
+            raise ModelSpecError(
+                f"ax holds {len(axes)} Axes for {len(order)} classes ({order}).",
+                rule="bad-option",
+            )
+        return root_figure(axes[0]), axes
+    import matplotlib.pyplot as plt
+
+    ncols = min(MAX_COLUMNS, len(order))
+    nrows = -(-len(order) // ncols)  # ceiling division
+    fig, grid = plt.subplots(
+        nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False, sharey=True
+    )
+    axes = list(grid.ravel())
+    for extra in axes[len(order) :]:  # unused cells of the last row
+        fig.delaxes(extra)
+    return fig, axes[: len(order)]
+
+
+def _draw_panel(panel, name: str, rows: pd.DataFrame, cumulative: bool) -> None:
+    """One class: a line per treatment (in order of appearance), x = rank."""
+    value = "cumulative" if cumulative else "probability"
+    for treatment, lines in rows.groupby("treatment", sort=False):
+        lines = lines.sort_values("rank", kind="stable")
+        panel.plot(
+            lines["rank"].to_numpy(dtype=float),
+            lines[value].to_numpy(dtype=float),
+            marker="o",
+            markersize=3,
+            label=str(treatment),
+        )
+    ranks = np.sort(rows["rank"].unique())
+    # at most 12 ticks: every k-th rank
+    panel.set_xticks(ranks if len(ranks) <= 12 else ranks[:: -(-len(ranks) // 12)])
+    panel.set_ylim(-0.02, 1.02)
+    panel.set_title(str(name))
+    panel.set_xlabel("Rank (1 = best)")
+    panel.set_ylabel("P(rank or better)" if cumulative else "P(rank)")
+    panel.legend(fontsize="small", frameon=False)
+    panel.grid(alpha=0.3)
+
+
+def _check_table(table: pd.DataFrame) -> tuple[list[str], dict[str, pd.DataFrame]]:
+    """Validate the table; return the classes in order of appearance and their rows."""
     missing = [c for c in RANK_COLUMNS if c not in table.columns]
     if missing:
         raise ModelSpecError(

@@ -2,9 +2,10 @@
 
 The plot draws a table of relative effects (columns ``treatment, comparator, median`` or
 ``mean``, ``ci_lower, ci_upper`` and, for prediction intervals, ``pi_lower, pi_upper``) as
-returned by :meth:`NetworkFit.relative_effects <nma_bayes.results.record.NetworkFit.relative_effects>`
-and :meth:`NetworkFit.prediction_interval
-<nma_bayes.results.record.NetworkFit.prediction_interval>`. matplotlib is imported when a plot is drawn.
+returned by :meth:`NetworkFit.relative_effects
+<nma_bayes.results.record.NetworkFit.relative_effects>` and :meth:`NetworkFit.prediction_interval
+<nma_bayes.results.record.NetworkFit.prediction_interval>`; given a fit, the plot calls them.
+matplotlib is imported when a plot is drawn.
 
 Artists are tagged with a ``gid`` so the figure can be inspected programmatically:
 
@@ -21,12 +22,14 @@ The y tick labels are the treatments, top to bottom in the drawn order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..base.errors import ModelSpecError
+from ._figure import figure_and_axes, table_or_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -91,80 +94,20 @@ def plot_forest(
     table = _effects_table(fit_or_table, reference, ci_prob, prediction, by_class)
     estimate = "median" if "median" in table.columns else "mean"
     table = _ordered(table, order, estimate)
-    classes = [str(c) for c in table["class"]] if by_class else []
-
-    # Row positions (0 = top); class headers take a row of their own.
-    positions: list[float] = []
-    headers: list[tuple[str, float]] = []
-    separators: list[float] = []
-    if by_class:
-        groups = list(dict.fromkeys(classes))
-        row = 0.0
-        rows_by_group = []
-        for g, name in enumerate(groups):
-            if g:
-                separators.append(row - 0.5)
-            headers.append((name, row))
-            row += 1
-            members = [i for i, c in enumerate(classes) if c == name]
-            rows_by_group.extend(members)
-            for _ in members:
-                positions.append(row)
-                row += 1
-        table = table.iloc[rows_by_group].reset_index(drop=True)
-    else:
-        positions = [float(i) for i in range(len(table))]
-    y = np.asarray(positions, dtype=float)
-
-    import matplotlib.pyplot as plt
-
-    created = ax is None
-    if created:
-        height = 1.2 + 0.32 * (len(y) + len(headers))
-        fig, ax = plt.subplots(figsize=(6.4, height))
-    else:
-        fig = _root_figure(ax)
-
-    est = table[estimate].to_numpy(dtype=float)
-    lo = table["ci_lower"].to_numpy(dtype=float)
-    hi = table["ci_upper"].to_numpy(dtype=float)
+    rows = _Rows.by_class(table) if by_class else _Rows.plain(table)
+    fig, ax, created = figure_and_axes(ax, (6.4, 1.2 + 0.32 * (len(rows.y) + len(rows.headers))))
+    # the interval probability is known only when the plot computed the table from a fit
     pct = f"{100 * ci_prob:g}%" if not isinstance(fit_or_table, pd.DataFrame) else None
     ci_label = f"{pct} CrI" if pct else "Credible interval"
-    if prediction:
-        ax.hlines(
-            y,
-            table["pi_lower"].to_numpy(dtype=float),
-            table["pi_upper"].to_numpy(dtype=float),
-            color="tab:blue",
-            alpha=0.35,
-            linewidth=1.0,
-            gid="nma-pi",
-            label=f"{pct} PrI" if pct else "Prediction interval",
-        )
-    ax.hlines(y, lo, hi, color="black", linewidth=2.0, gid="nma-ci", label=ci_label)
-    ax.plot(est, y, "s", color="black", markersize=5, linestyle="none", gid="nma-point")
-    ax.axvline(0.0, color="grey", linestyle="--", linewidth=1.0, gid="nma-null")
+    pi_label = (f"{pct} PrI" if pct else "Prediction interval") if prediction else None
+    _draw_intervals(ax, rows, estimate, ci_label, pi_label)
+    _draw_classes(ax, rows)
 
-    transform = ax.get_yaxis_transform()
-    for name, pos in headers:
-        ax.text(
-            0.01,
-            pos,
-            str(name),
-            transform=transform,
-            fontweight="bold",
-            ha="left",
-            va="center",
-            gid="nma-class-label",
-        )
-    for pos in separators:
-        ax.axhline(pos, color="lightgrey", linewidth=0.8, gid="nma-class-separator")
-
-    ax.set_yticks(y)
-    ax.set_yticklabels([str(t) for t in table["treatment"]])
-    ax.set_ylim(max(positions) + 0.6, -0.6)  # top to bottom
+    ax.set_yticks(rows.y)
+    ax.set_yticklabels([str(t) for t in rows.table["treatment"]])
+    ax.set_ylim(max(rows.y) + 0.6, -0.6)  # top to bottom
     if xlabel is None:
-        comparators = list(dict.fromkeys(table["comparator"]))
+        comparators = list(dict.fromkeys(rows.table["comparator"]))
         versus = f" vs {comparators[0]}" if len(comparators) == 1 else ""
         xlabel = f"Relative effect{versus} ({estimate}, {ci_label})"
     ax.set_xlabel(xlabel)
@@ -176,51 +119,99 @@ def plot_forest(
     return fig
 
 
-def _root_figure(ax) -> Figure:
-    """Return the root figure of an Axes (walking up from a SubFigure)."""
-    from matplotlib.figure import Figure
+@dataclass
+class _Rows:
+    """Layout of the forest plot: the table in drawn order and its rows' y positions (0 = top).
 
-    fig = ax.figure
-    while not isinstance(fig, Figure):
-        fig = fig.figure
-    return fig
+    With classes, each class gets a header row of its own (``headers``: name and y) and a
+    separator line between it and the previous class (``separators``: y).
+    """
+
+    table: pd.DataFrame
+    y: np.ndarray
+    headers: list[tuple[str, float]] = field(default_factory=list)
+    separators: list[float] = field(default_factory=list)
+
+    @classmethod
+    def plain(cls, table: pd.DataFrame) -> _Rows:
+        """One row per treatment, in the table's order."""
+        return cls(table, np.arange(len(table), dtype=float))
+
+    @classmethod
+    def by_class(cls, table: pd.DataFrame) -> _Rows:
+        """Rows grouped by class (classes in order of first appearance) under class headers."""
+        classes = [str(c) for c in table["class"]]
+        positions, headers, separators, members_in_order = [], [], [], []
+        row = 0.0
+        for g, name in enumerate(dict.fromkeys(classes)):
+            if g:
+                separators.append(row - 0.5)
+            headers.append((name, row))
+            row += 1
+            members = [i for i, c in enumerate(classes) if c == name]
+            members_in_order.extend(members)
+            positions.extend(row + k for k in range(len(members)))
+            row += len(members)
+        grouped = table.iloc[members_in_order].reset_index(drop=True)
+        return cls(grouped, np.asarray(positions, dtype=float), headers, separators)
+
+
+def _draw_intervals(ax, rows: _Rows, estimate: str, ci_label: str, pi_label: str | None) -> None:
+    """Draw the point estimates, credible intervals, the null line and prediction intervals.
+
+    Prediction intervals (thin, light, behind the credible intervals) are drawn when
+    ``pi_label`` names them in the legend.
+    """
+    table, y = rows.table, rows.y
+    if pi_label is not None:
+        ax.hlines(
+            y,
+            table["pi_lower"].to_numpy(dtype=float),
+            table["pi_upper"].to_numpy(dtype=float),
+            color="tab:blue",
+            alpha=0.35,
+            linewidth=1.0,
+            gid="nma-pi",
+            label=pi_label,
+        )
+    lo = table["ci_lower"].to_numpy(dtype=float)
+    hi = table["ci_upper"].to_numpy(dtype=float)
+    ax.hlines(y, lo, hi, color="black", linewidth=2.0, gid="nma-ci", label=ci_label)
+    est = table[estimate].to_numpy(dtype=float)
+    ax.plot(est, y, "s", color="black", markersize=5, linestyle="none", gid="nma-point")
+    ax.axvline(0.0, color="grey", linestyle="--", linewidth=1.0, gid="nma-null")
+
+
+def _draw_classes(ax, rows: _Rows) -> None:
+    """Draw the bold class headers and the lines between classes (none without classes)."""
+    transform = ax.get_yaxis_transform()  # x in axes units, y in data units
+    for name, pos in rows.headers:
+        ax.text(
+            0.01,
+            pos,
+            str(name),
+            transform=transform,
+            fontweight="bold",
+            ha="left",
+            va="center",
+            gid="nma-class-label",
+        )
+    for pos in rows.separators:
+        ax.axhline(pos, color="lightgrey", linewidth=0.8, gid="nma-class-separator")
 
 
 def _effects_table(source, reference, ci_prob, prediction, by_class) -> pd.DataFrame:
     """Return the effects table (with a ``class`` column when grouping)."""
-    if isinstance(source, pd.DataFrame):
-        table = source.reset_index(drop=True)
-        needed = list(_INTERVAL_COLUMNS)
-        if "median" not in table.columns and "mean" not in table.columns:
-            needed.append("median")
+
+    def summary(fit) -> pd.DataFrame:
         if prediction:
-            needed += ["pi_lower", "pi_upper"]
-        if by_class:
-            needed.append("class")
-        missing = [c for c in needed if c not in table.columns]
-        if missing:
-            raise ModelSpecError(
-                f"The effects table lacks columns {missing}; it needs treatment, comparator, "
-                "median (or mean), ci_lower, ci_upper"
-                + (", pi_lower, pi_upper" if prediction else "")
-                + (", class" if by_class else "")
-                + ".",
-                rule="bad-option",
-            )
-        if table.empty:
-            raise ModelSpecError("The effects table has no rows.", rule="bad-option")
-        return table
-    if not hasattr(source, "relative_effects"):
-        raise ModelSpecError(
-            f"plot_forest needs a NetworkFit or a DataFrame, got {type(source).__name__}.",
-            rule="bad-option",
-        )
-    if prediction:
-        table = source.prediction_interval(reference, ci_prob=ci_prob)
-    else:
-        table = source.relative_effects(reference, ci_prob=ci_prob)
-    table = table.reset_index(drop=True)
-    if by_class:
+            return fit.prediction_interval(reference, ci_prob=ci_prob)
+        return fit.relative_effects(reference, ci_prob=ci_prob)
+
+    table, from_fit = table_or_summary(source, summary, "relative_effects", "plot_forest")
+    if not from_fit:
+        _check_columns(table, prediction, by_class)
+    elif by_class:
         mapping = source.network.classes
         if not mapping:
             raise ModelSpecError(
@@ -230,6 +221,29 @@ def _effects_table(source, reference, ci_prob, prediction, by_class) -> pd.DataF
         classes = [str(mapping.get(t, _NO_CLASS)) for t in table["treatment"]]
         table = table.assign(**{"class": classes})
     return table
+
+
+def _check_columns(table: pd.DataFrame, prediction: bool, by_class: bool) -> None:
+    """Refuse a given effects table that lacks a column the plot draws, or has no rows."""
+    needed = list(_INTERVAL_COLUMNS)
+    if "median" not in table.columns and "mean" not in table.columns:
+        needed.append("median")
+    if prediction:
+        needed += ["pi_lower", "pi_upper"]
+    if by_class:
+        needed.append("class")
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ModelSpecError(
+            f"The effects table lacks columns {missing}; it needs treatment, comparator, "
+            "median (or mean), ci_lower, ci_upper"
+            + (", pi_lower, pi_upper" if prediction else "")
+            + (", class" if by_class else "")
+            + ".",
+            rule="bad-option",
+        )
+    if table.empty:
+        raise ModelSpecError("The effects table has no rows.", rule="bad-option")
 
 
 def _ordered(table: pd.DataFrame, order, estimate: str) -> pd.DataFrame:

@@ -1,15 +1,22 @@
-"""Plots for model checking: node-splits and dev-dev comparisons (consume computed tables)."""
+"""Plots for model checking: node-splits and dev-dev comparisons.
+
+Both take a computed table (from :func:`nma_bayes.nodesplit` and
+:func:`nma_bayes.results.goodness_of_fit.dev_dev`), which need more than one fit to compute.
+matplotlib is imported when a plot is drawn.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..base.errors import ModelSpecError
+from ._figure import figure_and_axes
 
 __all__ = ["plot_nodesplit", "plot_dev_dev"]
 
 
 def _require(table: pd.DataFrame, columns, what: str) -> None:
+    """Raise if ``table`` lacks one of ``columns``."""
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ModelSpecError(f"{what} needs columns {missing}.", rule="bad-option")
@@ -31,16 +38,11 @@ def plot_nodesplit(table: pd.DataFrame, *, ax=None):
         One row per comparison, three estimates (median and interval) each, with the Bayesian
         p-value in the row label.
     """
-    import matplotlib.pyplot as plt
-
     cols = ["treatment", "comparator", "p_value"]
     for s in ("direct", "indirect", "network"):
         cols += [s, f"{s}_lower", f"{s}_upper"]
     _require(table, cols, "plot_nodesplit")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 0.9 + 0.8 * len(table)))
-    else:
-        fig = ax.figure
+    fig, ax, _ = figure_and_axes(ax, (7, 0.9 + 0.8 * len(table)))
     styles = {"direct": ("o", "#1f77b4"), "indirect": ("s", "#ff7f0e"), "network": ("D", "k")}
     labels = []
     for i, row in enumerate(table.itertuples(index=False)):
@@ -78,13 +80,8 @@ def plot_dev_dev(table: pd.DataFrame, *, labels=("model 1", "model 2"), ax=None)
     matplotlib.figure.Figure
         Points above the line of equality fit worse under the second model.
     """
-    import matplotlib.pyplot as plt
-
     _require(table, ["study", "resdev_1", "resdev_2"], "plot_dev_dev")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 5))
-    else:
-        fig = ax.figure
+    fig, ax, _ = figure_and_axes(ax, (5, 5))
     ax.scatter(table["resdev_1"], table["resdev_2"], s=18)
     top = float(max(table["resdev_1"].max(), table["resdev_2"].max())) * 1.05
     ax.plot([0, top], [0, top], color="grey", lw=0.8)

@@ -1,8 +1,10 @@
 """Network graph: treatments as nodes, direct comparisons as edges.
 
-The plot only draws what :meth:`Network.comparisons <nma_bayes.data.network.Network.comparisons>` and
-:meth:`Network.treatment_table <nma_bayes.data.network.Network.treatment_table>` compute; networkx is
-used for the layout only. matplotlib and networkx are imported when a plot is drawn.
+The plot only draws what :meth:`Network.comparisons
+<nma_bayes.data.network.Network.comparisons>` and :meth:`Network.treatment_table
+<nma_bayes.data.network.Network.treatment_table>` compute; networkx is used for the layout only.
+matplotlib and networkx are imported when a plot is drawn. ``plot_network`` takes a network, or a
+fit (it draws the fit's ``.network``).
 
 Artists are tagged with a ``gid`` so the figure can be inspected programmatically:
 
@@ -22,14 +24,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..base.errors import ModelSpecError
+from ..data.network import Network
+from ._figure import root_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..data.network import Network
+    from ..results.record import NetworkFit
 
-__all__ = ["plot_network"]
+__all__ = ["plot_network", "network_of"]
 
 NODE_SIZES = ("patients", "studies")
 LAYOUTS = ("circular", "spring")
@@ -44,7 +48,7 @@ _NO_CLASS = "(no class)"
 
 
 def plot_network(
-    network: Network,
+    network: Network | NetworkFit,
     *,
     node_size: str = "patients",
     ax: Axes | None = None,
@@ -57,8 +61,8 @@ def plot_network(
 
     Parameters
     ----------
-    network : Network
-        The network to draw.
+    network : Network or NetworkFit
+        The network to draw, or anything with a ``.network`` attribute holding one (a fit).
     node_size : {"patients", "studies"}
         What node *areas* are proportional to: patients randomised to the treatment, or studies
         that include it. ``"patients"`` falls back to studies when any arm's sample size is
@@ -87,8 +91,75 @@ def plot_network(
     Raises
     ------
     ModelSpecError
-        For an unknown ``node_size`` or ``layout``.
+        For an unknown ``node_size`` or ``layout``, or a ``network`` that is neither a Network
+        nor holds one.
     """
+    network = network_of(network)
+    _check_options(node_size, layout)
+    comps = network.comparisons()
+    names = list(network.treatments)
+    pos = _layout(names, comps, layout, seed)
+    xy = np.array([pos[t] for t in names], dtype=float).reshape(len(names), 2)
+    areas, basis = _node_areas(network.treatment_table(), node_size)
+    colors, handles = _class_colors(names, network.classes)
+    fig, ax = _figure_and_axes(ax, wide=bool(handles))
+
+    index = {t: i for i, t in enumerate(names)}
+    ends = [
+        (index[a], index[b]) for a, b in zip(comps["treatment1"], comps["treatment2"], strict=True)
+    ]
+    _draw_edges(ax, xy, ends, comps["n_studies"].to_numpy(dtype=float))
+    nodes = ax.scatter(
+        xy[:, 0], xy[:, 1], s=areas, c=colors, edgecolors="white", linewidths=1.0, zorder=2
+    )
+    nodes.set_gid("nma-nodes")
+    if edge_labels:
+        _draw_edge_labels(ax, xy, ends, comps["n_studies"])
+    labels = []
+    if show_labels:
+        radial = layout == "circular" and len(names) > RADIAL_LABELS_FROM
+        labels = _draw_labels(ax, xy, names, areas, radial=radial)
+    if handles:
+        _draw_legend(ax, handles)
+    _draw_caption(ax, basis, node_size)
+
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    _fit_limits(fig, ax, xy, np.sqrt(areas) / 2, labels)
+    return fig
+
+
+def network_of(source) -> Network:
+    """Return the network of ``source``: a Network, or the ``.network`` of a fit.
+
+    Parameters
+    ----------
+    source : Network or object with a ``network`` attribute
+        What the user gave the plot.
+
+    Returns
+    -------
+    Network
+        The network to draw.
+
+    Raises
+    ------
+    ModelSpecError
+        If ``source`` is neither a Network nor holds one in ``.network``.
+    """
+    if isinstance(source, Network):
+        return source
+    held = getattr(source, "network", None)
+    if isinstance(held, Network):
+        return held
+    raise ModelSpecError(
+        f"plot_network needs a Network or a fit of one (NetworkFit), got {type(source).__name__}.",
+        rule="bad-option",
+    )
+
+
+def _check_options(node_size: str, layout: str) -> None:
+    """Refuse an unknown ``node_size`` or ``layout``."""
     if node_size not in NODE_SIZES:
         raise ModelSpecError(
             f"node_size={node_size!r}: use one of {NODE_SIZES}.", rule="bad-option"
@@ -96,44 +167,38 @@ def plot_network(
     if layout not in LAYOUTS:
         raise ModelSpecError(f"layout={layout!r}: use one of {LAYOUTS}.", rule="bad-option")
 
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
-    table = network.treatment_table()
-    comps = network.comparisons()
-    names = list(network.treatments)
-    pos = _layout(names, comps, layout, seed)
-    xy = np.array([pos[t] for t in names], dtype=float).reshape(len(names), 2)
-
+def _node_areas(table, node_size: str) -> tuple[np.ndarray, str]:
+    """Marker areas (points²) and what they show (``node_size``, or studies as a fallback)."""
     basis = node_size
     if basis == "patients" and table["n_patients"].isna().any():
-        basis = "studies"
+        basis = "studies"  # some sample sizes unknown (contrast data)
     value = table["n_patients" if basis == "patients" else "n_studies"].to_numpy(dtype=float)
-    areas = MAX_NODE_AREA * value / value.max()
+    return MAX_NODE_AREA * value / value.max(), basis
 
-    colors, handles = _class_colors(names, network.classes)
 
-    if ax is None:
-        width = 11.0 if handles else 8.0
-        fig = plt.figure(figsize=(width, 8.0))
-        ax = fig.add_axes((0.02, 0.05, 0.96 * 8.0 / width, 0.92))
-    fig = ax.figure
-    while not isinstance(fig, Figure):  # a SubFigure: walk up to the root figure
-        fig = fig.figure
+def _figure_and_axes(ax: Axes | None, *, wide: bool) -> tuple[Figure, Axes]:
+    """Return the root figure and Axes to draw into (a new figure has room for a legend)."""
+    if ax is not None:
+        return root_figure(ax), ax
+    import matplotlib.pyplot as plt
 
-    index = {t: i for i, t in enumerate(names)}
-    ends = [
-        (index[a], index[b]) for a, b in zip(comps["treatment1"], comps["treatment2"], strict=True)
-    ]
-    segments = [xy[[a, b]] for a, b in ends]
-    n_studies = comps["n_studies"].to_numpy(dtype=float)
+    width = 11.0 if wide else 8.0
+    fig = plt.figure(figsize=(width, 8.0))
+    # a square graph area of 8 inches on the left; the legend goes to its right
+    ax = fig.add_axes((0.02, 0.05, 0.96 * 8.0 / width, 0.92))
+    return fig, ax
+
+
+def _draw_edges(ax: Axes, xy: np.ndarray, ends: list, n_studies: np.ndarray) -> None:
+    """One segment per comparison, its width proportional to its number of studies."""
+    from matplotlib.collections import LineCollection
+
     per_study = (
         min(EDGE_WIDTH_PER_STUDY, MAX_EDGE_WIDTH / n_studies.max()) if len(n_studies) else 1.0
     )
     edges = LineCollection(
-        segments,
+        [xy[[a, b]] for a, b in ends],
         linewidths=n_studies * per_study,
         colors="0.45",
         alpha=0.8,
@@ -143,67 +208,76 @@ def plot_network(
     edges.set_gid("nma-edges")
     ax.add_collection(edges)
 
-    nodes = ax.scatter(
-        xy[:, 0], xy[:, 1], s=areas, c=colors, edgecolors="white", linewidths=1.0, zorder=2
-    )
-    nodes.set_gid("nma-nodes")
 
-    if edge_labels:
-        for (a, b), n in zip(ends, comps["n_studies"], strict=True):
-            mid = xy[[a, b]].mean(axis=0)
-            txt = ax.text(
-                mid[0], mid[1], str(int(n)), ha="center", va="center", fontsize="small",
-                zorder=3, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
-            )  # fmt: skip
-            txt.set_gid("nma-edge-label")
-
-    if show_labels:
-        center = xy.mean(axis=0)
-        radial = layout == "circular" and len(names) > RADIAL_LABELS_FROM
-        for i, name in enumerate(names):
-            direction = xy[i] - center
-            norm = np.hypot(*direction)
-            direction = direction / norm if norm > 1e-9 else np.array([0.0, 1.0])
-            offset = np.sqrt(areas[i]) / 2 + 4  # marker radius + a gap, in points
-            if radial:  # many treatments on a circle: labels along the radius
-                angle = np.degrees(np.arctan2(direction[1], direction[0]))
-                flip = direction[0] < 0
-                align = {
-                    "ha": "right" if flip else "left", "va": "center",
-                    "rotation": angle + 180 if flip else angle, "rotation_mode": "anchor",
-                }  # fmt: skip
-            else:
-                align = {
-                    "ha": _align(direction[0], "left", "right"),
-                    "va": _align(direction[1], "bottom", "top"),
-                }
-            ann = ax.annotate(
-                name, xy=xy[i], xytext=tuple(direction * offset), textcoords="offset points",
-                fontsize="small", zorder=4, annotation_clip=False, **align,
-            )  # fmt: skip
-            ann.set_gid("nma-label")
-
-    if handles:
-        proxies = [
-            Line2D([], [], ls="", marker="o", markersize=8, color=c, label=k) for k, c in handles
-        ]
-        ax.legend(
-            handles=proxies, title="Class", loc="center left", bbox_to_anchor=(1.02, 0.5),
-            fontsize="small", frameon=False,
+def _draw_edge_labels(ax: Axes, xy: np.ndarray, ends: list, n_studies) -> None:
+    """Write each comparison's number of studies at the middle of its edge."""
+    for (a, b), n in zip(ends, n_studies, strict=True):
+        mid = xy[[a, b]].mean(axis=0)
+        txt = ax.text(
+            mid[0], mid[1], str(int(n)), ha="center", va="center", fontsize="small",
+            zorder=3, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
         )  # fmt: skip
+        txt.set_gid("nma-edge-label")
 
+
+def _draw_labels(
+    ax: Axes, xy: np.ndarray, names: list[str], areas: np.ndarray, *, radial: bool
+) -> list:
+    """Write each treatment's name next to its node, pushed away from the centre."""
+    center = xy.mean(axis=0)
+    labels = []
+    for i, name in enumerate(names):
+        direction = xy[i] - center
+        norm = np.hypot(*direction)
+        direction = direction / norm if norm > 1e-9 else np.array([0.0, 1.0])
+        offset = np.sqrt(areas[i]) / 2 + 4  # marker radius + a gap, in points
+        ann = ax.annotate(
+            name, xy=xy[i], xytext=tuple(direction * offset), textcoords="offset points",
+            fontsize="small", zorder=4, annotation_clip=False,
+            **_label_alignment(direction, radial),
+        )  # fmt: skip
+        ann.set_gid("nma-label")
+        labels.append(ann)
+    return labels
+
+
+def _label_alignment(direction: np.ndarray, radial: bool) -> dict:
+    """Text alignment of a label whose node lies in ``direction`` (unit vector) from the centre."""
+    if not radial:
+        return {
+            "ha": _align(direction[0], "left", "right"),
+            "va": _align(direction[1], "bottom", "top"),
+        }
+    # many treatments on a circle: labels along the radius, never upside down
+    angle = np.degrees(np.arctan2(direction[1], direction[0]))
+    flip = direction[0] < 0
+    return {
+        "ha": "right" if flip else "left", "va": "center",
+        "rotation": angle + 180 if flip else angle, "rotation_mode": "anchor",
+    }  # fmt: skip
+
+
+def _draw_legend(ax: Axes, handles: list) -> None:
+    """Legend of the treatment classes, right of the graph."""
+    from matplotlib.lines import Line2D
+
+    proxies = [
+        Line2D([], [], ls="", marker="o", markersize=8, color=c, label=k) for k, c in handles
+    ]
+    ax.legend(
+        handles=proxies, title="Class", loc="center left", bbox_to_anchor=(1.02, 0.5),
+        fontsize="small", frameon=False,
+    )  # fmt: skip
+
+
+def _draw_caption(ax: Axes, basis: str, node_size: str) -> None:
+    """Caption under the graph saying what node areas and edge widths show."""
     note = "" if basis == node_size else " (sample sizes unknown)"
     caption = ax.text(
         0.5, -0.02, f"Node area ∝ {basis}{note}; edge width ∝ studies",
         transform=ax.transAxes, ha="center", va="top", fontsize="small", color="0.35",
     )  # fmt: skip
     caption.set_gid("nma-caption")
-
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    labels = [t for t in ax.texts if t.get_gid() == "nma-label"]
-    _fit_limits(fig, ax, xy, np.sqrt(areas) / 2, labels)
-    return fig
 
 
 def _fit_limits(fig, ax, xy: np.ndarray, radii: np.ndarray, labels: list) -> None:

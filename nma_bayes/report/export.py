@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..base.validate import resolve_direction
+
 __all__ = ["EXPORT_FORMATS", "export_tables", "fit_tables", "spreadsheet_safe"]
 
 EXPORT_FORMATS = ("csv", "xlsx", "html")
@@ -31,6 +33,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 #: Control characters that xlsx cannot hold (all below 0x20 except tab and newline).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
 
 def escape_control_characters(text: str) -> str:
     r"""Replace control characters other than tab and newline by visible escapes (``\x07``)."""
@@ -78,13 +81,6 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _direction(fit, lower_is_better: bool | None) -> bool | None:
-    """Return the benefit direction: given, else recorded on the network, else None."""
-    if lower_is_better is not None:
-        return lower_is_better
-    return getattr(fit.network, "lower_is_better", None)
-
-
 def fit_tables(
     fit, *, lower_is_better: bool | None = None, ci_prob: float = 0.95
 ) -> dict[str, pd.DataFrame]:
@@ -111,7 +107,8 @@ def fit_tables(
         "relative_effects_all_pairs": fit.relative_effects(all_pairs=True, ci_prob=ci_prob),
         "league_table": fit.league_table(ci_prob=ci_prob),
     }
-    direction = _direction(fit, lower_is_better)
+    # SUCRA only when the direction is known (given, else recorded on the network)
+    direction = resolve_direction(lower_is_better, fit.network, required=False)
     if direction is not None:
         tables["sucra"] = fit.sucra(lower_is_better=direction, ci_prob=ci_prob)
     return tables

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .export import TABLE_TITLES, _direction, fit_tables, table_html
+from ..base.validate import resolve_direction
+from ..plots.network import plot_network
+from .export import TABLE_TITLES, fit_tables, table_html
 
 __all__ = ["write_report", "report_html", "package_versions"]
 
@@ -35,6 +37,19 @@ th{background:#f2f4f7}td:first-child,th:first-child{text-align:left}
 nav a{margin-right:1em}
 img{max-width:100%}
 """
+
+#: Navigation links of the report: section id and label.
+_NAV = (
+    ("data", "Data"),
+    ("network-plot", "Network"),
+    ("model", "Model"),
+    ("diagnostics", "Diagnostics"),
+    ("relative-effects", "Relative effects"),
+    ("league-table", "League table"),
+    ("rankings", "Rankings"),
+    ("heterogeneity", "Heterogeneity"),
+    ("software", "Software"),
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -64,10 +79,8 @@ def _network_png(fit) -> str | None:
     """Draw the network plot as a base64 PNG (``None`` if it cannot be drawn)."""
     import matplotlib.pyplot as plt
 
-    from ..plots import plot_network
-
     try:
-        fig = plot_network(fit.network)
+        fig = plot_network(fit)
     except Exception:  # a report without a plot beats no report
         return None
     try:
@@ -126,106 +139,124 @@ def report_html(
 ) -> str:
     """Render the report of a fit as one HTML document (see :func:`write_report`).
 
+    Parameters
+    ----------
+    fit : NetworkFit
+        A fitted network.
+    lower_is_better : bool, optional
+        Benefit direction for the rankings (default: the one recorded on the network, else no
+        rankings; :func:`~nma_bayes.base.validate.resolve_direction`).
+    title : str, optional
+        Report title (default: a description of the network).
+    ci_prob : float
+        Interval probability.
+
     Returns
     -------
     str
         The HTML text.
     """
     net = fit.network
-    direction = _direction(fit, lower_is_better)
+    direction = resolve_direction(lower_is_better, net, required=False)
     if title is None:
         title = f"Network meta-analysis: {net.n_treatments} treatments, {net.n_studies} studies"
     tables = fit_tables(fit, lower_is_better=direction, ci_prob=ci_prob)
     pct = f"{100 * ci_prob:g}%"
+    sections = [
+        _section("data", "Data", _data_summary(fit)),
+        _network_section(fit),
+        _section("model", "Model and priors", _kv_table(fit.describe())),
+        _section("diagnostics", "Diagnostics", _diagnostics(fit)),
+        *_effects_sections(tables, str(net.reference), pct),
+        _rankings_section(tables, direction, pct),
+        _heterogeneity_section(fit, ci_prob),
+        _software_section(fit),
+    ]
+    return _page(title, sections)
 
-    sections = []
-    sections.append(_section("data", "Data", _data_summary(fit)))
 
+def _network_section(fit) -> str:
+    """Render the network plot as an embedded PNG (or a note that it could not be drawn)."""
     png = _network_png(fit)
     plot = (
         f'<img alt="network plot" src="data:image/png;base64,{png}">'
         if png is not None
         else "<p>The network plot could not be drawn.</p>"
     )
-    sections.append(_section("network-plot", "Network", plot))
+    return _section("network-plot", "Network", plot)
 
-    sections.append(_section("model", "Model and priors", _kv_table(fit.describe())))
-    sections.append(_section("diagnostics", "Diagnostics", _diagnostics(fit)))
 
+def _effects_sections(tables: dict, reference: str, pct: str) -> list[str]:
+    """Render the relative effects vs the reference and for all pairs, and the league table."""
     effects_note = (
         f"<p>Posterior mean, SD, median and {escape(pct)} credible interval of each treatment "
-        f"minus its comparator (reference: {escape(str(net.reference))}).</p>"
+        f"minus its comparator (reference: {escape(reference)}).</p>"
     )
-    sections.append(
+    league_note = (
+        f"<p>Median ({escape(pct)} credible interval) of the row treatment minus the column "
+        "treatment.</p>"
+    )
+    return [
         _section(
             "relative-effects",
             TABLE_TITLES["relative_effects"],
             effects_note + table_html("relative_effects", tables["relative_effects"]),
-        )
-    )
-    sections.append(
+        ),
         _section(
             "relative-effects-all-pairs",
             TABLE_TITLES["relative_effects_all_pairs"],
             table_html("relative_effects_all_pairs", tables["relative_effects_all_pairs"]),
-        )
-    )
-    sections.append(
+        ),
         _section(
             "league-table",
             TABLE_TITLES["league_table"],
-            f"<p>Median ({escape(pct)} credible interval) of the row treatment minus the column "
-            "treatment.</p>" + table_html("league_table", tables["league_table"]),
+            league_note + table_html("league_table", tables["league_table"]),
+        ),
+    ]
+
+
+def _rankings_section(tables: dict, direction: bool | None, pct: str) -> str:
+    """Render the SUCRA table when the direction is known (then in ``tables``), else a note."""
+    if "sucra" not in tables:
+        return _section(
+            "rankings",
+            "Rankings",
+            "<p>Not computed: the benefit direction was not given (pass "
+            "<code>lower_is_better</code>).</p>",
         )
+    better = "lower" if direction else "higher"
+    return _section(
+        "rankings",
+        "Rankings",
+        f"<p>SUCRA, mean rank ({escape(pct)} interval of the scaled rank) and P(best); "
+        f"{better} effects are better.</p>" + table_html("sucra", tables["sucra"]),
     )
-    if "sucra" in tables:
-        better = "lower" if direction else "higher"
-        sections.append(
-            _section(
-                "rankings",
-                "Rankings",
-                f"<p>SUCRA, mean rank ({escape(pct)} interval of the scaled rank) and P(best); "
-                f"{better} effects are better.</p>" + table_html("sucra", tables["sucra"]),
-            )
-        )
-    else:
-        sections.append(
-            _section(
-                "rankings",
-                "Rankings",
-                "<p>Not computed: the benefit direction was not given (pass "
-                "<code>lower_is_better</code>).</p>",
-            )
-        )
+
+
+def _heterogeneity_section(fit, ci_prob: float) -> str:
+    """Render the between-study heterogeneity (a note for a fixed-effect model)."""
     if fit.spec.random:
         het = fit.heterogeneity(ci_prob=ci_prob).reset_index()
         body = het.to_html(escape=True, index=False, float_format="{:.3f}".format, border=0)
     else:
         body = "<p>Fixed-effect model: no between-study heterogeneity (tau = 0 by assumption).</p>"
-    sections.append(_section("heterogeneity", "Heterogeneity", body))
+    return _section("heterogeneity", "Heterogeneity", body)
 
+
+def _software_section(fit) -> str:
+    """Render the engine, seed, package versions and the time the report was made."""
     run = {
         "engine": fit.engine,
         "seed": fit.seed,
         **package_versions(),
         "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    sections.append(_section("software", "Software, seed and engine", _kv_table(run)))
+    return _section("software", "Software, seed and engine", _kv_table(run))
 
-    nav = "".join(
-        f'<a href="#{sid}">{escape(label)}</a>'
-        for sid, label in (
-            ("data", "Data"),
-            ("network-plot", "Network"),
-            ("model", "Model"),
-            ("diagnostics", "Diagnostics"),
-            ("relative-effects", "Relative effects"),
-            ("league-table", "League table"),
-            ("rankings", "Rankings"),
-            ("heterogeneity", "Heterogeneity"),
-            ("software", "Software"),
-        )
-    )
+
+def _page(title: str, sections: list[str]) -> str:
+    """Assemble the HTML document: head, title, navigation links and the sections."""
+    nav = "".join(f'<a href="#{sid}">{escape(label)}</a>' for sid, label in _NAV)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n"

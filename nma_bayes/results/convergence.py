@@ -7,7 +7,6 @@ bulk ESS >= 400 (100 per chain for 4 chains); any divergent transition is a prob
 
 from __future__ import annotations
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -47,6 +46,8 @@ def diagnostics_table(idata, var_names=("d", "tau", "class_mean", "class_sd")) -
         ``parameter, r_hat, ess_bulk, ess_tail, mcse_mean``; ``attrs["divergences"]`` holds the
         number of divergent transitions.
     """
+    import arviz as az  # lazy: ArviZ costs ~1.5 s to import
+
     post = idata["posterior"].to_dataset()
     names = [v for v in var_names if v in post]
     post = _drop_constant(post[names])
@@ -128,6 +129,8 @@ def compare_with_exact(fit, *, ci_prob: float) -> pd.DataFrame:
     DataFrame
         ``parameter, stat, mcmc, exact, mcse, z`` with ``z = (mcmc - exact) / mcse``.
     """
+    import arviz as az  # lazy: ArviZ costs ~1.5 s to import
+
     post = fit.idata["posterior"].to_dataset()
     exact = fit.exact
     alpha = (1 - ci_prob) / 2

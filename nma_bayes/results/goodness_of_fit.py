@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..models.pymc_graph import marginal_loglik, model_data
+from ..models.likelihood import marginal_loglik
 
 __all__ = [
     "model_fit_table",
@@ -80,7 +80,7 @@ def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> p
     DataFrame
         Totals: one row with ``resdev, pD, DIC, n_data`` (number of contrasts).
     """
-    data = model_data(fit.network)
+    data = fit.model_data.arrays()
     d_pos, tau = _draws(fit)
     pick = np.linspace(0, len(tau) - 1, min(max_draws, len(tau))).round().astype(int)
     d_pos, tau = d_pos[pick], tau[pick]
@@ -126,7 +126,7 @@ def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> p
 
 def pointwise_loglik(fit) -> xr.DataArray:
     """Marginal log-likelihood of each study's contrasts per draw (dims chain, draw, study)."""
-    data = model_data(fit.network)
+    data = fit.model_data.arrays()
     d_pos, tau = _draws(fit)
     mu = _fitted_means(fit, data, d_pos)
     ll = marginal_loglik(

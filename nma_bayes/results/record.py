@@ -1,4 +1,4 @@
-"""The fit object: data, model spec and posterior together, with tidy summaries."""
+"""The fit record: data, model spec and the posterior accessor, with summaries as delegates."""
 
 from __future__ import annotations
 
@@ -9,26 +9,31 @@ import pandas as pd
 import xarray as xr
 
 from ..base import validate as VA
-from ..base.errors import ModelSpecError, NumericalError, UnknownTreatmentError
 from ..base.html import fit_html
 from ..engines.exact import ExactPosterior
+from ..models.likelihood import ContrastData
 from . import class_summaries as CS
 from . import goodness_of_fit as MF
 from . import summaries
+from . import tables as T
 from .convergence import compare_with_exact, convergence_problems, diagnostics_table
+from .posterior import Posterior
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
     from ..engines.nuts import SamplerSettings
     from ..models.spec import ModelSpec
 
-__all__ = ["NetworkFit"]
+__all__ = ["FitRecord"]
 
 
-class NetworkFit:
-    """A fitted network meta-analysis.
+class FitRecord:
+    """A fitted network meta-analysis: data, model, settings and the posterior accessor.
 
-    Returned by :func:`nma_bayes.fit_network`; not usually constructed by hand.
+    The summaries are functions of the accessor (:mod:`nma_bayes.results.tables`,
+    :mod:`~nma_bayes.results.class_summaries`, :mod:`~nma_bayes.results.goodness_of_fit`,
+    :mod:`~nma_bayes.results.convergence`); the methods below are thin delegates to them. Users get
+    the subclass :class:`nma_bayes.NetworkFit`, which adds the exports (report, CSV, Excel).
 
     Parameters
     ----------
@@ -43,9 +48,16 @@ class NetworkFit:
         How the posterior was sampled.
     seed : int
         The sampler's seed (refitting with it reproduces the draws).
+    exact : ExactPosterior, optional
+        The exact posterior, when the exact engine made the fit.
+    data : ContrastData, optional
+        The numeric arrays of the network, built once by ``fit_network`` and reused by goodness
+        of fit (built on first use otherwise).
 
     Attributes
     ----------
+    posterior : Posterior
+        The accessor every summary reads.
     problems : list of str
         Convergence problems found after sampling (also issued as ``NMAConvergenceWarning``).
     """
@@ -58,25 +70,39 @@ class NetworkFit:
         settings: SamplerSettings,
         seed: int,
         exact: ExactPosterior | None = None,
+        data: ContrastData | None = None,
     ):
         self.network = network
         self.spec = spec
-        self.idata = idata
         self.settings = settings
         self.seed = int(seed)
-        self.engine = "exact" if exact is not None else "pymc"
-        self._exact = exact
+        self.posterior = Posterior(network, spec, idata, exact)
+        self._data = data
         # independent draws of the exact engine need no convergence checks
         self.problems = [] if exact is not None else convergence_problems(self.diagnostics())
 
     @property
+    def idata(self):
+        """The ArviZ DataTree of the fit (``posterior``: ``d``, ``tau``)."""
+        return self.posterior.idata
+
+    @property
+    def engine(self) -> str:
+        """``"exact"`` or ``"pymc"``."""
+        return self.posterior.engine
+
+    @property
     def exact(self) -> ExactPosterior:
         """The exact posterior of this model and data (computed on first use; < 1 s)."""
-        if self._exact is None:
-            self._exact = ExactPosterior(self.network, self.spec)
-        return self._exact
+        return self.posterior.exact
 
-    # ------------------------------------------------------------------ draws
+    @property
+    def model_data(self) -> ContrastData:
+        """The network's numeric arrays (shared with the engines)."""
+        if self._data is None:
+            self._data = ContrastData.from_network(self.network)
+        return self._data
+
     @property
     def treatments(self) -> tuple[str, ...]:
         """Treatments in the network's documented order."""
@@ -88,25 +114,15 @@ class NetworkFit:
         return self.network.reference
 
     def d_full(self) -> xr.DataArray:
-        """Draws of every treatment's effect vs the model reference (0 for the reference).
+        """Draws of every treatment's effect vs the model reference (treatment order)."""
+        return self.posterior.d_full()
 
-        Returns
-        -------
-        DataArray (chain, draw, treatment)
-            Treatments in network order.
-        """
-        d = self.idata["posterior"]["d"]
-        zero = xr.zeros_like(d.isel(treatment=0)).expand_dims(treatment=[self.reference])
-        full = xr.concat([zero, d], "treatment")
-        return full.sel(treatment=list(self.treatments)).transpose("chain", "draw", "treatment")
+    def _direction(self, lower_is_better) -> bool:
+        """Resolve the direction by the package's one rule (``validate.resolve_direction``)."""
+        return VA.resolve_direction(lower_is_better, self.network, required=True)
 
     def _check_treatment(self, name: str) -> str:
-        if name not in self.treatments:
-            raise UnknownTreatmentError(
-                f"Treatment {name!r} is not in the network. "
-                f"Treatments: {', '.join(self.treatments)}."
-            )
-        return name
+        return T.check_treatment(self.posterior, name)
 
     # -------------------------------------------------------------- summaries
     def relative_effects(
@@ -129,32 +145,7 @@ class NetworkFit:
         DataFrame
             ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
         """
-        all_pairs, ci_prob = VA.check_bool(all_pairs, "all_pairs"), VA.check_ci_prob(ci_prob)
-        ref = self._check_treatment(reference if reference is not None else self.reference)
-        if self.engine == "exact":
-            table = self._exact_relative_effects(ref, all_pairs=all_pairs, ci_prob=ci_prob)
-        else:
-            table = summaries.relative_effects_table(
-                self.d_full(), ref, all_pairs=all_pairs, ci_prob=ci_prob
-            )
-        return _finite(table, "relative_effects")
-
-    def _exact_relative_effects(self, ref: str, *, all_pairs: bool, ci_prob: float):
-        """Relative effects by quadrature (no draws): each pair from three covariance entries."""
-        names = list(self.treatments)
-        idx_t, idx_c = summaries.comparison_pairs(
-            len(names), names.index(ref), all_pairs=all_pairs
-        )
-        col = {t: i for i, t in enumerate(self.exact.treatments)}  # -1: the model reference
-        pos = np.array([col.get(t, -1) for t in names])
-        stats = self.exact.contrast_summary(pos[idx_t], pos[idx_c], ci_prob)
-        return pd.DataFrame(
-            {
-                "treatment": [names[i] for i in idx_t],
-                "comparator": [names[j] for j in idx_c],
-                **{k: stats[k] for k in ("mean", "sd", "median", "ci_lower", "ci_upper")},
-            }
-        )
+        return T.relative_effects(self.posterior, reference, all_pairs=all_pairs, ci_prob=ci_prob)
 
     def league_table(
         self, *, ci_prob: float = 0.95, digits: int = 2, stat: str = "median"
@@ -175,10 +166,7 @@ class NetworkFit:
         DataFrame
             Square table of strings ``"estimate (lower, upper)"``, treatment names on the diagonal.
         """
-        digits = VA.check_int(digits, "digits", minimum=0)
-        pairs = self.relative_effects(all_pairs=True, ci_prob=ci_prob)  # exact engine: quadrature
-        names = [str(t) for t in self.treatments]
-        return summaries.league_table_from_pairs(pairs, names, digits=digits, stat=stat)
+        return T.league_table(self.posterior, ci_prob=ci_prob, digits=digits, stat=stat)
 
     def rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
         """Probability that each treatment takes each rank (rank 1 = best).
@@ -193,9 +181,7 @@ class NetworkFit:
         DataFrame
             Treatment x rank.
         """
-        return summaries.rank_probabilities_table(
-            self.d_full(), lower_is_better=_direction(lower_is_better)
-        )
+        return T.rank_probabilities(self.posterior, lower_is_better=lower_is_better)
 
     def sucra(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
         """SUCRA (Salanti et al. 2011; Rücker & Schwarzer 2015) with its credible interval.
@@ -212,10 +198,7 @@ class NetworkFit:
         DataFrame
             ``treatment, sucra, mean_rank, ci_lower, ci_upper, p_best`` in treatment order.
         """
-        table = summaries.sucra_table(
-            self.d_full(), lower_is_better=_direction(lower_is_better), ci_prob=ci_prob
-        )
-        return _finite(table, "sucra")
+        return T.sucra(self.posterior, lower_is_better=lower_is_better, ci_prob=ci_prob)
 
     def heterogeneity(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
         """Posterior summary of the between-study SD ``tau`` and variance ``tau^2``.
@@ -225,36 +208,15 @@ class NetworkFit:
         DataFrame
             Index ``tau, tau2``; columns ``mean, sd, median, ci_lower, ci_upper``.
         """
-        ci_prob = VA.check_ci_prob(ci_prob)
-        if not self.spec.random:
-            raise ModelSpecError(
-                "A fixed-effect model has no heterogeneity parameter (tau = 0 by assumption). "
-                "Fit effects='random' to estimate tau."
-            )
-        if self.engine == "exact":
-            ex = self.exact
-            t, w = ex.tau, ex.weights
-            tau = ex.tau_summary(summaries.check_ci_prob(ci_prob))
-            m2 = float((w * t**2).sum())
-            tau2 = {
-                "mean": m2,
-                "sd": float(np.sqrt(max((w * t**4).sum() - m2**2, 0.0))),
-                **{k: tau[k] ** 2 for k in ("median", "ci_lower", "ci_upper")},
-            }
-            index = pd.Index(["tau", "tau2"], name="parameter")
-            return _finite(pd.DataFrame([tau, tau2], index=index), "heterogeneity")
-        tau = np.asarray(self.idata["posterior"]["tau"]).reshape(-1)
-        stats = summaries.describe_draws(np.stack([tau, tau**2], axis=1), ci_prob)
-        index = pd.Index(["tau", "tau2"], name="parameter")
-        return _finite(pd.DataFrame(stats, index=index), "heterogeneity")
+        return T.heterogeneity(self.posterior, ci_prob=ci_prob)
 
     def compare_exact(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
         """Compare this fit's draws with the exact posterior, in Monte Carlo standard errors.
 
         For every parameter (``d`` vs the model reference, and ``tau``) and statistic (mean,
         median and the interval ends), the MCMC estimate minus the exact value (quadrature,
-        :mod:`nma_bayes.engines.exact`) divided by the MCSE of that estimate (ArviZ ``mcse``, mean or
-        quantile). For a correct sampler the ``z`` values behave like standard normal draws.
+        :mod:`nma_bayes.engines.exact`) divided by the MCSE of that estimate (ArviZ ``mcse``, mean
+        or quantile). For a correct sampler the ``z`` values behave like standard normal draws.
 
         Returns
         -------
@@ -262,31 +224,6 @@ class NetworkFit:
             ``parameter, stat, mcmc, exact, mcse, z``.
         """
         return compare_with_exact(self, ci_prob=summaries.check_ci_prob(ci_prob))
-
-    # --------------------------------------------------------------------- exports
-    def to_report(self, path, **kwargs):
-        """Write a self-describing HTML report (see :func:`nma_bayes.report.html_report.write_report`)."""
-        from ..report.html_report import write_report
-
-        return write_report(self, path, **kwargs)
-
-    def to_csv(self, directory, **kwargs):
-        """Write relative effects, league table and SUCRA as CSV files into ``directory``."""
-        from ..report.export import export_tables
-
-        return export_tables(self, directory, format="csv", **kwargs)
-
-    def to_excel(self, path, **kwargs):
-        """Write the tables as sheets of one Excel workbook."""
-        from ..report.export import export_tables
-
-        return export_tables(self, path, format="xlsx", **kwargs)
-
-    def to_html(self, path, **kwargs):
-        """Write the tables as one (escaped) HTML file."""
-        from ..report.export import export_tables
-
-        return export_tables(self, path, format="html", **kwargs)
 
     # ------------------------------------------------------------------- model fit
     def model_fit(self, *, per_study: bool = False) -> pd.DataFrame:
@@ -355,12 +292,13 @@ class NetworkFit:
             per-draw scaled rank of the class effect).
         """
         return CS.class_rankings_table(
-            self, lower_is_better=_direction(lower_is_better), ci_prob=ci_prob
+            self, lower_is_better=self._direction(lower_is_better), ci_prob=ci_prob
         )
 
     def class_rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
         """Probability of each rank of each class effect (class x rank)."""
-        return CS.class_rank_probabilities_table(self, lower_is_better=_direction(lower_is_better))
+        direction = self._direction(lower_is_better)
+        return CS.class_rank_probabilities_table(self, lower_is_better=direction)
 
     def within_class_rankings(self, *, lower_is_better: bool) -> pd.DataFrame:
         """Rank treatments within their class.
@@ -371,7 +309,8 @@ class NetworkFit:
             ``class, treatment, mean_rank, sucra, p_best`` (SUCRA is NaN in one-treatment
             classes).
         """
-        return CS.within_class_rankings_table(self, lower_is_better=_direction(lower_is_better))
+        direction = self._direction(lower_is_better)
+        return CS.within_class_rankings_table(self, lower_is_better=direction)
 
     def class_contrast(
         self, classes, versus, *, weighting="class_means", ci_prob: float = 0.95
@@ -405,15 +344,15 @@ class NetworkFit:
             ``treatment, class, rank, probability, cumulative``.
         """
         return CS.rank_probabilities_by_class_table(
-            self, lower_is_better=_direction(lower_is_better)
+            self, lower_is_better=self._direction(lower_is_better)
         )
 
     def diagnostics(self) -> pd.DataFrame:
         """R-hat, bulk/tail ESS and MCSE per parameter; ``attrs["divergences"]`` counts divergences.
 
         Problems (R-hat > 1.01, bulk ESS < 400, any divergence) were issued as
-        :class:`~nma_bayes.base.errors.NMAConvergenceWarning` when the fit was made and are listed in
-        :attr:`problems`.
+        :class:`~nma_bayes.base.errors.NMAConvergenceWarning` when the fit was made and are listed
+        in :attr:`problems`.
         """
         return diagnostics_table(self.idata)
 
@@ -456,31 +395,10 @@ class NetworkFit:
         }
 
     def __repr__(self) -> str:
-        lines = ["NetworkFit"] + [f"  {k}: {v}" for k, v in self.describe().items()]
+        lines = [type(self).__name__] + [f"  {k}: {v}" for k, v in self.describe().items()]
         if self.problems:
             lines.append("  convergence problems: " + "; ".join(self.problems))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         return fit_html(self)
-
-
-def _direction(lower_is_better) -> bool:
-    return VA.check_lower_is_better(lower_is_better)
-
-
-def _finite(table: pd.DataFrame, what: str) -> pd.DataFrame:
-    """Return ``table``, or raise NumericalError if a numeric entry is NaN or infinite."""
-    numbers = table.select_dtypes("number")
-    bad = ~np.isfinite(numbers.to_numpy(dtype=float))
-    if bad.any():
-        rows, cols = np.nonzero(bad)
-        label = table["treatment"].to_numpy() if "treatment" in table else table.index.to_numpy()
-        cells = [f"{label[r]}: {numbers.columns[c]}" for r, c in zip(rows, cols, strict=True)]
-        raise NumericalError(
-            f"{what}() would return NaN or infinite values ({', '.join(cells[:5])}"
-            f"{', ...' if len(cells) > 5 else ''}): the posterior was not computable in floating "
-            "point. Check the scale and units of the data (see the range rules in "
-            "nma_bayes.data.validation and docs/data.md) and that the priors suit that scale."
-        )
-    return table

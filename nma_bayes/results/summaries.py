@@ -36,7 +36,7 @@ SAMPLE_DIMS = ("chain", "draw")
 
 
 def check_ci_prob(ci_prob: float) -> float:
-    """Validate a credible-interval probability (see :func:`nma_bayes.base.validate.check_ci_prob`)."""
+    """Validate a credible-interval probability (:func:`nma_bayes.base.validate.check_ci_prob`)."""
     return validate.check_ci_prob(ci_prob)
 
 

@@ -250,3 +250,55 @@ def test_rank_diagnostics(fit):
     assert isinstance(fig, Figure)
     titles = axis_titles(fig)
     assert "tau" in titles and any(t.startswith("d") for t in titles)
+
+
+# ------------------------------------------------------------------ one contract: fit or table
+def test_league_from_the_all_pairs_table(fit):
+    from_fit = by_gid(plot_league(fit).axes[0], "nma-league-cell")
+    table = fit.relative_effects(all_pairs=True)
+    ax = plot_league(table).axes[0]
+    assert [t.get_text() for t in by_gid(ax, "nma-league-cell")] == [t.get_text() for t in from_fit]
+    assert [t.get_text() for t in by_gid(ax, "nma-league-diag")] == list(fit.treatments)
+    assert "credible interval" in ax.get_title()
+    with pytest.raises(ModelSpecError, match="median"):
+        plot_league(table.drop(columns="median"))
+    with pytest.raises(ModelSpecError, match="DataFrame"):
+        plot_league({"treatment": []})
+
+
+def test_league_colours_follow_the_network_direction():
+    data = nb.datasets.load_dataset("therapy_formats")
+    fit = nb.fit_network(
+        data, reference="cau", engine="exact", random_seed=1, lower_is_better=False
+    )
+    (image,) = by_gid(plot_league(fit).axes[0], "nma-league")
+    assert image.get_cmap().name.startswith("RdYlGn")
+    assert not image.get_cmap().name.startswith("RdYlGn_r")
+    (image,) = by_gid(plot_league(fit, lower_is_better=True).axes[0], "nma-league")
+    assert image.get_cmap().name.startswith("RdYlGn_r")
+
+
+def test_sucra_from_its_table(fit):
+    table = fit.sucra(lower_is_better=True)
+    ax = plot_sucra(table).axes[0]
+    expected = table.sort_values("sucra", ascending=False, kind="stable")
+    assert yticklabels(ax) == list(expected["treatment"])
+    (points,) = by_gid(ax, "nma-sucra-point")
+    np.testing.assert_allclose(points.get_xdata(), expected["sucra"])
+    with pytest.raises(ModelSpecError, match="ci_lower"):
+        plot_sucra(table.drop(columns="ci_lower"))
+
+
+def test_sucra_direction_required_when_unknown(fit):
+    assert fit.network.lower_is_better is None
+    with pytest.raises(ModelSpecError, match="lower_is_better"):
+        plot_sucra(fit)
+
+
+def test_class_ranks_from_a_fit(class_fit):
+    fig = nb.plot_class_ranks(class_fit, lower_is_better=True)
+    table = class_fit.rank_probabilities_by_class(lower_is_better=True)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == list(dict.fromkeys(table["class"]))
+    with pytest.raises(ModelSpecError, match="lower_is_better"):
+        nb.plot_class_ranks(class_fit)

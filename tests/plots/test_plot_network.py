@@ -183,3 +183,22 @@ def test_bad_options(parkinsons, kw):
 def test_import_does_not_load_networkx():
     code = "import sys, nma_bayes, nma_bayes.plots; assert 'networkx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_draws_the_network_of_a_fit():
+    import nma_bayes as nb
+
+    df = load_dataset("parkinsons")
+    fit = nb.fit_network(df, reference="Placebo", engine="exact", random_seed=1)
+    fig = nb.plot_network(fit)
+    nodes = artist(fig, "nma-nodes")
+    assert len(nodes.get_offsets()) == fit.network.n_treatments
+    assert texts(fig, "nma-label") == list(fit.network.treatments)
+    np.testing.assert_allclose(
+        nodes.get_offsets(), artist(plot_network(fit.network), "nma-nodes").get_offsets()
+    )
+
+
+def test_refuses_what_is_not_a_network():
+    with pytest.raises(ModelSpecError, match="Network"):
+        plot_network(pd.DataFrame({"a": [1]}))

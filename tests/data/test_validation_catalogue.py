@@ -17,7 +17,7 @@ from nma_bayes.base import errors as E
 from nma_bayes.data.io import read_csv_table
 from nma_bayes.data.validation import RULES
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 
 
 def contrasts(rows=None, **cols):
@@ -143,7 +143,7 @@ def no_pymc(monkeypatch):
         raise AssertionError("PyMC was reached with bad input")
 
     monkeypatch.setattr("nma_bayes.fitting.fit.sample_posterior", forbidden)
-    monkeypatch.setattr("nma_bayes.engines.nuts.build_model", forbidden)
+    monkeypatch.setattr("nma_bayes.models.pymc_graph.build_model", forbidden)
 
 
 @pytest.mark.parametrize("rule", [r for r in CASES if r != "similar-names"])

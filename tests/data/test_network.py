@@ -173,6 +173,15 @@ def test_reference_auto_most_studies_ties_by_order():
     assert net.reference == "C" and "given by the user" in net.reference_rule
 
 
+def test_non_reference_treatments_in_network_order():
+    df = frame([("s1", "zeta", "Alpha", 0.1, 0.2), ("s2", "beta", "Alpha", 0.1, 0.2)])
+    net = Network.from_contrasts(df, treatments=["zeta", "Alpha", "beta"], reference="beta")
+    assert net.non_reference == ("zeta", "Alpha")
+    assert Network.from_contrasts(df).non_reference == ("beta", "zeta")  # reference Alpha
+    net = Network.from_contrasts(two_arm(), reference="C")
+    assert net.non_reference == tuple(t for t in net.treatments if t != net.reference)
+
+
 def test_unknown_reference():
     with pytest.raises(UnknownTreatmentError, match=r"reference='Z'.*Available treatments: 'A'"):
         Network.from_contrasts(two_arm(), reference="Z")

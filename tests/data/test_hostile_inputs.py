@@ -17,9 +17,9 @@ from nma_bayes.data import validation as V
 from nma_bayes.datasets import DATASETS, load_dataset
 from nma_bayes.engines.nuts import SamplerSettings
 from nma_bayes.fitting.fit import as_network
-from nma_bayes.results.record import _finite
+from nma_bayes.results.tables import finite as _finite
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 
 
 def contrasts(rows=None):
@@ -58,7 +58,7 @@ def no_pymc(monkeypatch):
         raise AssertionError("PyMC was reached with bad input")
 
     monkeypatch.setattr("nma_bayes.fitting.fit.sample_posterior", forbidden)
-    monkeypatch.setattr("nma_bayes.engines.nuts.build_model", forbidden)
+    monkeypatch.setattr("nma_bayes.models.pymc_graph.build_model", forbidden)
 
 
 def raises(call, exc, rule, fragment):
@@ -302,7 +302,7 @@ def test_nan_summaries_raise_instead_of_returning():
 def test_nan_guard_is_wired_into_relative_effects():
     fit = exact(contrasts())
     nan_draws = fit.d_full() * np.nan
-    fit.engine, fit.d_full = "pymc", lambda: nan_draws  # summaries from (NaN) draws
+    fit.posterior.engine, fit.posterior.d_full = "pymc", lambda: nan_draws  # (NaN) draws
     with pytest.raises(E.NumericalError, match=r"relative_effects\(\).*B: mean"):
         fit.relative_effects()
 

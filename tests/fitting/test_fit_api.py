@@ -195,7 +195,7 @@ def test_bad_input_fails_before_sampling(monkeypatch):
         raise AssertionError("sampled")
 
     monkeypatch.setattr("nma_bayes.fitting.fit.sample_posterior", boom)
-    monkeypatch.setattr(sampling, "build_model", boom)
+    monkeypatch.setattr("nma_bayes.models.pymc_graph.build_model", boom)
     df = nb.datasets.load_dataset("parkinsons")
     with pytest.raises(nb.MissingColumnError, match="seTE"):
         nb.fit_network(df.drop(columns="seTE"))

@@ -11,7 +11,7 @@ import pytest
 from reference_helpers import reference, reference_fit
 
 import nma_bayes as nb
-from nma_bayes.analyses.inconsistency import nodesplit_network, splittable_comparisons, ume_network
+from nma_bayes.data.transforms import nodesplit_network, splittable_comparisons, ume_network
 
 pytestmark = pytest.mark.reference
 

@@ -8,7 +8,7 @@ import pytest
 import nma_bayes as nb
 from nma_bayes.base.errors import NMAInputError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def test_list_and_load():

@@ -1,0 +1,40 @@
+"""``NetworkFit``: the fit users get, a :class:`~nma_bayes.results.record.FitRecord` with exports.
+
+The record (results layer) holds the data, the model and the posterior accessor, with every
+summary as a method; this subclass sits above the report layer, so that ``fit.to_report(...)``
+and the table exports can be methods too while the report depends on results and never the
+other way round.
+"""
+
+from __future__ import annotations
+
+from ..report.export import export_tables
+from ..report.html_report import write_report
+from ..results.record import FitRecord
+
+__all__ = ["NetworkFit"]
+
+
+class NetworkFit(FitRecord):
+    """A fitted network meta-analysis (returned by :func:`nma_bayes.fit_network`).
+
+    Every summary of :class:`~nma_bayes.results.record.FitRecord` (``relative_effects``,
+    ``league_table``, ``sucra``, ``rank_probabilities``, ``heterogeneity``, class summaries,
+    ``model_fit``, ``diagnostics``, ...) plus the exports below.
+    """
+
+    def to_report(self, path, **kwargs):
+        """Write a self-describing HTML report (see :func:`~.html_report.write_report`)."""
+        return write_report(self, path, **kwargs)
+
+    def to_csv(self, directory, **kwargs):
+        """Write relative effects, league table and SUCRA as CSV files into ``directory``."""
+        return export_tables(self, directory, format="csv", **kwargs)
+
+    def to_excel(self, path, **kwargs):
+        """Write the tables as sheets of one Excel workbook."""
+        return export_tables(self, path, format="xlsx", **kwargs)
+
+    def to_html(self, path, **kwargs):
+        """Write the tables as one (escaped) HTML file."""
+        return export_tables(self, path, format="html", **kwargs)
