@@ -147,3 +147,19 @@ def test_modules_and_functions_are_short():
                     long_functions.append(f"{module}.{node.name}: {n} lines")
     assert not long_modules, "modules over 500 lines:\n" + "\n".join(long_modules)
     assert not long_functions, "functions over 80 lines:\n" + "\n".join(long_functions)
+
+
+def test_bare_import_loads_no_heavy_library():
+    """``import nma_bayes`` must not import PyMC, PyTensor, nutpie, ArviZ or matplotlib: they load
+    when first needed (a NUTS fit, a convergence check, a plot)."""
+    import subprocess
+    import sys
+
+    code = "import sys, nma_bayes; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PKG.parent, capture_output=True, text=True, check=True
+    )
+    loaded = set(out.stdout.split())
+    assert "nma_bayes" in loaded
+    heavy = {"pymc", "pytensor", "nutpie", "arviz", "matplotlib", "networkx", "numba"}
+    assert not heavy & loaded, f"a bare import loads {sorted(heavy & loaded)}"

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import nma_bayes as nb
 from nma_bayes.base.errors import ModelSpecError
 from nma_bayes.results import summaries
 
@@ -93,3 +94,20 @@ def test_league_table_orientation_and_antisymmetry():
 def test_ci_prob_validated(bad):
     with pytest.raises(ModelSpecError, match="ci_prob"):
         summaries.check_ci_prob(bad)
+
+
+def test_exact_fit_league_table_is_the_exact_all_pairs_table():
+    """One league table: on an exact fit it is built from the quadrature's all-pairs effects (not
+    from the independent draws), in both triangles."""
+    df = nb.datasets.load_dataset("parkinsons")
+    fit = nb.fit_network(df, reference="Placebo", engine="exact", random_seed=1)
+    league = fit.league_table(digits=4)
+    pairs = fit.relative_effects(all_pairs=True)
+    draws = summaries.relative_effects_table(
+        fit.d_full(), "Placebo", all_pairs=True, ci_prob=0.95
+    )
+    assert not np.allclose(draws["median"], pairs["median"], atol=1e-4)  # the check has teeth
+    for row in pairs.itertuples():
+        t, c = row.treatment, row.comparator
+        assert league.loc[t, c] == f"{row.median:.4f} ({row.ci_lower:.4f}, {row.ci_upper:.4f})"
+        assert league.loc[c, t] == f"{-row.median:.4f} ({-row.ci_upper:.4f}, {-row.ci_lower:.4f})"
