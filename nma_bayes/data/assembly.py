@@ -18,6 +18,7 @@ import pandas as pd
 
 from .arm_data import StudyArms
 from .contrast_forms import StudyContrasts, resolve_study
+from .outcomes import StudyOutcomes
 
 __all__ = [
     "StudyRecord",
@@ -72,6 +73,24 @@ class StudyRecord:
     cov_u: float
     base_n: float
     arm_n: np.ndarray
+    events: np.ndarray | None = None
+    trials: np.ndarray | None = None
+    offset: np.ndarray | None = None
+
+
+def record_from_outcomes(so: StudyOutcomes) -> StudyRecord:
+    """Return the record of a study given as arm-level outcomes (arm 0 is the base arm).
+
+    Such a study has no contrasts: it enters the model through its arms' likelihood, so its
+    contrast slots hold neutral values that the contrast likelihood masks out.
+    """
+    k = len(so.treatments) - 1
+    return StudyRecord(
+        study=so.study, form="outcomes", base=so.treatments[0], arms=so.treatments[1:],
+        y=np.zeros(k), var=np.ones(k), cov=0.0, u=np.zeros(k), cov_u=0.0,
+        base_n=float(so.trials[0]), arm_n=np.asarray(so.trials[1:], dtype=float),
+        events=so.events, trials=so.trials, offset=so.offset,
+    )  # fmt: skip
 
 
 def record_from_contrasts(sc: StudyContrasts) -> StudyRecord:
@@ -156,6 +175,8 @@ def study_records(
             )
         )
         if kind == "contrasts"
+        else record_from_outcomes(obj)
+        if kind == "outcomes"
         else record_from_arms(obj, measure, smd_method)
         for kind, s, obj in studies
     ]
@@ -189,6 +210,11 @@ def padded_arrays(records: Sequence[StudyRecord], order: Mapping[str, int]) -> d
         "mask": np.zeros((n_s, k), dtype=bool),
         "base_n": np.full(n_s, np.nan),
         "arm_n": np.full((n_s, k), np.nan),
+        # arm-level outcomes, slot 0 the base arm (all zero for studies given otherwise)
+        "events": np.zeros((n_s, k + 1)),
+        "trials": np.ones((n_s, k + 1)),
+        "offset": np.zeros((n_s, k + 1)),
+        "outcome": np.zeros(n_s, dtype=bool),
     }
     for i, st in enumerate(records):
         m = len(st.arms)  # real contrasts; slots m.. keep their padding
@@ -199,6 +225,10 @@ def padded_arrays(records: Sequence[StudyRecord], order: Mapping[str, int]) -> d
         for name in ("cov", "cov_u", "base_n"):
             arrays[name][i] = getattr(st, name)
         arrays["mask"][i, :m] = True
+        if st.events is not None:
+            for name in ("events", "trials", "offset"):
+                arrays[name][i, : m + 1] = getattr(st, name)
+            arrays["outcome"][i] = True
     return arrays
 
 
@@ -209,7 +239,7 @@ def contrast_table(records: Sequence[StudyRecord]) -> pd.DataFrame:
     two-arm contrast studies, which have no shared variance).
     """
     rows = []
-    for st in records:
+    for st in (st for st in records if st.events is None):  # outcome studies have no contrasts
         se_te = np.sqrt(st.var + st.cov + st.cov_u * st.u**2)
         se_b = np.sqrt(st.cov) if st.form != "two-arm" else np.nan
         for t, te, s in zip(st.arms, st.y, se_te, strict=True):

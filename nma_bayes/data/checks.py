@@ -139,8 +139,13 @@ def _where(c: pd.DataFrame) -> list[str]:
 
 
 def check_network_ranges(net: Network) -> None:
-    """Rules ``implausible-for-measure``, ``se-spread`` and ``te-vs-se`` on a built network."""
+    """Rules ``implausible-for-measure``, ``se-spread`` and ``te-vs-se`` on a built network.
+
+    They apply to the contrasts; a network of arm-level outcomes only has none to check.
+    """
     c = net.contrasts
+    if c.empty:
+        return
     te, se, where = c["TE"].to_numpy(float), c["seTE"].to_numpy(float), _where(c)
     if net.measure in V.MEASURE_RANGES:
         max_te, max_se = V.MEASURE_RANGES[net.measure]

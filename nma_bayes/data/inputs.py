@@ -19,6 +19,7 @@ from . import checks as C
 from . import validation as V
 from .arm_data import parse_arms
 from .contrast_forms import StudyRow
+from .outcomes import OUTCOME_ROLES, parse_outcomes
 
 __all__ = [
     "CONTRAST_REQUIRED",
@@ -124,6 +125,7 @@ def parse_inputs(
     *,
     classes: str | dict | None,
     measure: str | None,
+    family: tuple[str, str] | None = None,
 ) -> ParsedInput:
     """Validate the contrast and arm-level tables and group their rows by study.
 
@@ -138,6 +140,8 @@ def parse_inputs(
         ``classes=`` of :meth:`Network.from_data` (a column name is read here).
     measure : str or None
         Effect measure (checked; required for arm data).
+    family : (likelihood, link), optional
+        Arm-level outcome data (events) of this likelihood family instead of continuous arms.
 
     Returns
     -------
@@ -157,12 +161,16 @@ def parse_inputs(
         class_pairs += pairs
         studies += [("contrasts", s, r) for s, r in rows.items()]
     if arms is not None:
-        arm_cols = {"study": names["study"], **{role: names[role] for role in ARM_ROLES}}
+        roles = ARM_ROLES if family is None else ("treatment", *OUTCOME_ROLES)
+        arm_cols = {"study": names["study"], **{role: names[role] for role in roles}}
         cols |= {k: v for k, v in arm_cols.items() if v is not None}
-        parsed = parse_arms(arms, arm_cols, measure)
+        if family is None:
+            kind, parsed = "arms", parse_arms(arms, arm_cols, measure)
+        else:
+            kind, parsed = "outcomes", parse_outcomes(arms, arm_cols, *family)
         if isinstance(classes, str):
             class_pairs += _arm_class_pairs(arms, names["treatment"], classes)
-        studies += [("arms", sa.study, sa) for sa in parsed]
+        studies += [(kind, sa.study, sa) for sa in parsed]
     _check_one_form_per_study(studies)
     return ParsedInput(columns=cols, studies=studies, class_pairs=class_pairs)
 

@@ -29,6 +29,7 @@ from .assembly import StudyRecord, contrast_table, padded_arrays, study_records
 from .inputs import SMD_METHODS as SMD_METHODS  # re-exported: its home before the split
 from .inputs import check_build_options, parse_inputs
 from .layout import resolve_layout
+from .outcomes import check_likelihood
 from .views import NetworkViews
 
 __all__ = ["Network", "MEASURES"]
@@ -40,6 +41,7 @@ MEASURES = {
     "logOR": "log odds ratio",
     "logRR": "log risk ratio",
     "logHR": "log hazard ratio",
+    "logRateRatio": "log rate ratio",
     "RD": "risk difference",
     "generic": "generic effect on an additive scale",
 }
@@ -49,6 +51,31 @@ def _readonly(a) -> np.ndarray:
     a = np.array(a, copy=True)
     a.setflags(write=False)
     return a
+
+
+def _check_family(likelihood, link, measure, *, arms: bool):
+    """Return ``((likelihood, link) or None, measure)`` for the data given.
+
+    Outcome data (``likelihood=``) fix the measure from the family (log OR, log HR, log rate
+    ratio); a conflicting ``measure=`` is refused.
+    """
+    if likelihood is None and link is None:
+        return None, _check_measure(measure, arms=arms)
+    if not arms:
+        raise ModelSpecError(
+            f"likelihood={likelihood!r} describes arm-level outcome data (events per arm), but no "
+            "arm-level table was given. Pass arms= (study, treatment, events, n ...), or drop "
+            "likelihood= for contrast data.",
+            rule="likelihood-columns",
+        )
+    lik, lnk, implied = check_likelihood(likelihood, link)
+    if measure not in (None, implied):
+        raise ModelSpecError(
+            f"measure={measure!r} conflicts with likelihood={lik!r}, link={lnk!r}, whose "
+            f"relative effects are {implied}. Drop measure= (it follows from the likelihood).",
+            rule="unknown-measure",
+        )
+    return (lik, lnk), implied
 
 
 def _check_measure(measure, *, arms: bool) -> str | None:
@@ -113,6 +140,16 @@ class Network(NetworkViews):
         Studies outside the chosen ``component`` of a disconnected network.
     smd_method : str
         SMD definition used for arm data (``"escalc"`` or ``"netmeta"``).
+    likelihood, link : str
+        ``"normal"``/``"identity"`` for contrasts and continuous arms; for arm-level outcomes
+        a family of :data:`nma_bayes.data.outcomes.LIKELIHOODS` (e.g. ``"binomial"``,
+        ``"logit"``).
+    events, trials, offset : ndarray (S, K + 1)
+        Arm-level outcomes, slot 0 the base arm then the arms of ``arm``: events, trials (``n``,
+        or exposure for Poisson) and the offset of the linear predictor (``log(time)`` for
+        cloglog, ``log(exposure)`` for Poisson, else 0). Zero for other studies.
+    outcome : ndarray of bool (S,)
+        True for studies given as arm-level outcomes (their contrast slots are not data).
     """
 
     treatments: tuple[str, ...]
@@ -141,11 +178,19 @@ class Network(NetworkViews):
     classes: dict[str, str] | None = None
     excluded_studies: tuple[str, ...] = ()
     smd_method: str = "escalc"
+    likelihood: str = "normal"
+    link: str = "identity"
+    events: np.ndarray | None = None
+    trials: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    outcome: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         s, k = self.y.shape
         defaults = {"u": np.zeros((s, k)), "cov_u": np.zeros(s), "base_n": np.full(s, np.nan)}
         defaults["arm_n"] = np.full((s, k), np.nan)
+        defaults |= {"events": np.zeros((s, k + 1)), "trials": np.ones((s, k + 1))}
+        defaults |= {"offset": np.zeros((s, k + 1)), "outcome": np.zeros(s, dtype=bool)}
         for name, default in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
@@ -227,6 +272,11 @@ class Network(NetworkViews):
         sd: str = "sd",
         n: str = "n",
         se: str | None = None,
+        likelihood: str | None = None,
+        link: str | None = None,
+        events: str = "events",
+        exposure: str = "exposure",
+        time: str = "time",
     ) -> Network:
         """Build a network from contrast data, arm-level data, or both (different studies).
 
@@ -257,6 +307,14 @@ class Network(NetworkViews):
             Definition of the SMD from arm data (see :mod:`nma_bayes.data.effect_sizes`).
         study, treat1, treat2, TE, seTE, se_base, treatment, mean, sd, n, se : str
             Column names.
+        likelihood, link : str, optional
+            Arm-level *outcome* data (``arms`` with events): ``"binomial"`` with link
+            ``"logit"`` (log odds ratios) or ``"cloglog"`` (log hazard ratios, with a follow-up
+            ``time`` column), or ``"poisson"`` with link ``"log"`` (log rate ratios, with an
+            ``exposure`` column). Contrast studies may be added (mixed evidence) on the same
+            scale. See :mod:`nma_bayes.data.outcomes`.
+        events, exposure, time : str
+            Column names of outcome data (with ``n`` for binomial trials).
 
         Returns
         -------
@@ -275,10 +333,13 @@ class Network(NetworkViews):
         tol = check_build_options(
             contrasts, arms, lower_is_better, smd_method, closure_tol, classes
         )
-        measure = _check_measure(measure, arms=arms is not None)
+        family, measure = _check_family(likelihood, link, measure, arms=arms is not None)
         names = dict(study=study, treat1=treat1, treat2=treat2, TE=TE, seTE=seTE, se_base=se_base)
         names |= dict(treatment=treatment, mean=mean, sd=sd, n=n, se=se)
-        parsed = parse_inputs(contrasts, arms, names, classes=classes, measure=measure)
+        names |= dict(events=events, exposure=exposure, time=time)
+        parsed = parse_inputs(
+            contrasts, arms, names, classes=classes, measure=measure, family=family
+        )
         layout = resolve_layout(
             parsed, component=component, treatments=treatments, reference=reference, classes=classes
         )
@@ -301,6 +362,7 @@ class Network(NetworkViews):
             measure=measure,
             lower_is_better=lower_is_better,
             smd_method=smd_method,
+            **({} if family is None else {"likelihood": family[0], "link": family[1]}),
         )
         C.check_network_ranges(network)  # rules on the assembled contrasts (se-spread, ...)
         return network

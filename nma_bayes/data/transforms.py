@@ -31,6 +31,17 @@ __all__ = ["ume_network", "nodesplit_network", "splittable_comparisons", "REFERE
 REFERENCE = "(reference)"
 
 
+def _no_outcomes(net: Network, what: str) -> None:
+    """Refuse a transform of a network with arm-level outcome studies (not built yet)."""
+    if np.asarray(net.outcome).any():
+        raise ModelSpecError(
+            f"{what} is not available yet for networks with arm-level {net.likelihood} outcome "
+            "studies (their arms would need re-basing on the linear-predictor scale). Fit the "
+            "consistency model, or give those studies as contrasts.",
+            rule="bad-option",
+        )
+
+
 def _studies(net: Network) -> list[StudyRecord]:
     """Return the network's studies as contrasts vs their base arms (inverse of assembly)."""
     out = []
@@ -100,6 +111,7 @@ def ume_network(net: Network) -> Network:
     the network order so that each comparison has one parameter. Contrasts of a treatment with
     itself keep mean 0.
     """
+    _no_outcomes(net, "The UME model")
     order = {t: i for i, t in enumerate(net.treatments)}
     studies = _studies(net)
     seen = {(st.base, a) for st in studies for a in st.arms if a != st.base}
@@ -156,6 +168,7 @@ def splittable_comparisons(net: Network) -> list[tuple[str, str]]:
 
 def nodesplit_network(net: Network, a: str, b: str) -> tuple[Network, str]:
     """Network for the node-split of ``b`` vs ``a``; returns it and the pseudo-treatment name."""
+    _no_outcomes(net, "Node-splitting")
     for t in (a, b):
         if t not in net.treatments:
             raise UnknownTreatmentError(

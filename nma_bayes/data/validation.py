@@ -77,6 +77,10 @@ RULES: tuple[Rule, ...] = (
     Rule("classes-incomplete", "InvalidValueError", "classes given for some treatments only"),
     Rule("class-not-constant", "InvalidValueError", "a treatment has several classes"),
     Rule("bad-option", "ModelSpecError", "an invalid option (closure_tol, column names, ...)"),
+    Rule("unknown-likelihood", "ModelSpecError", "an unsupported likelihood/link of outcome data"),
+    Rule("likelihood-columns", "MissingColumnError", "the likelihood's columns are absent"),
+    Rule("events-invalid", "InvalidValueError", "events negative, non-integer or above n"),
+    Rule("exposure-invalid", "InvalidValueError", "n, exposure or follow-up time not positive"),
     Rule("out-of-range", "InvalidValueError", "a number outside the bounds the engines compute in"),
     Rule("se-spread", "InvalidValueError", "largest / smallest standard error > SE_RATIO_MAX"),
     Rule("te-vs-se", "InvalidValueError", "largest |TE| / smallest SE > TE_SE_RATIO_MAX"),
@@ -113,6 +117,7 @@ MEASURE_RANGES = {
     "logOR": (100.0, 100.0),
     "logRR": (100.0, 100.0),
     "logHR": (100.0, 100.0),
+    "logRateRatio": (100.0, 100.0),
     "RD": (1.0, 1.0),
 }
 #: ``bad-prior``: prior scales (``sd, scale, sigma``, Uniform bounds) lie in this interval

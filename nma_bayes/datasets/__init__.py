@@ -3,7 +3,11 @@
 Each data set is a folder under ``nma_bayes/datasets/data/`` holding tidy CSVs, a ``README.md``
 (sources with commits and DOIs, sign conventions) and ``reference_results.csv`` (published or
 independently computed posterior summaries used by the test suite). In every contrast file ``TE``
-is the effect of ``treat1`` relative to ``treat2`` and ``treat2`` is the study's base arm.
+is the effect of ``treat1`` relative to ``treat2`` and ``treat2`` is the study's base arm. Arm-level
+count files (``smoking``, ``thrombolytics``, ``diabetes``, ``dietary_fat``, ``certolizumab``,
+``statins``) have the columns ``study, treatment, events, n`` (plus ``exposure`` in person-years for
+``dietary_fat`` and follow-up ``time`` in years for ``diabetes``), the study's base arm first;
+study-level covariates are in a ``studies`` file.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ class DatasetInfo:
     files: tuple[str, ...]
     citation: str
 
+
+_TSD3 = (
+    "Dias S, Sutton AJ, Welton NJ, Ades AE (2013). Evidence synthesis for decision making 3: "
+    "heterogeneity - subgroups, meta-regression, bias, and bias-adjustment. Med Decis Making "
+    "33(5):618-640. doi:10.1177/0272989X13485157 (NICE DSU Technical Support Document 3). "
+)
 
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
@@ -102,6 +112,72 @@ DATASETS: dict[str, DatasetInfo] = {
             "headline results of, Goudman L, Russo M, Pilitsis JG, et al. (2025). Treatment "
             "modalities for patients with Persistent Spinal Pain Syndrome Type II: a systematic "
             "review and network meta-analysis. Commun Med 5:63. doi:10.1038/s43856-025-00778-x.",
+        ),
+        DatasetInfo(
+            "smoking",
+            "Smoking cessation: 4 interventions, 24 RCTs, quit counts (NICE DSU TSD4)",
+            "logOR",
+            False,
+            "No intervention",
+            ("arms",),
+            "Hasselblad V (1998). Meta-analysis of multitreatment studies. Med Decis Making "
+            "18(1):37-43. doi:10.1177/0272989X9801800110. Reference analysis: Dias S, Welton NJ, "
+            "Sutton AJ, et al. (2011) NICE DSU Technical Support Document 4. Data: R package "
+            "multinma (smoking).",
+        ),
+        DatasetInfo(
+            "thrombolytics",
+            "Thrombolytic treatments for acute myocardial infarction, 30-35 day mortality (TSD4)",
+            "logOR",
+            True,
+            "SK",
+            ("arms",),
+            "Boland A et al. (2003). Early thrombolysis for the treatment of acute myocardial "
+            "infarction: a systematic review and economic evaluation. Health Technol Assess 7(15). "
+            "doi:10.3310/hta7150; Lu G, Ades AE (2006) JASA 101:447-459. Reference analysis: NICE "
+            "DSU Technical Support Document 4. Data: R package multinma (thrombolytics).",
+        ),
+        DatasetInfo(
+            "diabetes",
+            "Incident diabetes with antihypertensives, cloglog, follow-up time (TSD2 Example 3)",
+            "logHR",
+            True,
+            "Diuretic",
+            ("arms",),
+            "Elliott WJ, Meyer PM (2007). Incident diabetes in clinical trials of antihypertensive "
+            "drugs: a network meta-analysis. Lancet 369(9557):201-207. "
+            "doi:10.1016/S0140-6736(07)60108-1. Reference analysis: NICE DSU Technical Support "
+            "Document 2, Example 3. Data: R package multinma (diabetes).",
+        ),
+        DatasetInfo(
+            "dietary_fat",
+            "Reduced-fat diets and mortality, log rate ratio over person-years (TSD2 Example 2)",
+            "logRateRatio",
+            True,
+            "control",
+            ("arms", "arms_tsd2_three_arm"),
+            "Hooper L, Summerbell CD, Higgins JPT, et al. (2000). Reduced or modified dietary fat "
+            "for preventing cardiovascular disease. Cochrane Database Syst Rev (2):CD002137. "
+            "doi:10.1002/14651858.CD002137. Reference analysis: NICE DSU Technical Support "
+            "Document 2, Example 2. Data: R package gemtc (dietfat).",
+        ),
+        DatasetInfo(
+            "certolizumab",
+            "Biologics for rheumatoid arthritis, ACR50, disease-duration covariate (TSD3)",
+            "logOR",
+            False,
+            "Placebo",
+            ("arms", "studies"),
+            _TSD3 + "Data: R package gemtc (certolizumab).",
+        ),
+        DatasetInfo(
+            "statins",
+            "Statins vs control, all-cause mortality, primary/secondary prevention subgroup (TSD3)",
+            "logOR",
+            True,
+            "control",
+            ("arms", "studies"),
+            _TSD3 + "Data: R package gemtc (hfPrevention); also multinma (statins).",
         ),
     )
 }

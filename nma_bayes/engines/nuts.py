@@ -23,6 +23,7 @@ import xarray as xr
 
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
+from ..models.arm_likelihood import OutcomeData
 from ..models.likelihood import ContrastData
 from ..models.spec import ModelSpec
 
@@ -115,6 +116,12 @@ def _bucket(network: Network) -> int:
 
 
 def _structure_key(network: Network, spec: ModelSpec, classes: ClassStructure | None) -> tuple:
+    if network.outcome.any():  # arm-level outcomes: one baseline per study, compiled per layout
+        outcomes = OutcomeData.from_network(network)
+        sig = classes.signature() if classes is not None else None
+        shape = network.y.shape
+        return (*spec.structure_key(), network.treatments, network.reference, shape, sig,
+                outcomes.structure_key())  # fmt: skip
     if classes is not None:
         return (*spec.structure_key(), network.treatments, network.reference, classes.signature())
     return (*spec.structure_key(), _bucket(network))
@@ -149,14 +156,14 @@ def _compiled_for(
     key = _structure_key(network, spec, classes)
     compiled = _COMPILED.get(key)
     if compiled is None:
-        if classes is None:
+        if classes is None and not network.outcome.any():
             bucket = _bucket(network)
             model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
-        else:  # class structures are network-specific: compile from the network itself
+        else:  # class structures and outcome layouts are network-specific: compile from it
             model = build_model(network, spec, classes=classes)
         compiled = nutpie.compile_pymc_model(model)
         _COMPILED[key] = compiled
-    data = {**data.arrays(), **prior_data(spec)}
+    data = {**data.arrays(), **prior_data(spec), **OutcomeData.from_network(network).arrays()}
     used = {var.name for var in compiled.shared_var_keys}  # e.g. prior_d is unused by classes
     return compiled.with_data(**{k: v for k, v in data.items() if k in used})
 

@@ -153,6 +153,13 @@ def fit_network(
         class_sd=normalise_class_sd(class_sd),
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
+    if engine == "exact" and network.outcome.any():
+        raise ModelSpecError(
+            f"The exact engine covers normal likelihoods only; this network has arm-level "
+            f"{network.likelihood} outcomes (their posterior is not Gaussian given tau). Use "
+            "engine='pymc'.",
+            rule="bad-option",
+        )
     if consistency == "ume":
         network = ume_network(network)
     # built once, validated before any sampling, and handed to whichever engine runs

@@ -100,6 +100,14 @@ def marginal_loglik(xp, resid, var, cov, mask, tau2, u=None, cov_u=None):
     return -0.5 * (quad + logdet + mask.sum(axis=-1) * LOG_2PI)
 
 
+def treatment_positions(network: Network) -> np.ndarray:
+    """Position of each treatment in ``d_full = [0, d]`` (0 = the reference)."""
+    pos = np.zeros(network.n_treatments, dtype=np.int64)
+    others = [network.treatments.index(t) for t in network.non_reference]
+    pos[others] = np.arange(1, len(others) + 1)
+    return pos
+
+
 def model_data(network: Network) -> dict[str, np.ndarray]:
     """Arrays that enter the graph as data, with treatments mapped to positions in ``d_full``.
 
@@ -116,10 +124,10 @@ def model_data(network: Network) -> dict[str, np.ndarray]:
     dict of str to ndarray
         ``y, var, cov, u, cov_u, mask, arm_pos, base_pos``.
     """
-    pos = np.zeros(network.n_treatments, dtype=np.int64)
-    others = [network.treatments.index(t) for t in network.non_reference]
-    pos[others] = np.arange(1, len(others) + 1)
-    mask = np.asarray(network.mask, dtype=float)
+    pos = treatment_positions(network)
+    # studies given as arm-level outcomes have no contrasts: their slots are masked out here and
+    # they enter through the arm likelihood (:mod:`nma_bayes.models.arm_likelihood`)
+    mask = (np.asarray(network.mask) & ~np.asarray(network.outcome)[:, None]).astype(float)
     return {
         "y": np.asarray(network.y, dtype=float) * mask,
         "var": np.where(mask > 0, network.var, 1.0).astype(float),

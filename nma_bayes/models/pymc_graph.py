@@ -33,6 +33,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from .arm_likelihood import BASELINE_SD, OutcomeData, arm_loglik
 from .classes import ClassStructure
 from .likelihood import marginal_loglik, model_data
 from .spec import ModelSpec
@@ -151,10 +152,28 @@ def build_model(
             d = _class_effects(cs, spec, p, model)
         d_full = pt.concatenate([pt.zeros((1,)), d])
         mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
-        tau2 = _tau(spec, p) ** 2 if spec.random else pt.as_tensor(np.float64(0.0))
+        tau = _tau(spec, p) if spec.random else None
+        tau2 = tau**2 if tau is not None else pt.as_tensor(np.float64(0.0))
         resid = data["y"] - mu
         loglik = marginal_loglik(
             pt, resid, data["var"], data["cov"], data["mask"], tau2, data["u"], data["cov_u"]
         )
         pm.Potential("loglik", loglik.sum())
+        outcomes = OutcomeData.from_network(network)
+        if outcomes.n_studies:
+            _arm_terms(outcomes, d_full, tau, model)
     return model
+
+
+def _arm_terms(outcomes: OutcomeData, d_full, tau, model: pm.Model) -> None:
+    """Add the arm-level outcome likelihood (TSD2 arm-based model, non-centred random effects)."""
+    model.add_coord("outcome_study", np.arange(outcomes.n_studies))
+    model.add_coord("outcome_arm", np.arange(len(outcomes.arm_study)))
+    data = {k: pm.Data(k, v) for k, v in outcomes.arrays().items()}
+    mu = pm.Normal("mu", mu=0.0, sigma=BASELINE_SD, dims="outcome_study")  # study baselines
+    e = pm.Normal("e_arm", 0.0, 1.0, dims="outcome_arm") if tau is not None else None
+    theta = outcomes.linear_predictor(mu, d_full, tau, e, data["arm_offset"])
+    loglik = arm_loglik(
+        pt, theta, data["arm_events"], data["arm_trials"], outcomes.likelihood, outcomes.link
+    )
+    pm.Potential("arm_loglik", loglik.sum())

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..base.errors import ModelSpecError
 from ..models.likelihood import marginal_loglik
 
 __all__ = [
@@ -62,6 +63,16 @@ def _dense_v(fit, data) -> np.ndarray:
     return v
 
 
+def _contrasts_only(fit, what: str) -> None:
+    """Refuse a contrast-likelihood check on a fit with arm-level outcome studies (not yet)."""
+    if np.asarray(fit.network.outcome).any():
+        raise ModelSpecError(
+            f"{what} is not available yet for fits with arm-level {fit.network.likelihood} "
+            "outcomes (it needs the residual deviance of each arm under that likelihood).",
+            rule="bad-option",
+        )
+
+
 def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> pd.DataFrame:
     """Posterior mean residual deviance, pD and DIC, in total or per study.
 
@@ -80,6 +91,7 @@ def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> p
     DataFrame
         Totals: one row with ``resdev, pD, DIC, n_data`` (number of contrasts).
     """
+    _contrasts_only(fit, "Residual deviance / DIC")
     data = fit.model_data.arrays()
     d_pos, tau = _draws(fit)
     pick = np.linspace(0, len(tau) - 1, min(max_draws, len(tau))).round().astype(int)
@@ -126,6 +138,7 @@ def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> p
 
 def pointwise_loglik(fit) -> xr.DataArray:
     """Marginal log-likelihood of each study's contrasts per draw (dims chain, draw, study)."""
+    _contrasts_only(fit, "The pointwise log-likelihood (LOO)")
     data = fit.model_data.arrays()
     d_pos, tau = _draws(fit)
     mu = _fitted_means(fit, data, d_pos)

@@ -42,6 +42,13 @@ def arms(rows=None):
     return pd.DataFrame(rows, columns=["study", "treatment", "mean", "sd", "n"])
 
 
+def events():
+    """Arm-level binary outcomes: events out of n, base arm first in each study."""
+    rows = [("e1", "A", 5, 50), ("e1", "B", 9, 50), ("e2", "A", 0, 40), ("e2", "C", 3, 41),
+            ("e3", "B", 7, 60), ("e3", "C", 4, 60)]  # fmt: skip
+    return pd.DataFrame(rows, columns=["study", "treatment", "events", "n"])
+
+
 def three_arm(te_bc=0.1, se=(0.3, 0.3, 0.3), sb=0.15, form="base"):
     if form == "base":
         return contrasts([("m", "B", "A", 0.2, se[0], sb), ("m", "C", "A", 0.3, se[1], sb)])
@@ -117,6 +124,10 @@ CASES = {
         E.InvalidValueError, "'B': c2 / c3",
     ),
     "bad-option": (lambda: fit(contrasts(), closure_tol=-1), E.ModelSpecError, "closure_tol"),
+    "unknown-likelihood": (lambda: fit(events(), likelihood="binomial", link="probit"), E.ModelSpecError, "link='probit'.*binomial"),
+    "likelihood-columns": (lambda: fit(events(), likelihood="poisson"), E.MissingColumnError, "'exposure'.*exposure="),
+    "events-invalid": (lambda: fit(set_value(events(), 1, "events", 60.0), likelihood="binomial"), E.InvalidValueError, "'events'.*at most n.*rows 1"),
+    "exposure-invalid": (lambda: fit(set_value(events(), 2, "n", 0.0), likelihood="binomial"), E.InvalidValueError, "'n'.*rows 2"),
     "out-of-range": (lambda: fit(set_value(contrasts(), 1, "seTE", 1e-60)), E.InvalidValueError, r"'seTE'.*between 1e-50 and 1e\+50.*row 1: 1e-60"),
     "se-spread": (lambda: fit(set_value(contrasts(), 0, "seTE", 1e-8)), E.InvalidValueError, r"span a factor of 3e\+07.*'s1'.*seTE=1e-08"),
     "te-vs-se": (lambda: fit(set_value(contrasts(), 2, "TE", 1e10)), E.InvalidValueError, r"'TE'.*'s3' \(C vs B\): TE=1e\+10"),

@@ -1,0 +1,186 @@
+"""Arm-level binary and count outcomes (events out of n, events over exposure), validated.
+
+The likelihood families of the TSD2 arm-based model (Dias et al. 2011, NICE DSU TSD2):
+
+========================  ======================  ============================  ===========
+``likelihood, link``      data per arm            linear predictor              measure
+========================  ======================  ============================  ===========
+``binomial, logit``       events, n               ``logit(p)``                  log OR
+``binomial, cloglog``     events, n, time         ``cloglog(p) - log(time)``    log HR
+``poisson, log``          events, exposure        ``log(rate)``                 log rate ratio
+========================  ======================  ============================  ===========
+
+The first row of each study is its base arm. The likelihood is exact, so arms with zero events or
+with all events need no continuity correction: nothing is added to any cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..base.errors import InvalidValueError, MissingColumnError, ModelSpecError, format_items
+from . import checks as C
+from . import validation as V
+
+__all__ = ["LIKELIHOODS", "OUTCOME_ROLES", "StudyOutcomes", "check_likelihood", "parse_outcomes"]
+
+#: Likelihood families of arm-level outcome data, their links and the measure of ``d``.
+LIKELIHOODS = {
+    ("binomial", "logit"): "logOR",
+    ("binomial", "cloglog"): "logHR",
+    ("poisson", "log"): "logRateRatio",
+}
+#: Column roles of outcome data (besides ``study`` and ``treatment``).
+OUTCOME_ROLES = ("events", "n", "exposure", "time")
+#: Default link of each family.
+DEFAULT_LINK = {"binomial": "logit", "poisson": "log"}
+
+
+@dataclass(frozen=True)
+class StudyOutcomes:
+    """One study's arm-level outcomes, validated (arm 0 is the base arm).
+
+    ``trials`` is ``n`` (binomial) or the exposure (Poisson); ``offset`` is ``log(time)``
+    (cloglog), ``log(exposure)`` (Poisson) or 0 (logit), per arm.
+    """
+
+    study: str
+    treatments: tuple[str, ...]
+    events: np.ndarray
+    trials: np.ndarray
+    offset: np.ndarray
+
+
+def check_likelihood(likelihood, link) -> tuple[str, str, str]:
+    """Return ``(likelihood, link, measure)``, or raise ``unknown-likelihood``."""
+    if link is None and likelihood in DEFAULT_LINK:
+        link = DEFAULT_LINK[likelihood]
+    if (likelihood, link) not in LIKELIHOODS:
+        options = ", ".join(f"likelihood={f!r}, link={k!r}" for f, k in LIKELIHOODS)
+        raise ModelSpecError(
+            f"likelihood={likelihood!r}, link={link!r} is not a supported family of arm-level "
+            f"outcome data. Use one of: {options}.",
+            rule="unknown-likelihood",
+        )
+    return likelihood, link, LIKELIHOODS[likelihood, link]
+
+
+def _roles(likelihood: str, link: str) -> list[str]:
+    """Columns a family needs."""
+    if likelihood == "poisson":
+        return ["study", "treatment", "events", "exposure"]
+    return ["study", "treatment", "events", "n"] + (["time"] if link == "cloglog" else [])
+
+
+def _check_columns(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> list[str]:
+    required = _roles(likelihood, link)
+    missing = [r for r in required if cols[r] not in df.columns]
+    if missing:
+        why = {"time": "the follow-up time of each arm (cloglog link: log hazard ratios)",
+               "exposure": "each arm's exposure (e.g. person-years)",
+               "n": "each arm's number of patients", "events": "each arm's number of events"}
+        raise MissingColumnError(
+            f"likelihood={likelihood!r}, link={link!r} needs "
+            + "; ".join(f"column {cols[r]!r} ({why.get(r, r)})" for r in missing)
+            + f". Columns present: {format_items([str(c) for c in df.columns], limit=12)}. "
+            "Name the columns with events=, n=, exposure=, time=, or choose the likelihood that "
+            "matches the data.",
+            rule="likelihood-columns",
+        )  # fmt: skip
+    return required
+
+
+def _check_counts(values: dict, cols: dict, idx: pd.Index, likelihood: str) -> None:
+    """Events: whole numbers >= 0, at most n; n: whole >= 1; exposure and time: > 0."""
+    ev = values["events"]
+    bad = (ev < 0) | (ev != np.round(ev))
+    if likelihood == "binomial":
+        bad |= ev > values["n"]
+    if bad.any():
+        what = "whole numbers >= 0" + (" and at most n" if likelihood == "binomial" else "")
+        raise InvalidValueError(
+            f"Column {cols['events']!r} must hold {what}; rows {format_items(idx[bad])} do not. "
+            "Check the counts (events are patients with the outcome, not percentages).",
+            rule="events-invalid",
+        )
+    for role in ("n", "exposure", "time"):
+        if role not in values:
+            continue
+        v = values[role]
+        bad = v <= 0 if role != "n" else (v < 1) | (v != np.round(v))
+        if bad.any():
+            need = "whole numbers >= 1" if role == "n" else "positive"
+            raise InvalidValueError(
+                f"Column {cols[role]!r} must be {need}; rows {format_items(idx[bad])} are not. "
+                "An arm without patients or follow-up carries no information: remove it.",
+                rule="exposure-invalid",
+            )
+
+
+def parse_outcomes(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> list:
+    """Validate arm-level outcome data and group it by study (in order of first appearance).
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per arm.
+    cols : dict
+        Role (``study, treatment, events, n, exposure, time``) to column name.
+    likelihood, link : str
+        A family of :data:`LIKELIHOODS`.
+
+    Returns
+    -------
+    list of StudyOutcomes
+    """
+    V.check_frame(df)
+    required = _check_columns(df, cols, likelihood, link)
+    V.check_columns(df, {r: cols[r] for r in required}, required, "Network.from_data")
+    idx = df.index
+    labels = {r: V.check_labels(df, cols[r]) for r in ("study", "treatment")}
+    values = {}
+    for role in required[2:]:
+        values[role] = V.numeric_column(df, cols[role])
+        V.check_finite(values[role], cols[role], idx, allow_nan=False)
+        C.check_bounds(values[role], cols[role], idx, "n")
+    _check_counts(values, cols, idx, likelihood)
+    columns = {cols[r]: labels[r] for r in labels} | {cols[r]: v for r, v in values.items()}
+    key = pd.DataFrame(columns)
+    V.check_duplicates(key, labels["study"], idx)
+    V.warn_similar_names(labels["treatment"].tolist())
+    return _group(labels, values, cols, likelihood, link)
+
+
+def _group(labels, values, cols, likelihood, link) -> list[StudyOutcomes]:
+    rows: dict[str, list[int]] = {}
+    for i, s in enumerate(labels["study"]):
+        rows.setdefault(s, []).append(i)
+    single = [s for s, r in rows.items() if len(r) < 2]
+    if single:
+        raise InvalidValueError(
+            f"Studies {format_items(single)} have a single arm in column "
+            f"{cols['treatment']!r}; a study needs at least two arms to contribute a comparison. "
+            "Add the missing arms or remove those studies yourself.",
+            rule="single-arm-study",
+        )
+    trials = values["exposure"] if likelihood == "poisson" else values["n"]
+    # offsets of the linear predictor: log follow-up (cloglog), log exposure (Poisson rates)
+    if link == "cloglog":
+        offset = np.log(values["time"])
+    elif likelihood == "poisson":
+        offset = np.log(values["exposure"])
+    else:
+        offset = np.zeros(len(trials))
+    return [
+        StudyOutcomes(
+            study=s,
+            treatments=tuple(labels["treatment"][r]),
+            events=values["events"][r],
+            trials=trials[r],
+            offset=offset[r],
+        )
+        for s, r in ((s, np.asarray(r)) for s, r in rows.items())
+    ]

@@ -1,0 +1,144 @@
+r"""Arm-level outcome likelihoods of the TSD2 arm-based model: data arrays and linear predictor.
+
+For study ``i`` with baseline ``mu_i`` (the linear predictor of its base arm) and arms
+``k = 0..K_i`` (``k = 0`` the base arm ``b``),
+
+.. math::
+
+    \theta_{ik} = \mu_i + \delta_{ik} + o_{ik},\qquad \delta_{i0} = 0,\qquad
+    \delta_{ik} = d_{t_k} - d_{b} + \tfrac{\tau}{\sqrt 2}\,(e_{ik} - e_{i0}),\quad e \sim N(0, 1),
+
+so the study-specific effects have variance ``tau^2`` and, within a multi-arm study, covariance
+``tau^2/2`` (the exact TSD2 correlation), written non-centred; ``o_{ik}`` is the offset
+(``log(time)`` for cloglog, ``log(exposure)`` for Poisson rates). Events are binomial with
+``logit(p) = theta`` or ``cloglog(p) = theta``, or Poisson with ``log(lambda) = theta``. The
+fixed-effect model drops ``e``. Baselines ``mu_i ~ N(0, 100^2)`` are nuisance parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .likelihood import treatment_positions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.network import Network
+
+__all__ = ["OutcomeData", "OUTCOME_KEYS", "BASELINE_SD"]
+
+#: SD of the independent normal prior of each study baseline ``mu_i`` (TSD2: N(0, 100^2)).
+BASELINE_SD = 100.0
+#: Arrays of :meth:`OutcomeData.arrays` (the graph's data nodes), in order.
+OUTCOME_KEYS = ("arm_events", "arm_trials", "arm_offset")
+
+
+@dataclass(frozen=True)
+class OutcomeData:
+    """The arms of a network's outcome studies, flattened to one entry per real arm.
+
+    Attributes
+    ----------
+    study_index : ndarray of int (S_o,)
+        Index in the network of each outcome study.
+    arm_study : ndarray of int (A,)
+        Position of each arm's study among the outcome studies.
+    arm_pos, arm_base : ndarray of int (A,)
+        Position in ``d_full = [0, d]`` of each arm's treatment and of its study's base arm.
+    arm_slot : ndarray of int (A,)
+        0 for a base arm, else the arm's slot (1..K).
+    study_base_arm : ndarray of int (S_o,)
+        Index (among the arms) of each outcome study's base arm.
+    arm_events, arm_trials, arm_offset : ndarray (A,)
+        Events, trials (``n`` or exposure) and offset of each arm.
+    likelihood, link : str
+        The family.
+    """
+
+    study_index: np.ndarray
+    arm_study: np.ndarray
+    arm_pos: np.ndarray
+    arm_base: np.ndarray
+    arm_slot: np.ndarray
+    study_base_arm: np.ndarray
+    arm_events: np.ndarray
+    arm_trials: np.ndarray
+    arm_offset: np.ndarray
+    likelihood: str
+    link: str
+
+    @classmethod
+    def from_network(cls, network: Network) -> OutcomeData:
+        """Collect the outcome studies' arms of ``network`` (empty if it has none)."""
+        pos = treatment_positions(network)
+        idx = np.flatnonzero(np.asarray(network.outcome))
+        rows = []
+        for j, i in enumerate(idx):
+            k = int(network.n_arms[i])
+            treatments = [network.base[i], *np.asarray(network.arm[i])[: k - 1]]
+            for slot, t in enumerate(treatments):
+                rows.append((j, pos[t], pos[network.base[i]], slot, network.events[i, slot],
+                             network.trials[i, slot], network.offset[i, slot]))  # fmt: skip
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+        ints = [np.asarray(c, dtype=np.int64) for c in cols[:4]]
+        floats = [np.asarray(c, dtype=float) for c in cols[4:]]
+        base_arm = np.flatnonzero(ints[3] == 0)  # arms are listed study by study, base first
+        return cls(idx, *ints, base_arm, *floats, likelihood=network.likelihood, link=network.link)
+
+    def structure_key(self) -> tuple:
+        """Return what a compiled graph depends on besides events, trials and offsets."""
+        return (self.likelihood, self.link, len(self.study_index),
+                *(a.tobytes() for a in (self.arm_study, self.arm_pos, self.arm_base)))  # fmt: skip
+
+    @property
+    def n_studies(self) -> int:
+        """Number of outcome studies ``S_o``."""
+        return len(self.study_index)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Return the arrays of the graph's data nodes (:data:`OUTCOME_KEYS`)."""
+        return {k: getattr(self, k) for k in OUTCOME_KEYS}
+
+    def linear_predictor(self, mu, d_full, tau, e, offset):
+        """``theta`` of every arm (module docstring); ``tau=None`` for fixed effects.
+
+        ``mu`` (S_o,), ``d_full`` (T,), ``e`` (A,) arm-level standard normals, ``offset`` (A,).
+        Works with NumPy arrays and PyTensor tensors alike (indexing and arithmetic only).
+        """
+        delta = d_full[self.arm_pos] - d_full[self.arm_base]
+        if tau is not None:
+            # u_ik = tau/sqrt(2) e_ik per arm, delta_ik = u_ik - u_i0: variance tau^2 and
+            # covariance tau^2/2 between the arms of a multi-arm study (0 for the base arm)
+            e_base = e[self.study_base_arm][self.arm_study]
+            delta = delta + tau / np.sqrt(2.0) * (e - e_base)
+        return mu[self.arm_study] + delta + offset
+
+
+def arm_loglik(xp, theta, events, trials, likelihood: str, link: str):
+    """Log-likelihood of each arm up to a constant (the binomial coefficient, ``log r!``).
+
+    Written with numerically stable pieces: ``logit``: ``r theta - n softplus(theta)``;
+    ``cloglog``: ``log p = log(1 - exp(-exp(theta)))`` and ``log(1 - p) = -exp(theta)``;
+    Poisson: ``r theta - exp(theta)`` (``theta`` includes ``log(exposure)``).
+    """
+    if likelihood == "poisson":
+        return events * theta - xp.exp(theta)
+    if link == "cloglog":
+        rate = xp.exp(theta)
+        return events * _log1mexp(xp, -rate) - (trials - events) * rate
+    return events * theta - trials * _softplus(xp, theta)
+
+
+def _softplus(xp, x):
+    if xp is np:
+        return np.logaddexp(0.0, x)
+    return xp.softplus(x)
+
+
+def _log1mexp(xp, x):
+    """``log(1 - exp(x))`` for ``x < 0``."""
+    if xp is np:
+        return np.where(x > -0.693, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+    return xp.log1mexp(x)

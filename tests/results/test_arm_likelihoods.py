@@ -1,0 +1,146 @@
+"""Arm-level outcome likelihoods (binomial logit / cloglog, Poisson) against published references.
+
+Seeded NUTS fits of the bundled data sets, compared with NICE DSU TSD2/TSD4 (WinBUGS) values.
+Tolerance of a posterior mean: the references' rounding (0.005, two decimals) plus 3 Monte Carlo
+standard errors of our estimate (ArviZ ``mcse``); tau's median likewise with the MCSE of the
+median. A zero-event arm is checked against the binomial likelihood written out by hand.
+"""
+
+import functools
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binom, norm
+
+import nma_bayes as nb
+
+ROUNDING = 0.005
+
+_LOGIT = dict(likelihood="binomial")
+_CLOGLOG = dict(likelihood="binomial", link="cloglog", reference="Diuretic")
+_POISSON = dict(likelihood="poisson", reference="control")
+_FE = dict(effects="fixed")
+CASES = {
+    # key: (dataset, fit options, reference model, reference source or None)
+    "smoking_re": ("smoking", _LOGIT | dict(reference="No intervention"), "RE", "TSD4"),
+    "thrombolytics_fe": ("thrombolytics", _LOGIT | dict(reference="SK") | _FE, "FE", None),
+    "diabetes_fe": ("diabetes", _CLOGLOG | _FE, "FE", "TSD2"),
+    "diabetes_re": ("diabetes", _CLOGLOG, "RE", "TSD2"),
+    "dietary_fat_fe": ("dietary_fat", _POISSON | _FE, "FE", "tsd2_published"),
+    "dietary_fat_re": ("dietary_fat", _POISSON, "RE", "tsd2_published"),
+}
+
+
+@functools.cache
+def arm_fit(key):
+    name, options, _, _ = CASES[key]
+    df = nb.datasets.load_dataset(name, "arms")
+    # random-effects arm-based models have a funnel between tau and the arm deviates: a longer
+    # warm-up and more draws keep R-hat <= 1.01 and the bulk ESS of tau above 400
+    n = 2000 if options.get("effects", "random") == "random" else 1000
+    # the references' priors (TSD2/TSD4 WinBUGS code): d ~ N(0, 100^2), tau ~ U(0, 5)
+    priors = dict(prior_d=nb.Normal(0, 100), prior_tau=nb.Uniform(0, 5))
+    return nb.fit_network(df, random_seed=20261130, draws=n, tune=n, **priors, **options)
+
+
+def _reference(key, prefix):
+    name, _, model, source = CASES[key]
+    ref = nb.datasets.reference_results(name)
+    ref = ref[(ref["model"] == model) & ref["quantity"].str.startswith(prefix)]
+    return ref if source is None else ref[ref["source"] == source]
+
+
+def _pairs(fit):
+    """Posterior draws of every ordered pair ``(treatment, comparator)``."""
+    d = fit.d_full()
+    names = [str(t) for t in d["treatment"].values]
+    return {(a, b): d.sel(treatment=a) - d.sel(treatment=b) for a in names for b in names if a != b}
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("key", list(CASES))
+def test_relative_effects_match_published_posterior_means(key):
+    fit = arm_fit(key)
+    ref = _reference(key, "relative_effect")
+    assert len(ref) >= 1
+    pairs = _pairs(fit)
+    for row in ref.itertuples():
+        draws = pairs[(row.treatment, row.comparator)]
+        mcse = float(az.mcse(draws.to_dataset(name="x"), method="mean")["x"])
+        assert float(draws.mean()) == pytest.approx(row.mean, abs=ROUNDING + 3 * mcse), (
+            row.treatment, row.comparator)  # fmt: skip
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("key", [k for k in CASES if k.endswith("_re")])
+def test_heterogeneity_matches_published_median(key):
+    fit = arm_fit(key)
+    ref = _reference(key, "tau")
+    if ref.empty or ref["median"].isna().all():
+        pytest.skip("no published median of tau")
+    tau = fit.idata["posterior"]["tau"]
+    mcse = float(az.mcse(tau.to_dataset(name="x"), method="quantile", prob=0.5)["x"])
+    want = float(ref["median"].iloc[0])
+    assert fit.heterogeneity().loc["tau", "median"] == pytest.approx(want, abs=ROUNDING + 3 * mcse)
+
+
+def test_zero_event_arms_use_the_exact_binomial_likelihood():
+    """Smoking has arms with 0 events: the model's log density differences between two
+    parameter points equal those of the binomial likelihood written out by hand (scipy), so no
+    continuity correction enters anywhere."""
+    df = nb.datasets.load_dataset("smoking", "arms")
+    assert (df["events"] == 0).sum() >= 2
+    net = nb.Network.from_data(arms=df, likelihood="binomial", reference="No intervention")
+    model = nb.build_model(net, nb.ModelSpec("fixed", nb.Normal(0, 100)))
+    logp = model.compile_logp()
+    rng = np.random.default_rng(1)
+    studies = list(dict.fromkeys(df["study"]))
+    others = list(net.non_reference)
+
+    def by_hand(point):
+        d = dict(zip(others, point["d"], strict=True)) | {net.reference: 0.0}
+        mu = dict(zip(studies, point["mu"], strict=True))
+        base = df.groupby("study", sort=False)["treatment"].first()
+        rows = zip(df["study"], df["treatment"], strict=True)
+        theta = [mu[s] + d[t] - d[base[s]] for s, t in rows]
+        p = 1 / (1 + np.exp(-np.asarray(theta)))
+        prior = norm(0, 100).logpdf(point["d"]).sum() + norm(0, 100).logpdf(point["mu"]).sum()
+        return binom.logpmf(df["events"], df["n"], p).sum() + prior
+
+    points = [{"d": rng.normal(0, 0.5, len(others)), "mu": rng.normal(-2, 0.5, len(studies))}
+              for _ in range(3)]  # fmt: skip
+    ours = [logp(p) for p in points]
+    hand = [by_hand(p) for p in points]
+    np.testing.assert_allclose(np.diff(ours), np.diff(hand), rtol=1e-9, atol=1e-8)
+
+
+def test_outcome_validation_and_refusals():
+    df = nb.datasets.load_dataset("smoking", "arms")
+    net = nb.Network.from_data(arms=df, likelihood="binomial", reference="No intervention")
+    assert (net.likelihood, net.link, net.measure) == ("binomial", "logit", "logOR")
+    assert net.outcome.all() and net.contrasts.empty
+    with pytest.raises(nb.ModelSpecError, match="exact engine"):
+        nb.fit_network(df, likelihood="binomial", engine="exact")
+    with pytest.raises(nb.ModelSpecError, match="UME"):
+        nb.fit_network(df, likelihood="binomial", consistency="ume")
+    with pytest.raises(nb.ModelSpecError, match="measure='SMD' conflicts"):
+        nb.Network.from_data(arms=df, likelihood="binomial", measure="SMD")
+    with pytest.raises(nb.MissingColumnError, match="'time'"):
+        nb.Network.from_data(arms=df, likelihood="binomial", link="cloglog")
+    poisson = nb.Network.from_data(
+        arms=nb.datasets.load_dataset("dietary_fat", "arms"), likelihood="poisson"
+    )
+    np.testing.assert_allclose(poisson.offset[0, :2], np.log([1917, 1925]))
+
+
+@pytest.mark.reference
+def test_arm_fit_summaries_work_and_goodness_of_fit_is_refused_clearly():
+    fit = arm_fit("thrombolytics_fe")
+    assert fit.league_table().shape == (9, 9)
+    sucra = fit.sucra(lower_is_better=True)
+    assert sucra["sucra"].between(0, 1).all()
+    with pytest.raises(nb.ModelSpecError, match="not available yet"):
+        fit.model_fit()
+    assert isinstance(fit.relative_effects(), pd.DataFrame)
