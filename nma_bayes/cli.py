@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="MCMC with PyMC/nutpie (default) or the exact quadrature engine",
     )
     fit.add_argument("--measure", choices=("SMD", "MD"), help="effect measure of arm-level data")
+    _add_outcome_arguments(fit)
     fit.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
     fit.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
     fit.add_argument("--classes", metavar="COL", help="column holding treatment classes")
@@ -87,6 +88,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-raise unexpected errors with their traceback instead of a one-line message",
     )
     return parser
+
+
+def _add_outcome_arguments(fit: argparse.ArgumentParser) -> None:
+    """Options of arm-level outcome data (events per arm with an exact likelihood)."""
+    group = fit.add_argument_group(
+        "arm-level outcomes", "events per arm, exact likelihood (no continuity correction)"
+    )
+    group.add_argument(
+        "--likelihood", choices=("binomial", "poisson"), help="likelihood of arm-level events"
+    )
+    group.add_argument(
+        "--link", choices=("logit", "cloglog", "log"),
+        help="link: logit (log OR), cloglog (log HR, needs --time) or log (Poisson rate ratio)",
+    )  # fmt: skip
+    for name, default, what in (
+        ("events", "events", "events per arm"),
+        ("n", "n", "patients per arm (binomial)"),
+        ("exposure", "exposure", "exposure per arm, e.g. person-years (Poisson)"),
+        ("time", "time", "follow-up time per arm (cloglog)"),
+    ):
+        group.add_argument(f"--{name}", metavar="COL", help=f"column of {what} (default {default})")
+
+
+def _outcome_options(args: argparse.Namespace) -> dict:
+    """Return the outcome options given on the command line as ``Network.from_data`` keywords."""
+    keys = ("likelihood", "link", "events", "n", "exposure", "time")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
 def _progress(message: str) -> None:
@@ -165,6 +193,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         options["classes"] = args.classes
     if args.lower_is_better is not None:
         options["lower_is_better"] = args.lower_is_better
+    options |= _outcome_options(args)
 
     _progress("validating…")
     network = as_network(data, reference=args.reference, **options)

@@ -309,3 +309,22 @@ def test_integer_class_codes_are_labels(tmp_path, capsys):
     )
     status = _fit_cli(data, tmp_path / "out", "--classes", "cls", "--reference", "A")
     assert status == 0, capsys.readouterr().err
+
+
+def test_cli_fits_arm_level_binary_outcomes(tmp_path, capsys):
+    """--likelihood binomial: events per arm with the exact binomial likelihood (PyMC engine;
+    the exact engine refuses non-normal likelihoods with one error line and exit 2)."""
+    csv = tmp_path / "smoking.csv"
+    nb.datasets.load_dataset("smoking", "arms")[["study", "treatment", "events", "n"]].to_csv(
+        csv, index=False
+    )
+    out = tmp_path / "out"
+    args = ["fit", str(csv), "--likelihood", "binomial", "--reference", "No intervention",
+            "--effects", "fixed", "--seed", "2", "--draws", "300", "--out", str(out)]  # fmt: skip
+    assert cli.main([*args, "--engine", "exact"]) == 2
+    assert "exact engine" in capsys.readouterr().err
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Individual counselling" in printed
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "binomial (logit link) on arm-level outcomes" in html

@@ -29,6 +29,8 @@ __all__ = [
     "check_seed",
     "check_keywords",
     "check_applicable",
+    "check_scale",
+    "RATIO_SCALES",
     "SEED_MAX",
     "CONTRAST_ONLY",
     "ARM_ONLY",
@@ -38,6 +40,18 @@ __all__ = [
 CONTRAST_ONLY = ("treat1", "treat2", "TE", "seTE", "se_base", "closure_tol")
 #: Options of :meth:`nma_bayes.Network.from_data` that apply to arm-level data only.
 ARM_ONLY = ("treatment", "mean", "sd", "n", "se", "smd_method")
+#: The ratio scale of each log-ratio effect measure and the names accepted for it (compared
+#: case-insensitively, with ``_`` and ``-`` read as spaces). ``"RR"`` is the risk ratio of a
+#: ``logRR`` network and the rate ratio of a ``logRateRatio`` network (a network has one measure).
+RATIO_SCALES = {
+    "logOR": ("OR", ("or", "odds ratio")),
+    "logRR": ("RR", ("rr", "risk ratio", "relative risk")),
+    "logHR": ("HR", ("hr", "hazard ratio")),
+    "logRateRatio": (
+        "rate ratio",
+        ("rate ratio", "rateratio", "rr", "irr", "incidence rate ratio"),
+    ),
+}
 #: Seeds must satisfy ``0 <= seed < SEED_MAX`` (the samplers take unsigned 64-bit seeds).
 SEED_MAX = 2**64
 
@@ -240,3 +254,56 @@ def resolve_direction(lower_is_better: object, network: object, *, required: boo
             rule="bad-option",
         )
     return check_lower_is_better(lower_is_better)
+
+
+def check_scale(scale: object, measure: str | None) -> str | None:
+    """Return the canonical name of a summary scale: ``None`` (linear predictor) or a ratio.
+
+    ``None``, ``"linear"`` and the measure's own name (e.g. ``"logOR"``; ``"log"`` for a log
+    ratio) mean the scale the model is fitted on. A ratio scale exponentiates log ratios:
+    ``"OR"`` (measure ``logOR``), ``"HR"`` (``logHR``), ``"RR"`` (``logRR``: risk ratio) and
+    ``"rate ratio"`` (``logRateRatio``; ``"RR"`` and ``"IRR"`` are accepted too), with the aliases
+    of :data:`RATIO_SCALES`.
+
+    Parameters
+    ----------
+    scale : str or None
+        The scale asked for.
+    measure : str or None
+        The effect measure of the network (``Network.measure``).
+
+    Returns
+    -------
+    str or None
+        ``None`` for the linear-predictor scale, else the ratio's canonical name (``"OR"``,
+        ``"HR"``, ``"RR"``, ``"rate ratio"``).
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``bad-option``) If ``scale`` is not a string or ``None``, or names a scale that
+        does not apply to ``measure`` (a ratio scale for a measure that is not a log ratio).
+    """
+    ratio = RATIO_SCALES.get(measure) if measure is not None else None
+    valid = ["None (the linear-predictor scale)"] + ([repr(ratio[0])] if ratio else [])
+    if scale is None:
+        return None
+    if not isinstance(scale, str):
+        raise _bad("scale", f"a string or None ({', '.join(valid)})", scale)
+    key = " ".join(scale.strip().lower().replace("_", " ").replace("-", " ").split())
+    if key == "linear" or (ratio and key == "log") or (measure and key == measure.lower()):
+        return None
+    if ratio is not None and key in ratio[1]:
+        return ratio[0]
+    why = (
+        f"the effects are {measure} (log ratios), whose ratio scale is {ratio[0]!r}"
+        if ratio
+        else f"the effects ({measure}) are not log ratios, so they have no ratio scale"
+        if measure is not None
+        else "the network records no effect measure, so its effects are not known to be log "
+        "ratios (record it with Network.from_data(..., measure='logOR'), for example)"
+    )
+    raise ModelSpecError(
+        f"scale={scale!r} does not apply: {why}. Valid scales: {', '.join(valid)}.",
+        rule="bad-option",
+    )

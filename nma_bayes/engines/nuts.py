@@ -163,7 +163,9 @@ def _compiled_for(
             model = build_model(network, spec, classes=classes)
         compiled = nutpie.compile_pymc_model(model)
         _COMPILED[key] = compiled
-    data = {**data.arrays(), **prior_data(spec), **OutcomeData.from_network(network).arrays()}
+    outcomes = OutcomeData.from_network(network)
+    priors = prior_data(spec, baselines=outcomes.n_studies > 0)
+    data = {**data.arrays(), **priors, **outcomes.arrays()}
     used = {var.name for var in compiled.shared_var_keys}  # e.g. prior_d is unused by classes
     return compiled.with_data(**{k: v for k, v in data.items() if k in used})
 
@@ -174,7 +176,12 @@ def _canonical(spec: ModelSpec) -> ModelSpec:
 
 
 def _relabel(tree, network: Network):
-    """Give ``d`` its treatment names (a reused compiled model carries the first fit's)."""
+    """Give ``d`` its treatment names (a reused compiled model carries the first fit's).
+
+    Fits with arm-level outcome studies also keep the study baselines ``mu`` (over
+    ``outcome_study``, named by the outcome studies) and, for random effects, the arm deviates
+    ``e_arm`` (over ``outcome_arm``, named ``"study: treatment"``): goodness of fit needs them.
+    """
     others = list(network.non_reference)
     post = tree["posterior"].to_dataset()
     extra = [d for d in post["d"].dims if d not in ("chain", "draw")]
@@ -182,8 +189,31 @@ def _relabel(tree, network: Network):
     d = d.rename({extra[0]: "treatment"}).assign_coords(treatment=others)
     post = post.drop_vars(["d", extra[0]], errors="ignore").assign(d=d)
     keep = [v for v in ("d", "tau", "class_mean", "class_sd") if v in post]
+    if "mu" in post:
+        post = _outcome_coords(post, network)
+        keep += [v for v in ("mu", "e_arm") if v in post]
     tree["posterior"] = xr.DataTree(post[keep])
     return tree
+
+
+def _outcome_coords(post, network: Network):
+    """Name the outcome studies of ``mu`` and the arms of ``e_arm``."""
+    outcomes = OutcomeData.from_network(network)
+    studies = [str(network.studies[i]) for i in outcomes.study_index]
+    treatments = [str(network.treatments[network.base[i]]) for i in outcomes.study_index]
+    arms = []
+    for j, i in enumerate(outcomes.study_index):  # arms study by study, the base arm first
+        k = int(network.n_arms[i])
+        names = [treatments[j], *(str(network.treatments[a]) for a in network.arm[i][: k - 1])]
+        arms += [f"{studies[j]}: {t}" for t in names]
+    labels = {"mu": ("outcome_study", studies), "e_arm": ("outcome_arm", arms)}
+    for var, (dim, coord) in labels.items():
+        if var in post:
+            old = [x for x in post[var].dims if x not in ("chain", "draw")][0]
+            da = post[var].rename({old: dim}) if old != dim else post[var]
+            post = post.drop_vars([var, old], errors="ignore")
+            post = post.assign({var: da.assign_coords({dim: coord})})
+    return post
 
 
 def sample_posterior(

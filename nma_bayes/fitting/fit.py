@@ -23,6 +23,7 @@ from ..engines.nuts import SamplerSettings, sample_posterior
 from ..models.classes import ClassStructure, normalise_class_sd
 from ..models.likelihood import ContrastData
 from ..models.priors import (
+    DEFAULT_PRIOR_BASELINE,
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
     DEFAULT_PRIOR_D,
@@ -50,6 +51,7 @@ def fit_network(
     prior_class_mean: Prior = DEFAULT_PRIOR_CLASS_MEAN,
     prior_class_sd: Prior = DEFAULT_PRIOR_CLASS_SD,
     class_sd: dict | None = None,
+    prior_baseline: Prior = DEFAULT_PRIOR_BASELINE,
     random_seed: int | None = None,
     draws: int = 1000,
     tune: int = 1000,
@@ -74,7 +76,10 @@ def fit_network(
         multi-arm studies in base-contrast form, ``se_base`` (SE of the base arm). ``TE`` is the
         effect of ``treat1`` relative to ``treat2``. Multi-arm studies may instead list all their
         pairwise contrasts. Or arm-level data, one row per arm: ``study, treatment, mean, sd, n``
-        with ``measure="SMD"`` or ``"MD"``; the first row of each study is its base arm.
+        with ``measure="SMD"`` or ``"MD"``, or arm-level outcomes ``study, treatment, events, n``
+        (``exposure`` for Poisson rates, ``time`` for cloglog) with ``likelihood=``; the first
+        row of each study is its base arm. Contrast and outcome studies may be mixed
+        (``nb.Network.from_data(arms=..., contrasts=..., likelihood=...)``).
     reference : str, optional
         Reference treatment of the model. If omitted, the treatment in the most studies (ties:
         first in the treatment order); the choice is recorded in ``fit.network.reference_rule``.
@@ -101,6 +106,9 @@ def fit_network(
     class_sd : dict, optional
         ``{group name: [classes]}``: classes sharing one within-class SD. A class with a single
         treatment has a common effect unless it shares an SD.
+    prior_baseline : Normal
+        Prior of each study baseline ``mu_i`` of arm-level outcome data (``likelihood=``):
+        independent ``normal(0, 100^2)`` by default (TSD2); unused for contrast data.
     random_seed : int, optional
         Seed; the same seed reproduces the same draws. If omitted one is drawn and stored in
         ``fit.seed``.
@@ -123,7 +131,9 @@ def fit_network(
         Column names (contrasts: ``study=, treat1=, treat2=, TE=, seTE=, se_base=``; arms:
         ``study=, treatment=, mean=, sd=, n=, se=``) and options (``measure=`` — required for
         arm-level data, ``"SMD"`` or ``"MD"`` — ``lower_is_better=``, ``classes=``,
-        ``component=``, ``treatments=``, ``closure_tol=``, ``smd_method=``) for
+        ``component=``, ``treatments=``, ``closure_tol=``, ``smd_method=``; for outcome data
+        ``likelihood=`` — ``"binomial"`` or ``"poisson"`` — ``link=`` — ``"logit"``,
+        ``"cloglog"`` or ``"log"`` — and ``events=, n=, exposure=, time=``) for
         :meth:`Network.from_data`. Every option is validated before anything is computed: an
         unknown keyword raises ``unknown-option`` (with the closest valid one), an option of
         the other data format ``option-not-applicable``, a value of the wrong type or range
@@ -150,7 +160,7 @@ def fit_network(
     spec = ModelSpec(
         effects=effects, prior_d=prior_d, prior_tau=prior_tau, class_model=class_model,
         prior_class_mean=prior_class_mean, prior_class_sd=prior_class_sd,
-        class_sd=normalise_class_sd(class_sd),
+        class_sd=normalise_class_sd(class_sd), prior_baseline=prior_baseline,
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
     if engine == "exact" and network.outcome.any():

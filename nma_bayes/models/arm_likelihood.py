@@ -12,7 +12,8 @@ so the study-specific effects have variance ``tau^2`` and, within a multi-arm st
 ``tau^2/2`` (the exact TSD2 correlation), written non-centred; ``o_{ik}`` is the offset
 (``log(time)`` for cloglog, ``log(exposure)`` for Poisson rates). Events are binomial with
 ``logit(p) = theta`` or ``cloglog(p) = theta``, or Poisson with ``log(lambda) = theta``. The
-fixed-effect model drops ``e``. Baselines ``mu_i ~ N(0, 100^2)`` are nuisance parameters.
+fixed-effect model drops ``e``. Baselines ``mu_i`` are nuisance parameters with independent
+normal priors (``ModelSpec.prior_baseline``, default ``N(0, 100^2)`` as in TSD2).
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import expit, gammaln
 
 from .likelihood import treatment_positions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["OutcomeData", "OUTCOME_KEYS", "BASELINE_SD"]
+__all__ = ["OutcomeData", "OUTCOME_KEYS", "arm_loglik"]
 
-#: SD of the independent normal prior of each study baseline ``mu_i`` (TSD2: N(0, 100^2)).
-BASELINE_SD = 100.0
 #: Arrays of :meth:`OutcomeData.arrays` (the graph's data nodes), in order.
 OUTCOME_KEYS = ("arm_events", "arm_trials", "arm_offset")
 
@@ -129,6 +129,57 @@ def arm_loglik(xp, theta, events, trials, likelihood: str, link: str):
         rate = xp.exp(theta)
         return events * _log1mexp(xp, -rate) - (trials - events) * rate
     return events * theta - trials * _softplus(xp, theta)
+
+
+def arm_logpmf(theta, events, trials, likelihood: str, link: str) -> np.ndarray:
+    """Exact log-probability of each arm's events (NumPy), normalising constants included.
+
+    :func:`arm_loglik` plus ``log C(n, r)`` (binomial) or ``-log r!`` (Poisson): equals
+    ``scipy.stats.binom.logpmf(r, n, p)`` and ``poisson.logpmf(r, E exp(theta - log E))``.
+    ``theta`` broadcasts against ``events`` and ``trials`` (e.g. draws x arms).
+    """
+    if likelihood == "poisson":
+        const = -gammaln(events + 1.0)
+    else:
+        const = gammaln(trials + 1.0) - gammaln(events + 1.0) - gammaln(trials - events + 1.0)
+    return arm_loglik(np, theta, events, trials, likelihood, link) + const
+
+
+def arm_fitted(theta, trials, likelihood: str, link: str) -> np.ndarray:
+    """Fitted number of events ``rhat`` of each arm (NumPy; TSD2's ``rhat``).
+
+    Binomial: ``n p`` with ``p = invlogit(theta)`` or, for cloglog, ``1 - exp(-exp(theta))``;
+    Poisson: ``exp(theta)`` (``theta`` includes ``log(exposure)``, so this is ``E lambda``).
+    """
+    theta = np.asarray(theta, dtype=float)
+    if likelihood == "poisson":
+        return np.exp(theta)
+    if link == "cloglog":
+        return trials * -np.expm1(-np.exp(theta))
+    return trials * expit(theta)
+
+
+def arm_deviance(events, trials, fitted, likelihood: str) -> np.ndarray:
+    """Residual deviance of each arm given its fitted events (TSD2, Dias et al. 2011).
+
+    Binomial: ``2 [r log(r / rhat) + (n - r) log((n - r) / (n - rhat))]``; Poisson:
+    ``2 [(rhat - r) + r log(r / rhat)]``, with ``0 log 0 = 0`` (zero-event arms, and arms whose
+    events all occurred). ``fitted`` (``rhat``) broadcasts against ``events`` and ``trials``.
+    """
+    events = np.asarray(events, dtype=float)
+    fitted = np.asarray(fitted, dtype=float)
+    if likelihood == "poisson":
+        return 2.0 * ((fitted - events) + _xlog_ratio(events, fitted))
+    trials = np.asarray(trials, dtype=float)
+    return 2.0 * (_xlog_ratio(events, fitted) + _xlog_ratio(trials - events, trials - fitted))
+
+
+def _xlog_ratio(a, b):
+    """Return ``a log(a / b)`` with ``0 log 0 = 0`` (no warning where ``a = 0``)."""
+    a, b = np.broadcast_arrays(a, b)
+    positive = a > 0
+    ratio = np.where(positive, a, 1.0) / np.where(positive, b, 1.0)
+    return np.where(positive, a * np.log(ratio), 0.0)
 
 
 def _softplus(xp, x):

@@ -35,6 +35,7 @@ __all__ = [
     "LogNormalTau2",
     "LogStudentTTau2",
     "DEFAULT_PRIOR_D",
+    "DEFAULT_PRIOR_BASELINE",
     "DEFAULT_PRIOR_TAU",
 ]
 
@@ -359,6 +360,8 @@ class LogStudentTTau2(_Tau2Prior):
 DEFAULT_PRIOR_D = Normal(0.0, 10.0)
 #: Default prior of the between-study SD (SMD scale).
 DEFAULT_PRIOR_TAU = HalfNormal(1.0)
+#: Default prior of each study baseline ``mu_i`` of arm-level outcome models (TSD2: vague).
+DEFAULT_PRIOR_BASELINE = Normal(0.0, 100.0)
 
 #: Families accepted for ``tau``.
 TAU_FAMILIES = (HalfNormal, Uniform, LogNormal, HalfCauchy, LogNormalTau2, LogStudentTTau2)

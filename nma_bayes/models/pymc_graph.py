@@ -33,7 +33,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from .arm_likelihood import BASELINE_SD, OutcomeData, arm_loglik
+from .arm_likelihood import OutcomeData, arm_loglik
 from .classes import ClassStructure
 from .likelihood import marginal_loglik, model_data
 from .spec import ModelSpec
@@ -44,9 +44,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["build_model", "prior_data"]
 
 
-def prior_data(spec: ModelSpec) -> dict[str, float]:
-    """Numeric prior parameters, named as the graph's data nodes."""
+def prior_data(spec: ModelSpec, *, baselines: bool = False) -> dict[str, float]:
+    """Numeric prior parameters, named as the graph's data nodes (study baselines if asked)."""
     out = {f"prior_d_{k}": v for k, v in spec.prior_d.params().items()}
+    if baselines:
+        out.update({f"prior_baseline_{k}": v for k, v in spec.prior_baseline.params().items()})
     if spec.random:
         out.update({f"prior_tau_{k}": v for k, v in spec.prior_tau.params().items()})
     if spec.class_model == "exchangeable":
@@ -144,7 +146,9 @@ def build_model(
     coords = {"treatment": others}
     with pm.Model(coords=coords) as model:
         data = {k: pm.Data(k, v) for k, v in model_data(network).items()}
-        p = {k: pm.Data(k, v) for k, v in prior_data(spec).items()}
+        outcomes = OutcomeData.from_network(network)
+        baselines = outcomes.n_studies > 0
+        p = {k: pm.Data(k, v) for k, v in prior_data(spec, baselines=baselines).items()}
         if spec.class_model is None:
             d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
         else:
@@ -159,18 +163,20 @@ def build_model(
             pt, resid, data["var"], data["cov"], data["mask"], tau2, data["u"], data["cov_u"]
         )
         pm.Potential("loglik", loglik.sum())
-        outcomes = OutcomeData.from_network(network)
-        if outcomes.n_studies:
-            _arm_terms(outcomes, d_full, tau, model)
+        if baselines:
+            _arm_terms(outcomes, d_full, tau, p, model)
     return model
 
 
-def _arm_terms(outcomes: OutcomeData, d_full, tau, model: pm.Model) -> None:
+def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model) -> None:
     """Add the arm-level outcome likelihood (TSD2 arm-based model, non-centred random effects)."""
     model.add_coord("outcome_study", np.arange(outcomes.n_studies))
     model.add_coord("outcome_arm", np.arange(len(outcomes.arm_study)))
     data = {k: pm.Data(k, v) for k, v in outcomes.arrays().items()}
-    mu = pm.Normal("mu", mu=0.0, sigma=BASELINE_SD, dims="outcome_study")  # study baselines
+    # study baselines, independent nuisance parameters (TSD2)
+    mu = pm.Normal(
+        "mu", mu=p["prior_baseline_mean"], sigma=p["prior_baseline_sd"], dims="outcome_study"
+    )
     e = pm.Normal("e_arm", 0.0, 1.0, dims="outcome_arm") if tau is not None else None
     theta = outcomes.linear_predictor(mu, d_full, tau, e, data["arm_offset"])
     loglik = arm_loglik(

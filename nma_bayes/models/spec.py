@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..base.errors import ModelSpecError
 from .priors import (
     CLASS_SD_FAMILIES,
+    DEFAULT_PRIOR_BASELINE,
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
     DEFAULT_PRIOR_D,
@@ -54,6 +57,9 @@ class ModelSpec:
         Groups of classes that share one within-class SD, e.g.
         ``(("SSRIs and NSSA", ("SSRI/SNRI", "NSSA")),)``. A class with a single treatment has a
         common effect (its treatment's effect is the class mean) unless it shares an SD here.
+    prior_baseline : Normal
+        Prior of each study baseline ``mu_i`` (the base arm's linear predictor) of arm-level
+        outcome models: independent, default ``normal(0, 100^2)`` (TSD2). Unused otherwise.
     """
 
     effects: str = "random"
@@ -63,6 +69,7 @@ class ModelSpec:
     prior_class_mean: Prior = field(default=DEFAULT_PRIOR_CLASS_MEAN)
     prior_class_sd: Prior = field(default=DEFAULT_PRIOR_CLASS_SD)
     class_sd: tuple = ()
+    prior_baseline: Prior = field(default=DEFAULT_PRIOR_BASELINE)
 
     def __post_init__(self):
         if self.effects not in EFFECTS:
@@ -73,6 +80,12 @@ class ModelSpec:
         if not isinstance(self.prior_d, Normal):
             raise ModelSpecError(
                 f"prior_d must be nma_bayes.Normal, got {type(self.prior_d).__name__}.",
+                rule="bad-prior",
+            )
+        if not isinstance(self.prior_baseline, Normal):
+            raise ModelSpecError(
+                "prior_baseline must be nma_bayes.Normal, got "
+                f"{type(self.prior_baseline).__name__}.",
                 rule="bad-prior",
             )
         if self.class_model not in CLASS_MODELS:
@@ -114,8 +127,11 @@ class ModelSpec:
             return key
         return (*key, self.class_model, self.prior_class_sd.family, self.class_sd)
 
-    def describe(self) -> dict[str, str]:
-        """Return the model and its priors in words, for summaries and reports."""
+    def describe(self, network=None) -> dict[str, str]:
+        """Return the model and its priors in words, for summaries and reports.
+
+        With the ``network`` the likelihood is named as fitted (arm-level outcomes or contrasts).
+        """
         out = {
             "model": (
                 "random effects (Dias et al. 2011, TSD2), study effects integrated out"
@@ -125,6 +141,14 @@ class ModelSpec:
             "likelihood": "normal on study contrasts, exact multi-arm covariance",
             "prior d": self.prior_d.describe(),
         }
+        if network is not None and np.asarray(network.outcome).any():
+            arms = f"{network.likelihood} ({network.link} link) on arm-level outcomes"
+            mixed = np.asarray(network.outcome).all()
+            out["likelihood"] = arms if mixed else arms + "; normal on the contrast studies"
+            kind = "random effects" if self.random else "fixed (common) effect"
+            extra = " and non-centred study effects" if self.random else ""
+            out["model"] = f"{kind} (Dias et al. 2011, TSD2), arm-based with study baselines{extra}"
+            out["prior baselines"] = self.prior_baseline.describe() + ", independent per study"
         if self.random:
             out["prior tau"] = self.prior_tau.describe()
         if self.class_model == "exchangeable":

@@ -9,6 +9,13 @@ integrated out in our model, so their posterior given ``(d, tau)`` is used analy
 ``E[(y - m)' V^{-1} (y - m) + tr(V^{-1} C)]``. ``pD`` is the posterior mean deviance minus the
 deviance at the posterior mean of the fitted values, and ``DIC = resdev + pD`` (Spiegelhalter et
 al. 2002). Fixed effects: ``theta_i = mu_i``.
+
+Studies given as arm-level outcomes (binomial, Poisson) contribute per arm, as TSD2 defines it
+per family, from the fitted events ``rhat`` of each posterior draw (baselines ``mu``, effects and,
+for random effects, the arm deviates ``e_arm`` kept in the posterior): binomial
+``2[r log(r/rhat) + (n - r) log((n - r)/(n - rhat))]``, Poisson ``2[(rhat - r) + r log(r/rhat)]``
+(:func:`~nma_bayes.models.arm_likelihood.arm_deviance`); their ``pD`` plugs in the posterior
+mean of ``rhat``. A mixed network adds the two parts.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from ..base.errors import ModelSpecError
+from ..models.arm_likelihood import OutcomeData, arm_deviance, arm_fitted, arm_logpmf
 from ..models.likelihood import marginal_loglik
 
 __all__ = [
@@ -59,42 +67,24 @@ def _dense_v(fit, data) -> np.ndarray:
     v = np.tile(np.eye(k), (s, 1, 1))
     for i in range(s):
         m = int(data["mask"][i].sum())
-        v[i, :m, :m] = net.study_covariance(i)
+        if m:  # outcome studies have no contrasts (all masked)
+            v[i, :m, :m] = net.study_covariance(i)
     return v
 
 
-def _contrasts_only(fit, what: str) -> None:
-    """Refuse a contrast-likelihood check on a fit with arm-level outcome studies (not yet)."""
-    if np.asarray(fit.network.outcome).any():
-        raise ModelSpecError(
-            f"{what} is not available yet for fits with arm-level {fit.network.likelihood} "
-            "outcomes (it needs the residual deviance of each arm under that likelihood).",
-            rule="bad-option",
-        )
+def _has_outcomes(fit) -> bool:
+    return bool(np.asarray(fit.network.outcome).any())
 
 
-def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> pd.DataFrame:
-    """Posterior mean residual deviance, pD and DIC, in total or per study.
+def _pick(n: int, max_draws: int) -> np.ndarray:
+    """Return the indices of at most ``max_draws`` evenly spaced draws out of ``n``."""
+    return np.linspace(0, n - 1, min(max_draws, n)).round().astype(int)
 
-    Parameters
-    ----------
-    fit : NetworkFit
-        Any fit (both engines).
-    per_study : bool
-        Return one row per study (data point: a study's vector of contrasts) with ``resdev``,
-        ``leverage`` (its pD contribution) and ``dic``, instead of the totals.
-    max_draws : int
-        Use at most this many (evenly spaced) draws.
 
-    Returns
-    -------
-    DataFrame
-        Totals: one row with ``resdev, pD, DIC, n_data`` (number of contrasts).
-    """
-    _contrasts_only(fit, "Residual deviance / DIC")
+def _contrast_rows(fit, pick: np.ndarray) -> pd.DataFrame:
+    """Per-study resdev and leverage of the contrast studies (zeros for outcome studies)."""
     data = fit.model_data.arrays()
     d_pos, tau = _draws(fit)
-    pick = np.linspace(0, len(tau) - 1, min(max_draws, len(tau))).round().astype(int)
     d_pos, tau = d_pos[pick], tau[pick]
     mask = data["mask"]
     y = data["y"]
@@ -113,7 +103,7 @@ def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> p
     e_bar = (y - theta_bar) * mask
     dev_at_mean = np.einsum("sk,skl,sl->s", e_bar, v_inv, e_bar)
     resdev = dev.mean(axis=0)
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "study": list(fit.network.studies),
             "n_contrasts": mask.sum(axis=1).astype(int),
@@ -121,35 +111,173 @@ def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> p
             "leverage": resdev - dev_at_mean,
         }
     )
+
+
+def _outcome_theta(fit, outcomes: OutcomeData, pick: np.ndarray | None = None) -> np.ndarray:
+    """Linear predictor of every outcome arm per draw (N, A), offsets included."""
+    post = fit.idata["posterior"]
+    if "mu" not in post or (fit.spec.random and "e_arm" not in post):
+        raise ModelSpecError(
+            "This fit's posterior lacks the study baselines 'mu' (and arm deviates 'e_arm') of "
+            "its arm-level outcome studies, which goodness of fit needs; refit it with this "
+            "version of nma_bayes.",
+            rule="bad-option",
+        )
+    d_pos, tau = _draws(fit)
+    studies = [fit.network.studies[i] for i in outcomes.study_index]
+    mu = post["mu"].sel(outcome_study=studies).transpose("chain", "draw", "outcome_study")
+    mu = mu.values.reshape(len(tau), -1)
+    e = None
+    if fit.spec.random:
+        e = post["e_arm"].transpose("chain", "draw", "outcome_arm").values.reshape(len(tau), -1)
+    if pick is not None:
+        d_pos, tau, mu = d_pos[pick], tau[pick], mu[pick]
+        e = e[pick] if e is not None else None
+    # linear_predictor indexes its first axis: arms (studies, treatments) first, draws last
+    theta = outcomes.linear_predictor(
+        mu.T, d_pos.T, tau if fit.spec.random else None, None if e is None else e.T,
+        outcomes.arm_offset[:, None],
+    )  # fmt: skip
+    return theta.T
+
+
+def _by_study(values: np.ndarray, outcomes: OutcomeData) -> np.ndarray:
+    """Sum per-arm values (..., A) over each outcome study's arms: (..., S_o)."""
+    onehot = np.zeros((len(outcomes.arm_study), outcomes.n_studies))
+    onehot[np.arange(len(outcomes.arm_study)), outcomes.arm_study] = 1.0
+    return values @ onehot
+
+
+def _arm_rows(fit, pick: np.ndarray) -> pd.DataFrame:
+    """Per-study resdev and leverage of the arm-level outcome studies (TSD2, per family).
+
+    The residual deviance of an arm is :func:`~nma_bayes.models.arm_likelihood.arm_deviance` at
+    the fitted events ``rhat`` of a draw; the leverage is the posterior mean deviance minus the
+    deviance at the posterior mean of ``rhat`` (TSD2's plug-in).
+    """
+    outcomes = OutcomeData.from_network(fit.network)
+    family = (outcomes.likelihood, outcomes.link)
+    r, n = outcomes.arm_events, outcomes.arm_trials
+    fitted = arm_fitted(_outcome_theta(fit, outcomes, pick), n, *family)
+    dev = arm_deviance(r, n, fitted, outcomes.likelihood).mean(axis=0)
+    at_mean = arm_deviance(r, n, fitted.mean(axis=0), outcomes.likelihood)
+    return pd.DataFrame(
+        {
+            "study": [fit.network.studies[i] for i in outcomes.study_index],
+            "n_arms": np.bincount(outcomes.arm_study, minlength=outcomes.n_studies),
+            "resdev": _by_study(dev, outcomes),
+            "leverage": _by_study(dev - at_mean, outcomes),
+        }
+    )
+
+
+def _study_rows(fit, max_draws: int) -> pd.DataFrame:
+    """Per-study rows: contrasts only (``n_contrasts``), or with outcome studies (``n_data``)."""
+    pick = _pick(_n_draws(fit), max_draws)
+    if not _has_outcomes(fit):
+        return _contrast_rows(fit, pick)
+    outcome = np.asarray(fit.network.outcome)
+    n_data = np.zeros(len(outcome), dtype=int)
+    resdev, leverage = np.zeros(len(outcome)), np.zeros(len(outcome))
+    if not outcome.all():
+        part = _contrast_rows(fit, pick)
+        n_data[~outcome] = part["n_contrasts"].to_numpy()[~outcome]
+        resdev[~outcome] = part["resdev"].to_numpy()[~outcome]
+        leverage[~outcome] = part["leverage"].to_numpy()[~outcome]
+    part = _arm_rows(fit, pick)  # outcome studies, in network order
+    n_data[outcome], resdev[outcome] = part["n_arms"], part["resdev"]
+    leverage[outcome] = part["leverage"]
+    return pd.DataFrame(
+        {
+            "study": list(fit.network.studies),
+            "data": np.where(outcome, "arms", "contrasts"),
+            "n_data": n_data,
+            "resdev": resdev,
+            "leverage": leverage,
+        }
+    )
+
+
+def _n_draws(fit) -> int:
+    post = fit.idata["posterior"]
+    return int(post.sizes["chain"] * post.sizes["draw"])
+
+
+def model_fit_table(fit, *, per_study: bool = False, max_draws: int = 4000) -> pd.DataFrame:
+    """Posterior mean residual deviance, pD and DIC, in total or per study.
+
+    Parameters
+    ----------
+    fit : NetworkFit
+        Any fit (both engines).
+    per_study : bool
+        Return one row per study with ``resdev``, ``leverage`` (its pD contribution) and
+        ``dic``, instead of the totals. A study's data points are its contrasts (column
+        ``n_contrasts``); in a fit with arm-level outcome studies they are the contrasts of the
+        contrast studies and the arms of the outcome studies (columns ``data``, ``"contrasts"``
+        or ``"arms"``, and ``n_data``).
+    max_draws : int
+        Use at most this many (evenly spaced) draws.
+
+    Returns
+    -------
+    DataFrame
+        Totals: one row with ``resdev, pD, DIC, n_data`` (number of data points: contrasts plus
+        outcome arms).
+
+    Notes
+    -----
+    Arms of outcome studies (TSD2, Dias et al. 2011): binomial ``dev = 2[r log(r/rhat) + (n - r)
+    log((n - r)/(n - rhat))]`` with ``rhat = n p``, Poisson ``dev = 2[(rhat - r) + r log(r/rhat)]``
+    with ``rhat = E exp(theta)``; ``pD`` is the posterior mean deviance minus the deviance at the
+    posterior mean of ``rhat``.
+    """
+    table = _study_rows(fit, max_draws)
     table["dic"] = table["resdev"] + table["leverage"]
     if per_study:
         return table
+    n_col = "n_data" if "n_data" in table else "n_contrasts"
     return pd.DataFrame(
         [
             {
                 "resdev": table["resdev"].sum(),
                 "pD": table["leverage"].sum(),
                 "DIC": table["dic"].sum(),
-                "n_data": int(table["n_contrasts"].sum()),
+                "n_data": int(table[n_col].sum()),
             }
         ]
     )
 
 
 def pointwise_loglik(fit) -> xr.DataArray:
-    """Marginal log-likelihood of each study's contrasts per draw (dims chain, draw, study)."""
-    _contrasts_only(fit, "The pointwise log-likelihood (LOO)")
-    data = fit.model_data.arrays()
-    d_pos, tau = _draws(fit)
-    mu = _fitted_means(fit, data, d_pos)
-    ll = marginal_loglik(
-        np, data["y"] - mu, data["var"], data["cov"], data["mask"], tau**2, data["u"],
-        data["cov_u"],
-    )  # fmt: skip
+    """Log-likelihood of each study's data per draw (dims chain, draw, study).
+
+    Contrast studies: the marginal log-likelihood of their contrasts (study effects integrated
+    out). Arm-level outcome studies: the sum over their arms of the exact binomial or Poisson log
+    probability (normalising constants included) given the draw's baseline, effects and arm
+    deviates. A study's baseline ``mu`` belongs to that study alone, so leaving the study out
+    removes its only information about ``mu``: expect large Pareto k for outcome studies.
+    """
     post = fit.idata["posterior"]
-    shape = (post.sizes["chain"], post.sizes["draw"], ll.shape[1])
+    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    outcome = np.asarray(fit.network.outcome)
+    ll = np.zeros((n_chain * n_draw, fit.network.n_studies))
+    if not outcome.all():
+        data = fit.model_data.arrays()
+        d_pos, tau = _draws(fit)
+        mu = _fitted_means(fit, data, d_pos)
+        ll = marginal_loglik(
+            np, data["y"] - mu, data["var"], data["cov"], data["mask"], tau**2, data["u"],
+            data["cov_u"],
+        )  # fmt: skip
+    if outcome.any():
+        outcomes = OutcomeData.from_network(fit.network)
+        family = (outcomes.likelihood, outcomes.link)
+        theta = _outcome_theta(fit, outcomes)
+        arm_ll = arm_logpmf(theta, outcomes.arm_events, outcomes.arm_trials, *family)
+        ll[:, outcomes.study_index] = _by_study(arm_ll, outcomes)
     return xr.DataArray(
-        ll.reshape(shape),
+        ll.reshape(n_chain, n_draw, -1),
         dims=("chain", "draw", "study"),
         coords={
             "chain": post["chain"].values,

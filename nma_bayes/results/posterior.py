@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
+from scipy.special import logsumexp
 
+from ..base.errors import NumericalError
 from ..engines.exact import ExactPosterior
 from . import summaries
 
@@ -22,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Posterior"]
 
+#: Largest share of a ratio's moment the outermost quadrature nodes of ``tau`` may carry.
+RATIO_TAIL_MAX = 1e-4
 #: Statistics of every summary row, in order.
 STATS = ("mean", "sd", "median", "ci_lower", "ci_upper")
 
@@ -71,10 +75,24 @@ class Posterior:
         """Flat draws of ``tau`` (random effects)."""
         return np.asarray(self.idata["posterior"]["tau"]).reshape(-1)
 
-    def contrasts(self, plus: np.ndarray, minus: np.ndarray, ci_prob: float) -> dict:
+    def contrasts(
+        self, plus: np.ndarray, minus: np.ndarray, ci_prob: float, *, ratio: bool = False
+    ) -> dict:
         """Summaries of ``d[plus] - d[minus]`` (positions in the network's treatment order).
 
         Exact engine: quadrature (three covariance entries per pair and node). NUTS: draws.
+
+        Parameters
+        ----------
+        plus, minus : ndarray of int
+            Positions of the treatment and the comparator of each contrast.
+        ci_prob : float
+            Interval probability.
+        ratio : bool
+            Summarise ``exp(d[plus] - d[minus])`` (a ratio, for log-ratio measures): its mean and
+            SD are those of the exponentiated posterior (quadrature: lognormal moments of each
+            node; NUTS: of the exponentiated draws); the median and interval ends are the
+            exponentiated log-scale quantiles (``exp`` is monotone, so quantiles map exactly).
 
         Returns
         -------
@@ -85,9 +103,52 @@ class Posterior:
             col = {t: i for i, t in enumerate(self.exact.treatments)}  # -1: the model reference
             pos = np.array([col.get(t, -1) for t in self.network.treatments])
             stats = self.exact.contrast_summary(pos[plus], pos[minus], ci_prob)
-            return {k: stats[k] for k in STATS}
-        flat = summaries.flat_draws(self.d_full())
-        return summaries.describe_draws(flat[:, plus] - flat[:, minus], ci_prob)
+            stats = {k: stats[k] for k in STATS}
+            moments = self._exact_ratio_moments(pos[plus], pos[minus]) if ratio else None
+        else:
+            flat = summaries.flat_draws(self.d_full())
+            diff = flat[:, plus] - flat[:, minus]
+            stats = summaries.describe_draws(diff, ci_prob)
+            moments = summaries.ratio_moments(diff) if ratio else None
+        if moments is None:
+            return stats
+        quantiles = {k: np.exp(stats[k]) for k in ("median", "ci_lower", "ci_upper")}
+        return {"mean": moments[0], "sd": moments[1], **quantiles}
+
+    def _exact_ratio_moments(self, plus: np.ndarray, minus: np.ndarray):
+        """Mean and SD of ``exp(d[plus] - d[minus])`` under the exact Gaussian mixture.
+
+        Each quadrature node is Gaussian, ``N(m_g, v_g)``, so ``E[exp(kX)] = sum_g w_g
+        exp(k m_g + k^2 v_g / 2)`` (``k = 1, 2``), combined in log space to avoid overflow. The
+        variance ``v_g`` grows like ``tau^2``, so these integrands decay more slowly than the
+        posterior of ``tau`` and may not decay at all (an infinite moment: a sparse comparison
+        under a prior on ``tau`` with a heavy tail). If the outermost nodes carry more than
+        :data:`RATIO_TAIL_MAX` of a moment, the quadrature does not resolve it and
+        :class:`~nma_bayes.base.errors.NumericalError` is raised instead of a truncated value.
+        """
+        ex = self.exact
+        g, n = ex.means.shape
+        means = np.concatenate([ex.means, np.zeros((g, 1))], axis=1)  # index -1: reference
+        covs = np.zeros((g, n + 1, n + 1))
+        covs[:, :n, :n] = ex.covs
+        mu = means[:, plus] - means[:, minus]
+        var = np.maximum(covs[:, plus, plus] + covs[:, minus, minus] - 2 * covs[:, plus, minus], 0)
+        with np.errstate(divide="ignore"):  # a node of weight 0 contributes exp(-inf) = 0
+            logw = np.log(ex.weights / ex.weights.sum())[:, None]
+        logs = {}
+        for k, what in ((1, "mean"), (2, "SD")):
+            terms = logw + k * mu + k * k * var / 2
+            logs[k] = logsumexp(terms, axis=0)
+            # share of the two outermost nodes (Simpson weights alternate between them)
+            flag = np.exp(terms[-2:].max(axis=0) - logs[k]) > RATIO_TAIL_MAX
+            if len(terms) > 1 and flag.any():
+                names = [*ex.treatments, self.network.reference]  # -1: the reference
+                pairs = zip(plus[flag], minus[flag], strict=True)
+                raise _unresolved_moment(what, [f"{names[p]} vs {names[m]}" for p, m in pairs])
+        mean = np.exp(logs[1])
+        # Var = E[Y^2] - E[Y]^2 = E[Y]^2 (exp(log m2 - 2 log m1) - 1)
+        sd = mean * np.sqrt(np.maximum(np.expm1(logs[2] - 2 * logs[1]), 0.0))
+        return mean, sd
 
     def heterogeneity(self, ci_prob: float) -> tuple[dict, dict]:
         """Summaries of ``tau`` and ``tau^2`` (quadrature or draws)."""
@@ -107,3 +168,17 @@ class Posterior:
         stats = summaries.describe_draws(np.stack([tau, tau**2], axis=1), ci_prob)
         return ({k: float(v[0]) for k, v in stats.items()},
                 {k: float(v[1]) for k, v in stats.items()})  # fmt: skip
+
+
+def _unresolved_moment(what: str, pairs: list[str]) -> NumericalError:
+    shown = ", ".join(pairs[:5]) + (", ..." if len(pairs) > 5 else "")
+    return NumericalError(
+        f"The posterior {what} of the ratio (exp of the effect) of {shown} is infinite or not "
+        "resolved by the quadrature over tau: given tau the log ratio is normal with a variance "
+        "growing like tau^2, so exp(effect) has moments only if the posterior of tau has a "
+        "light enough upper tail (sparse comparisons under wide priors on tau have none). The "
+        "median and interval on the ratio scale are exact: use the log-scale table "
+        "(relative_effects() without scale) and exponentiate its median and interval ends, "
+        "use league_table(scale=..., stat='median'), or choose a prior on tau with a lighter "
+        "tail."
+    )

@@ -12,6 +12,7 @@ from ..base import validate as VA
 from ..base.html import fit_html
 from ..engines.exact import ExactPosterior
 from ..models.likelihood import ContrastData
+from . import absolute as AB
 from . import class_summaries as CS
 from . import goodness_of_fit as MF
 from . import summaries
@@ -126,7 +127,12 @@ class FitRecord:
 
     # -------------------------------------------------------------- summaries
     def relative_effects(
-        self, reference: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+        self,
+        reference: str | None = None,
+        *,
+        all_pairs: bool = False,
+        ci_prob: float = 0.95,
+        scale: str | None = None,
     ) -> pd.DataFrame:
         """Posterior relative effects.
 
@@ -139,16 +145,73 @@ class FitRecord:
             ``comparator`` in the treatment order) instead of every treatment vs ``reference``.
         ci_prob : float
             Probability of the equal-tailed credible interval.
+        scale : str, optional
+            ``None`` (default): the linear-predictor scale the model is fitted on (e.g. log odds
+            ratios). For log-ratio measures, the ratio: ``"OR"`` (``logOR``, binomial logit),
+            ``"HR"`` (``logHR``, cloglog), ``"RR"`` (``logRR``) or ``"rate ratio"``
+            (``logRateRatio``, Poisson; ``"RR"``, ``"IRR"`` accepted); case-insensitive, long
+            names such as ``"odds ratio"`` accepted. The median and interval ends are the
+            exponentiated log-scale ones (quantiles map exactly); the mean and SD are those of the
+            exponentiated posterior. Any other scale raises ``ModelSpecError``.
 
         Returns
         -------
         DataFrame
-            ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``.
+            ``treatment, comparator, mean, sd, median, ci_lower, ci_upper``; ``attrs["scale"]``
+            names the scale.
         """
-        return T.relative_effects(self.posterior, reference, all_pairs=all_pairs, ci_prob=ci_prob)
+        return T.relative_effects(
+            self.posterior, reference, all_pairs=all_pairs, ci_prob=ci_prob, scale=scale
+        )
+
+    def absolute_effects(
+        self,
+        baseline,
+        *,
+        time: float | None = None,
+        exposure: float | None = None,
+        ci_prob: float = 0.95,
+        n_draws: int | None = None,
+    ) -> pd.DataFrame:
+        """Each treatment's absolute outcome given a baseline for the reference treatment.
+
+        For arm-level outcome fits only (:mod:`nma_bayes.results.absolute`): the event
+        probability (binomial logit; cloglog by ``time``) or rate (Poisson) of each treatment,
+        from ``b + d_k`` with ``b ~ baseline`` drawn independently of the posterior (one draw per
+        posterior draw, seeded by the fit's seed), as in TSD2.
+
+        Parameters
+        ----------
+        baseline : Normal
+            Distribution of the reference treatment's linear predictor (logit, cloglog per unit
+            time, or log rate per unit exposure), e.g. ``nb.Normal(-4.2, 1 / 1.11**0.5)``.
+        time : float, optional
+            Follow-up time of a cloglog fit (required there), in the data's time units.
+        exposure : float, optional
+            Poisson fits: expected events in this exposure instead of the rate per unit.
+        ci_prob : float
+            Interval probability.
+        n_draws : int, optional
+            Number of posterior draws used, evenly spaced (default all).
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, mean, sd, median, ci_lower, ci_upper, quantity, baseline`` and ``time``
+            (cloglog) or ``exposure`` (Poisson).
+        """
+        return AB.absolute_effects(
+            self.posterior, baseline, seed=self.seed, time=time, exposure=exposure,
+            ci_prob=ci_prob, n_draws=n_draws,
+        )  # fmt: skip
 
     def league_table(
-        self, *, ci_prob: float = 0.95, digits: int = 2, stat: str = "median"
+        self,
+        *,
+        ci_prob: float = 0.95,
+        digits: int = 2,
+        stat: str = "median",
+        scale: str | None = None,
     ) -> pd.DataFrame:
         """League table of all pairwise effects (row treatment vs column treatment).
 
@@ -160,13 +223,17 @@ class FitRecord:
             Decimals shown.
         stat : {"median", "mean"}
             Point estimate shown.
+        scale : str, optional
+            As in :meth:`relative_effects` (e.g. ``"OR"``).
 
         Returns
         -------
         DataFrame
             Square table of strings ``"estimate (lower, upper)"``, treatment names on the diagonal.
         """
-        return T.league_table(self.posterior, ci_prob=ci_prob, digits=digits, stat=stat)
+        return T.league_table(
+            self.posterior, ci_prob=ci_prob, digits=digits, stat=stat, scale=scale
+        )
 
     def rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
         """Probability that each treatment takes each rank (rank 1 = best).
@@ -232,7 +299,8 @@ class FitRecord:
         Parameters
         ----------
         per_study : bool
-            Per data point (a study's contrasts): ``study, n_contrasts, resdev, leverage, dic``.
+            Per study: ``study, n_contrasts, resdev, leverage, dic``; with arm-level outcome
+            studies ``study, data ("contrasts"/"arms"), n_data, resdev, leverage, dic``.
 
         Returns
         -------
@@ -384,7 +452,7 @@ class FitRecord:
                 f"{int(np.sum(np.asarray(net.n_arms) > 2))} multi-arm studies"
             ),
             "reference": f"{net.reference}; {net.reference_rule}",
-            **self.spec.describe(),
+            **self.spec.describe(net),
             "sampler": (
                 f"exact engine: quadrature over tau, {s.chains} x {s.draws} independent draws, "
                 f"seed {self.seed}"

@@ -24,6 +24,7 @@ __all__ = [
     "check_ci_prob",
     "flat_draws",
     "describe_draws",
+    "ratio_moments",
     "relative_effect_draws",
     "relative_effects_table",
     "league_table",
@@ -71,6 +72,16 @@ def describe_draws(samples: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]
         "ci_lower": lo,
         "ci_upper": hi,
     }
+
+
+def ratio_moments(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and SD (``ddof=1``) of ``exp(samples)`` along axis 0 (a ratio from log-ratio draws).
+
+    Overflow to infinity is left to the NaN guard of the tables (``tables.finite``).
+    """
+    with np.errstate(over="ignore"):
+        ratios = np.exp(samples)
+        return ratios.mean(axis=0), ratios.std(axis=0, ddof=1)
 
 
 def relative_effect_draws(d_full: xr.DataArray, reference: str) -> xr.DataArray:
@@ -158,11 +169,15 @@ def league_table(d_full: xr.DataArray, *, ci_prob: float, digits: int, stat: str
     return league_table_from_pairs(pairs, names, digits=digits, stat=stat)
 
 
-def league_matrices(pairs: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+def league_matrices(
+    pairs: pd.DataFrame, names: list[str], reverse: pd.DataFrame | None = None
+) -> dict[str, np.ndarray]:
     """Square matrices of every pairwise summary from an all-pairs relative-effects table.
 
     Cell ``(i, j)`` is treatment ``i`` vs ``j``; the reverse comparison of a pair is its negation,
-    so ``mean`` and ``median`` change sign and the interval ends swap. The diagonal is NaN.
+    so ``mean`` and ``median`` change sign and the interval ends swap. On a ratio scale the
+    reverse is not a negation (the mean of ``1/R`` is not ``1/mean(R)``): pass the reverse
+    comparisons' own summaries as ``reverse``. The diagonal is NaN.
 
     Parameters
     ----------
@@ -171,6 +186,8 @@ def league_matrices(pairs: pd.DataFrame, names: list[str]) -> dict[str, np.ndarr
         ci_upper``.
     names : list of str
         Row and column order.
+    reverse : DataFrame, optional
+        The same comparisons with ``treatment`` and ``comparator`` swapped (any row order).
 
     Returns
     -------
@@ -178,22 +195,36 @@ def league_matrices(pairs: pd.DataFrame, names: list[str]) -> dict[str, np.ndarr
         ``mean, median, ci_lower, ci_upper``.
     """
     pos = {t: i for i, t in enumerate(names)}
-    i = np.array([pos[str(t)] for t in pairs["treatment"]], dtype=int)
-    j = np.array([pos[str(t)] for t in pairs["comparator"]], dtype=int)
+
+    def index(table):
+        i = np.array([pos[str(t)] for t in table["treatment"]], dtype=int)
+        return i, np.array([pos[str(t)] for t in table["comparator"]], dtype=int)
+
+    i, j = index(pairs)
     out = {}
     for key, flipped in (("mean", "mean"), ("median", "median"),
                          ("ci_lower", "ci_upper"), ("ci_upper", "ci_lower")):  # fmt: skip
         m = np.full((len(names), len(names)), np.nan)
         m[i, j] = pairs[key].to_numpy(dtype=float)
-        m[j, i] = -pairs[flipped].to_numpy(dtype=float)
+        if reverse is None:
+            m[j, i] = -pairs[flipped].to_numpy(dtype=float)
+        else:
+            m[index(reverse)] = reverse[key].to_numpy(dtype=float)
         out[key] = m
     return out
 
 
 def league_table_from_pairs(
-    pairs: pd.DataFrame, names: list[str], *, digits: int, stat: str
+    pairs: pd.DataFrame,
+    names: list[str],
+    *,
+    digits: int,
+    stat: str,
+    reverse: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Format :func:`league_matrices` as the netmeta-style league table of strings.
+
+    ``reverse``: the reverse comparisons' summaries, on a ratio scale (:func:`league_matrices`).
 
     Returns
     -------
@@ -203,7 +234,7 @@ def league_table_from_pairs(
     """
     if stat not in ("median", "mean"):
         raise ModelSpecError(f"stat={stat!r}: use 'median' or 'mean'.", rule="bad-option")
-    m = league_matrices(pairs, names)
+    m = league_matrices(pairs, names, reverse)
     fmt = f"{{:.{int(digits)}f}}"
     cells = np.empty((len(names), len(names)), dtype=object)
     for i, row in enumerate(names):
