@@ -104,6 +104,8 @@ _LOGIT = dict(likelihood="binomial")
 _CLOGLOG = dict(likelihood="binomial", link="cloglog", reference="Diuretic")
 _POISSON = dict(likelihood="poisson", reference="control")
 _FE = dict(effects="fixed")
+_PLACEBO = dict(reference="Placebo")
+_LONG = dict(draws=4000, tune=4000)
 ARM_CASES = {
     # key: (dataset, fit options, reference model, reference source or None)
     "smoking_re": ("smoking", _LOGIT | dict(reference="No intervention"), "RE", "TSD4"),
@@ -112,7 +114,15 @@ ARM_CASES = {
     "diabetes_re": ("diabetes", _CLOGLOG, "RE", "TSD2"),
     "dietary_fat_fe": ("dietary_fat", _POISSON | _FE, "FE", "tsd2_published"),
     "dietary_fat_re": ("dietary_fat", _POISSON, "RE", "tsd2_published"),
+    # no covariate yet: the data sets' own JAGS fits of the TSD2 code (their README)
+    "certolizumab_fe": ("certolizumab", _LOGIT | _PLACEBO | _FE, "FE", "jags_tsd2_FE"),
+    # tau is weakly identified here (<= 3 studies per comparison): a longer run for its ESS
+    "certolizumab_re": ("certolizumab", _LOGIT | _PLACEBO | _LONG, "RE", "jags_tsd2_RE"),
+    "statins_fe": ("statins", _LOGIT | dict(reference="control") | _FE, "FE", "jags_tsd2_FE"),
+    "statins_re": ("statins", _LOGIT | dict(reference="control"), "RE", "jags_tsd2_RE"),
 }
+#: Smallest effective sample size of the JAGS reference fits (their READMEs: >= 4,393).
+JAGS_REFERENCE_ESS = 4000
 
 
 @functools.cache
@@ -125,7 +135,8 @@ def arm_fit(key: str) -> nb.NetworkFit:
     n = 2000 if options.get("effects", "random") == "random" else 1000
     # the references' priors (TSD2/TSD4 WinBUGS code): d ~ N(0, 100^2), tau ~ U(0, 5)
     priors = dict(prior_d=nb.Normal(0, 100), prior_tau=nb.Uniform(0, 5))
-    return nb.fit_network(df, random_seed=20261130, draws=n, tune=n, **priors, **options)
+    settings = dict(draws=n, tune=n) | options
+    return nb.fit_network(df, random_seed=20261130, **priors, **settings)
 
 
 def stacked_design(net):
