@@ -82,7 +82,9 @@ from bench_vs_jags import (  # noqa: E402
 JAGS_SCRIPT = HERE / "jags_arm.R"
 MAX_GROWTH = 4.0  # JAGS iterations grow at most 4x per try ...
 SHRINK_ABOVE = 2.0  # ... and are cut back once if the bar is met with min ESS > 2x the bar
-DATA_DIR = Path(os.environ.get("NMA_SHARED_DATA", "/work/shared/data"))
+#: The bundled copies of the published data sets (override with NMA_SHARED_DATA).
+BUNDLED = Path(__file__).resolve().parents[1] / "nma_bayes" / "datasets" / "data"
+DATA_DIR = Path(os.environ.get("NMA_SHARED_DATA", BUNDLED))
 JSON_TAG = "BENCH_ARM_JSON:"
 PRIOR_SD = 100.0  # d (and mu) ~ N(0, 100^2)
 TAU_UPPER = 5.0  # tau ~ U(0, 5)
@@ -661,7 +663,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--networks", nargs="+", choices=[c.name for c in CASES], help="networks to run"
     )
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="shared data folder")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DATA_DIR, help="data folder (default: bundled copies)"
+    )
     parser.add_argument("--draws", type=int, default=1000, help="nma_bayes draws/chain (start)")
     parser.add_argument("--tune", type=int, default=1000, help="nma_bayes warm-up draws/chain")
     parser.add_argument("--chains", type=int, default=4, help="chains (both samplers)")

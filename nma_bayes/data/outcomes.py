@@ -8,10 +8,14 @@ The likelihood families of the TSD2 arm-based model (Dias et al. 2011, NICE DSU 
 ``binomial, logit``       events, n               ``logit(p)``                  log OR
 ``binomial, cloglog``     events, n, time         ``cloglog(p) - log(time)``    log HR
 ``poisson, log``          events, exposure        ``log(rate)``                 log rate ratio
+``normal, identity``      mean, se (or sd and n)  the arm mean                  MD
 ========================  ======================  ============================  ===========
 
 The first row of each study is its base arm. The likelihood is exact, so arms with zero events or
-with all events need no continuity correction: nothing is added to any cell.
+with all events need no continuity correction: nothing is added to any cell. The normal family
+fits arm means with their standard errors (``se``, or ``sd / sqrt(n)``): the arm-based
+alternative to the contrast route of ``measure="MD"``; :class:`StudyOutcomes` then holds the
+means in ``events`` and their SEs in ``trials``.
 """
 
 from __future__ import annotations
@@ -32,11 +36,16 @@ LIKELIHOODS = {
     ("binomial", "logit"): "logOR",
     ("binomial", "cloglog"): "logHR",
     ("poisson", "log"): "logRateRatio",
+    ("normal", "identity"): "MD",
 }
 #: Column roles of outcome data (besides ``study`` and ``treatment``).
-OUTCOME_ROLES = ("events", "n", "exposure", "time")
+OUTCOME_ROLES = ("events", "n", "exposure", "time", "mean", "sd", "se")
 #: Default link of each family.
-DEFAULT_LINK = {"binomial": "logit", "poisson": "log"}
+DEFAULT_LINK = {"binomial": "logit", "poisson": "log", "normal": "identity"}
+
+
+#: Range rule of each role (:func:`nma_bayes.data.checks.check_bounds`).
+_BOUND_KIND = {"mean": "abs", "sd": "se", "se": "se"}
 
 
 @dataclass(frozen=True)
@@ -68,18 +77,22 @@ def check_likelihood(likelihood, link) -> tuple[str, str, str]:
     return likelihood, link, LIKELIHOODS[likelihood, link]
 
 
-def _roles(likelihood: str, link: str) -> list[str]:
-    """Columns a family needs."""
+def _roles(likelihood: str, link: str, cols: dict | None = None, df=None) -> list[str]:
+    """Columns a family needs (normal: the mean and its SE, or the SD and n)."""
+    if likelihood == "normal":
+        has_se = cols is not None and cols.get("se") is not None and cols["se"] in df.columns
+        return ["study", "treatment", "mean", *(["se"] if has_se else ["sd", "n"])]
     if likelihood == "poisson":
         return ["study", "treatment", "events", "exposure"]
     return ["study", "treatment", "events", "n"] + (["time"] if link == "cloglog" else [])
 
 
 def _check_columns(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> list[str]:
-    required = _roles(likelihood, link)
+    required = _roles(likelihood, link, cols, df)
     missing = [r for r in required if cols[r] not in df.columns]
     if missing:
         why = {"time": "the follow-up time of each arm (cloglog link: log hazard ratios)",
+               "mean": "each arm's mean", "sd": "each arm's SD (or se=)",
                "exposure": "each arm's exposure (e.g. person-years)",
                "n": "each arm's number of patients", "events": "each arm's number of events"}
         raise MissingColumnError(
@@ -95,6 +108,13 @@ def _check_columns(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> 
 
 def _check_counts(values: dict, cols: dict, idx: pd.Index, likelihood: str) -> None:
     """Events: whole numbers >= 0, at most n; n: whole >= 1; exposure and time: > 0."""
+    if likelihood == "normal":
+        for role in ("se", "sd"):
+            if role in values:
+                V.check_positive(values[role], cols[role], idx, what=f"a standard {role[-1:]}")
+        if "n" in values:
+            V.check_sample_sizes(values["n"], cols["n"], idx)
+        return
     ev = values["events"]
     bad = (ev < 0) | (ev != np.round(ev))
     if likelihood == "binomial":
@@ -145,7 +165,7 @@ def parse_outcomes(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> 
     for role in required[2:]:
         values[role] = V.numeric_column(df, cols[role])
         V.check_finite(values[role], cols[role], idx, allow_nan=False)
-        C.check_bounds(values[role], cols[role], idx, "n")
+        C.check_bounds(values[role], cols[role], idx, _BOUND_KIND.get(role, "n"))
     _check_counts(values, cols, idx, likelihood)
     columns = {cols[r]: labels[r] for r in labels} | {cols[r]: v for r, v in values.items()}
     key = pd.DataFrame(columns)
@@ -166,7 +186,12 @@ def _group(labels, values, cols, likelihood, link) -> list[StudyOutcomes]:
             "Add the missing arms or remove those studies yourself.",
             rule="single-arm-study",
         )
-    trials = values["exposure"] if likelihood == "poisson" else values["n"]
+    if likelihood == "normal":  # arm means and their standard errors
+        se = values["se"] if "se" in values else values["sd"] / np.sqrt(values["n"])
+        values = {**values, "events": values["mean"]}
+        trials = se
+    else:
+        trials = values["exposure"] if likelihood == "poisson" else values["n"]
     # offsets of the linear predictor: log follow-up (cloglog), log exposure (Poisson rates)
     if link == "cloglog":
         offset = np.log(values["time"])

@@ -125,6 +125,8 @@ def arm_loglik(xp, theta, events, trials, likelihood: str, link: str):
     """
     if likelihood == "poisson":
         return events * theta - xp.exp(theta)
+    if likelihood == "normal":  # arm means (events) with standard errors (trials)
+        return -0.5 * ((events - theta) / trials) ** 2
     if link == "cloglog":
         rate = xp.exp(theta)
         return events * _log1mexp(xp, -rate) - (trials - events) * rate
@@ -140,6 +142,8 @@ def arm_logpmf(theta, events, trials, likelihood: str, link: str) -> np.ndarray:
     """
     if likelihood == "poisson":
         const = -gammaln(events + 1.0)
+    elif likelihood == "normal":
+        const = -np.log(trials) - 0.5 * np.log(2 * np.pi)
     else:
         const = gammaln(trials + 1.0) - gammaln(events + 1.0) - gammaln(trials - events + 1.0)
     return arm_loglik(np, theta, events, trials, likelihood, link) + const
@@ -152,6 +156,8 @@ def arm_fitted(theta, trials, likelihood: str, link: str) -> np.ndarray:
     Poisson: ``exp(theta)`` (``theta`` includes ``log(exposure)``, so this is ``E lambda``).
     """
     theta = np.asarray(theta, dtype=float)
+    if likelihood == "normal":
+        return theta
     if likelihood == "poisson":
         return np.exp(theta)
     if link == "cloglog":
@@ -168,6 +174,8 @@ def arm_deviance(events, trials, fitted, likelihood: str) -> np.ndarray:
     """
     events = np.asarray(events, dtype=float)
     fitted = np.asarray(fitted, dtype=float)
+    if likelihood == "normal":  # ((y - theta) / se)^2
+        return ((events - fitted) / np.asarray(trials, dtype=float)) ** 2
     if likelihood == "poisson":
         return 2.0 * ((fitted - events) + _xlog_ratio(events, fitted))
     trials = np.asarray(trials, dtype=float)

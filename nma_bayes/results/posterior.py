@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import logsumexp
 
-from ..base.errors import NumericalError
+from ..base.errors import ModelSpecError, NumericalError
 from ..engines.exact import ExactPosterior
 from . import summaries
 
@@ -54,6 +54,13 @@ class Posterior:
     def exact(self) -> ExactPosterior:
         """The exact posterior of this model and data (computed on first use for NUTS fits)."""
         if self._exact is None:
+            if np.asarray(self.network.outcome).any():
+                raise ModelSpecError(
+                    "The exact posterior covers normal contrast likelihoods only; this fit has "
+                    f"arm-level {self.network.likelihood} outcomes (compare_exact() does not "
+                    "apply).",
+                    rule="bad-option",
+                )
             self._exact = ExactPosterior(self.network, self.spec)
         return self._exact
 
