@@ -139,3 +139,25 @@ def test_arm_fit_summaries_work():
     assert isinstance(fit.relative_effects(), pd.DataFrame)
     # goodness of fit of arm-level outcomes: tests/results/test_arm_model_fit.py
     assert fit.model_fit()["n_data"].iloc[0] == fit.network.n_studies + fit.network.n_contrasts
+
+
+@pytest.mark.reference
+def test_class_models_and_prediction_intervals_work_on_arm_level_outcomes():
+    """The common class model on the smoking network: treatments of one class share an effect
+    (equal draws), and the class effect is their effect."""
+    df = nb.datasets.load_dataset("smoking", "arms")
+    classes = {"No intervention": "none", "Self-help": "self"}
+    classes |= {"Individual counselling": "counselling", "Group counselling": "counselling"}
+    fit = nb.fit_network(
+        df, likelihood="binomial", reference="No intervention", classes=classes,
+        class_model="common", effects="fixed", random_seed=1, draws=500, tune=500,
+    )  # fmt: skip
+    d = fit.d_full()
+    assert np.array_equal(
+        d.sel(treatment="Group counselling"), d.sel(treatment="Individual counselling")
+    )
+    cls = fit.class_effects().set_index("class")
+    rel = fit.relative_effects().set_index("treatment")
+    assert cls.loc["counselling", "mean"] == pytest.approx(rel.loc["Group counselling", "mean"])
+    pred = fit.prediction_interval()
+    assert (pred["pi_lower"] <= pred["ci_lower"]).all()  # FE: the intervals coincide
