@@ -76,6 +76,28 @@ def _required(measure: str, cols: dict[str, str | None], df: pd.DataFrame) -> li
     return ["study", "treatment", "mean", "sd", "n"]
 
 
+def rows_by_study(studies: np.ndarray, treatment_col: str) -> dict[str, list[int]]:
+    """Row positions of each study, in order of first appearance (rule ``single-arm-study``).
+
+    Raises
+    ------
+    InvalidValueError
+        If a study has a single arm.
+    """
+    rows: dict[str, list[int]] = {}
+    for i, s in enumerate(studies):
+        rows.setdefault(s, []).append(i)
+    single = [s for s, r in rows.items() if len(r) < 2]
+    if single:
+        raise InvalidValueError(
+            f"Studies {format_items(single)} have a single arm in column {treatment_col!r}; a "
+            "study needs at least two arms to contribute a comparison. Add the missing arms or "
+            "remove those studies yourself.",
+            rule="single-arm-study",
+        )
+    return rows
+
+
 def parse_arms(df: pd.DataFrame, cols: dict[str, str | None], measure: str) -> list[StudyArms]:
     """Validate arm-level data and group it by study (studies in order of first appearance).
 
@@ -119,17 +141,7 @@ def parse_arms(df: pd.DataFrame, cols: dict[str, str | None], measure: str) -> l
     V.check_duplicates(key, labels["study"], idx)
     V.warn_similar_names(labels["treatment"].tolist())
 
-    rows: dict[str, list[int]] = {}
-    for i, s in enumerate(labels["study"]):
-        rows.setdefault(s, []).append(i)
-    single = [s for s, r in rows.items() if len(r) < 2]
-    if single:
-        raise InvalidValueError(
-            f"Studies {format_items(single)} have a single arm in column "
-            f"{cols['treatment']!r}; a study needs at least two arms to contribute a comparison. "
-            "Add the missing arms or remove those studies yourself.",
-            rule="single-arm-study",
-        )
+    rows = rows_by_study(labels["study"], cols["treatment"])
     nan = np.full(len(df), np.nan)
     out = []
     for s, r in rows.items():

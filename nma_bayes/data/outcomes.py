@@ -28,6 +28,7 @@ import pandas as pd
 from ..base.errors import InvalidValueError, MissingColumnError, ModelSpecError, format_items
 from . import checks as C
 from . import validation as V
+from .arm_data import rows_by_study
 
 __all__ = ["LIKELIHOODS", "OUTCOME_ROLES", "StudyOutcomes", "check_likelihood", "parse_outcomes"]
 
@@ -175,17 +176,7 @@ def parse_outcomes(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> 
 
 
 def _group(labels, values, cols, likelihood, link) -> list[StudyOutcomes]:
-    rows: dict[str, list[int]] = {}
-    for i, s in enumerate(labels["study"]):
-        rows.setdefault(s, []).append(i)
-    single = [s for s, r in rows.items() if len(r) < 2]
-    if single:
-        raise InvalidValueError(
-            f"Studies {format_items(single)} have a single arm in column "
-            f"{cols['treatment']!r}; a study needs at least two arms to contribute a comparison. "
-            "Add the missing arms or remove those studies yourself.",
-            rule="single-arm-study",
-        )
+    rows = rows_by_study(labels["study"], cols["treatment"])
     if likelihood == "normal":  # arm means and their standard errors
         se = values["se"] if "se" in values else values["sd"] / np.sqrt(values["n"])
         values = {**values, "events": values["mean"]}
