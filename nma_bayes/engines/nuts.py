@@ -179,8 +179,9 @@ def _relabel(tree, network: Network):
     """Give ``d`` its treatment names (a reused compiled model carries the first fit's).
 
     Fits with arm-level outcome studies also keep the study baselines ``mu`` (over
-    ``outcome_study``, named by the outcome studies) and, for random effects, the arm deviates
-    ``e_arm`` (over ``outcome_arm``, named ``"study: treatment"``): goodness of fit needs them.
+    ``outcome_study``, named by the outcome studies) and, for random effects, the deviates
+    ``e_arm`` of the non-base arms (over ``outcome_arm``, named ``"study: treatment"``):
+    goodness of fit needs them.
     """
     others = list(network.non_reference)
     post = tree["posterior"].to_dataset()
@@ -200,12 +201,10 @@ def _outcome_coords(post, network: Network):
     """Name the outcome studies of ``mu`` and the arms of ``e_arm``."""
     outcomes = OutcomeData.from_network(network)
     studies = [str(network.studies[i]) for i in outcomes.study_index]
-    treatments = [str(network.treatments[network.base[i]]) for i in outcomes.study_index]
     arms = []
-    for j, i in enumerate(outcomes.study_index):  # arms study by study, the base arm first
+    for j, i in enumerate(outcomes.study_index):  # non-base arms, study by study (deviates)
         k = int(network.n_arms[i])
-        names = [treatments[j], *(str(network.treatments[a]) for a in network.arm[i][: k - 1])]
-        arms += [f"{studies[j]}: {t}" for t in names]
+        arms += [f"{studies[j]}: {network.treatments[a]}" for a in network.arm[i][: k - 1]]
     labels = {"mu": ("outcome_study", studies), "e_arm": ("outcome_arm", arms)}
     for var, (dim, coord) in labels.items():
         if var in post:

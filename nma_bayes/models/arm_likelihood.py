@@ -6,14 +6,17 @@ For study ``i`` with baseline ``mu_i`` (the linear predictor of its base arm) an
 .. math::
 
     \theta_{ik} = \mu_i + \delta_{ik} + o_{ik},\qquad \delta_{i0} = 0,\qquad
-    \delta_{ik} = d_{t_k} - d_{b} + \tfrac{\tau}{\sqrt 2}\,(e_{ik} - e_{i0}),\quad e \sim N(0, 1),
+    \delta_{i\cdot} = d_{t_\cdot} - d_{b} + \tau\, L_{K_i} z_{i\cdot},\quad z \sim N(0, I),
 
-so the study-specific effects have variance ``tau^2`` and, within a multi-arm study, covariance
-``tau^2/2`` (the exact TSD2 correlation), written non-centred; ``o_{ik}`` is the offset
-(``log(time)`` for cloglog, ``log(exposure)`` for Poisson rates). Events are binomial with
-``logit(p) = theta`` or ``cloglog(p) = theta``, or Poisson with ``log(lambda) = theta``. The
-fixed-effect model drops ``e``. Baselines ``mu_i`` are nuisance parameters with independent
-normal priors (``ModelSpec.prior_baseline``, default ``N(0, 100^2)`` as in TSD2).
+with ``L_K`` the Cholesky factor of ``(I + J)/2`` (``K x K``), so the study-specific effects have
+variance ``tau^2`` and, within a multi-arm study, covariance ``tau^2/2`` (the exact TSD2
+correlation), written non-centred with one deviate per non-base arm (no redundant base-arm
+deviate: that version had half the effective samples of tau per second, measured on smoking);
+``o_{ik}`` is the offset (``log(time)`` for cloglog, ``log(exposure)`` for Poisson rates).
+Events are binomial with ``logit(p) = theta`` or ``cloglog(p) = theta``, Poisson with
+``log(lambda) = theta``, or normal around the arm mean. The fixed-effect model drops ``z``.
+Baselines ``mu_i`` are nuisance parameters with independent normal priors
+(``ModelSpec.prior_baseline``, default ``N(0, 100^2)`` as in TSD2).
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ class OutcomeData:
         0 for a base arm, else the arm's slot (1..K).
     study_base_arm : ndarray of int (S_o,)
         Index (among the arms) of each outcome study's base arm.
+    nonbase : ndarray of int (A_nb,)
+        Indices (among the arms) of the non-base arms: one random-effect deviate each.
+    re_index, re_coef : ndarray (A, K)
+        Arm ``a``'s study effect is ``tau * sum_j re_coef[a, j] * z[re_index[a, j]]``: row ``a``
+        of its study's ``L`` over the study's deviates (zero for base arms).
     arm_events, arm_trials, arm_offset : ndarray (A,)
         Events, trials (``n`` or exposure) and offset of each arm.
     likelihood, link : str
@@ -63,6 +71,9 @@ class OutcomeData:
     arm_base: np.ndarray
     arm_slot: np.ndarray
     study_base_arm: np.ndarray
+    nonbase: np.ndarray
+    re_index: np.ndarray
+    re_coef: np.ndarray
     arm_events: np.ndarray
     arm_trials: np.ndarray
     arm_offset: np.ndarray
@@ -85,7 +96,9 @@ class OutcomeData:
         ints = [np.asarray(c, dtype=np.int64) for c in cols[:4]]
         floats = [np.asarray(c, dtype=float) for c in cols[4:]]
         base_arm = np.flatnonzero(ints[3] == 0)  # arms are listed study by study, base first
-        return cls(idx, *ints, base_arm, *floats, likelihood=network.likelihood, link=network.link)
+        re = _random_effect_rows(ints[0], ints[3])
+        return cls(idx, *ints, base_arm, *re, *floats, likelihood=network.likelihood,
+                   link=network.link)  # fmt: skip
 
     def structure_key(self) -> tuple:
         """Return what a compiled graph depends on besides events, trials and offsets."""
@@ -101,19 +114,36 @@ class OutcomeData:
         """Return the arrays of the graph's data nodes (:data:`OUTCOME_KEYS`)."""
         return {k: getattr(self, k) for k in OUTCOME_KEYS}
 
-    def linear_predictor(self, mu, d_full, tau, e, offset):
+    def linear_predictor(self, mu, d_full, tau, z, offset):
         """``theta`` of every arm (module docstring); ``tau=None`` for fixed effects.
 
-        ``mu`` (S_o,), ``d_full`` (T,), ``e`` (A,) arm-level standard normals, ``offset`` (A,).
-        Works with NumPy arrays and PyTensor tensors alike (indexing and arithmetic only).
+        ``mu`` (S_o,), ``d_full`` (T,), ``z`` (A_nb,) standard normals of the non-base arms,
+        ``offset`` (A,); extra trailing axes (e.g. draws) broadcast. Works with NumPy arrays and
+        PyTensor tensors alike (indexing and arithmetic only).
         """
         delta = d_full[self.arm_pos] - d_full[self.arm_base]
         if tau is not None:
-            # u_ik = tau/sqrt(2) e_ik per arm, delta_ik = u_ik - u_i0: variance tau^2 and
-            # covariance tau^2/2 between the arms of a multi-arm study (0 for the base arm)
-            e_base = e[self.study_base_arm][self.arm_study]
-            delta = delta + tau / np.sqrt(2.0) * (e - e_base)
+            # (L z) per arm: the arm's row of its study's Cholesky factor times the deviates
+            coef = self.re_coef.reshape(self.re_coef.shape + (1,) * (z.ndim - 1))
+            delta = delta + tau * (z[self.re_index] * coef).sum(axis=1)
         return mu[self.arm_study] + delta + offset
+
+
+def _random_effect_rows(arm_study: np.ndarray, arm_slot: np.ndarray):
+    """``nonbase``, ``re_index``, ``re_coef`` of :class:`OutcomeData` (see its attributes)."""
+    nonbase = np.flatnonzero(arm_slot > 0)
+    width = max(int(arm_slot.max(initial=0)), 1)
+    re_index = np.zeros((len(arm_study), width), dtype=np.int64)
+    re_coef = np.zeros((len(arm_study), width))
+    for s in np.unique(arm_study):
+        arms = nonbase[arm_study[nonbase] == s]  # this study's non-base arms, in slot order
+        k = len(arms)
+        chol = np.linalg.cholesky((np.eye(k) + np.ones((k, k))) / 2)  # Var tau^2, Cov tau^2/2
+        first = int(np.searchsorted(nonbase, arms[0]))
+        for row, a in enumerate(arms):
+            re_index[a, : row + 1] = first + np.arange(row + 1)
+            re_coef[a, : row + 1] = chol[row, : row + 1]
+    return nonbase, re_index, re_coef
 
 
 def arm_loglik(xp, theta, events, trials, likelihood: str, link: str):

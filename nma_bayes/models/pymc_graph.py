@@ -171,7 +171,7 @@ def build_model(
 def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model) -> None:
     """Add the arm-level outcome likelihood (TSD2 arm-based model, non-centred random effects)."""
     model.add_coord("outcome_study", np.arange(outcomes.n_studies))
-    model.add_coord("outcome_arm", np.arange(len(outcomes.arm_study)))
+    model.add_coord("outcome_arm", np.arange(len(outcomes.nonbase)))  # non-base arms
     data = {k: pm.Data(k, v) for k, v in outcomes.arrays().items()}
     # study baselines, independent nuisance parameters (TSD2)
     mu = pm.Normal(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from reference_helpers import ARM_CASES as CASES
-from reference_helpers import JAGS_REFERENCE_ESS, arm_fit
+from reference_helpers import JAGS_REFERENCE_ESS, REFERENCE_RERUNS, arm_fit
 from scipy.special import ndtri
 from scipy.stats import binom, norm
 
@@ -55,11 +55,15 @@ def test_relative_effects_match_published_posterior_means(key):
     for row in ref.itertuples():
         draws = pairs[(row.treatment, row.comparator)]
         mcse = float(az.mcse(draws.to_dataset(name="x"), method="mean")["x"])
+        want, sd, ess = row.mean, row.sd, JAGS_REFERENCE_ESS
+        rerun = REFERENCE_RERUNS.get((CASES[key][0], row.source, row.treatment))
+        if rerun is not None:  # a reference row its own diagnostics flag (see reference_helpers)
+            want, sd, ess = rerun
         if row.source.startswith("jags"):
-            tol = z * np.hypot(mcse, row.sd / np.sqrt(JAGS_REFERENCE_ESS))
+            tol = z * np.hypot(mcse, sd / np.sqrt(ess))
         else:
             tol = ROUNDING + z * mcse
-        assert float(draws.mean()) == pytest.approx(row.mean, abs=tol), (
+        assert float(draws.mean()) == pytest.approx(want, abs=tol), (
             row.treatment, row.comparator)  # fmt: skip
 
 
@@ -73,11 +77,14 @@ def test_heterogeneity_matches_published_median(key):
     tau = fit.idata["posterior"]["tau"]
     mcse = float(az.mcse(tau.to_dataset(name="x"), method="quantile", prob=0.5)["x"])
     row = ref.iloc[0]
-    if row["source"].startswith("jags"):  # the median's MCSE ~ 1.25 sd / sqrt(ESS) (normal)
+    want = float(row["median"])
+    rerun = REFERENCE_RERUNS.get((CASES[key][0], row["source"], "tau"))
+    if rerun is not None:  # a reference row its own diagnostics flag (see reference_helpers)
+        want, tol = rerun[0], 3 * np.hypot(mcse, rerun[1])
+    elif row["source"].startswith("jags"):  # the median's MCSE ~ 1.25 sd / sqrt(ESS) (normal)
         tol = 3 * np.hypot(mcse, 1.25 * row["sd"] / np.sqrt(JAGS_REFERENCE_ESS))
     else:
         tol = ROUNDING + 3 * mcse
-    want = float(row["median"])
     assert fit.heterogeneity().loc["tau", "median"] == pytest.approx(want, abs=tol)
 
 
