@@ -15,7 +15,7 @@ Structure rules: ``single-treatment`` and ``se-base-two-arm``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,10 @@ from . import validation as V
 
 if TYPE_CHECKING:  # pragma: no cover
     from .contrast_forms import StudyRow
-    from .network import Network
+
+#: The assembled :class:`~nma_bayes.data.network.Network` these rules check. Not imported, even
+#: for type checking: ``data.network`` imports this module, and the house has no import circles.
+Network = Any
 
 __all__ = [
     "check_bounds",
