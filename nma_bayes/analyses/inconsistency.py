@@ -14,6 +14,7 @@ import pandas as pd
 from ..base.errors import ModelSpecError
 from ..base.validate import check_ci_prob
 from ..data.formats import as_network
+from ..data.network import data_options
 from ..data.transforms import nodesplit_network, splittable_comparisons
 from ..fitting.fit import fit_network
 from ..results.summaries import flat_draws
@@ -55,7 +56,8 @@ def nodesplit(
     """
     ci_prob = check_ci_prob(ci_prob)
     reference = fit_kwargs.pop("reference", None)
-    columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k not in _FIT_OPTIONS}
+    # column names and data options build the network once; the rest go to every fit
+    columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k in data_options()}
     net = as_network(data, reference=reference, **columns)
     pairs = list(comparisons) if comparisons is not None else splittable_comparisons(net)
     if not pairs:
@@ -81,8 +83,3 @@ def nodesplit(
         rows.append(row)
     return pd.DataFrame(rows)
 
-
-_FIT_OPTIONS = {
-    "effects", "prior_d", "prior_tau", "random_seed", "draws", "tune", "chains", "cores",
-    "sampler", "target_accept", "progressbar",
-}  # fmt: skip

@@ -76,6 +76,20 @@ def _required(measure: str, cols: dict[str, str | None], df: pd.DataFrame) -> li
     return ["study", "treatment", "mean", "sd", "n"]
 
 
+def read_arm_columns(df: pd.DataFrame, cols: dict, required: list[str]) -> tuple[dict, dict]:
+    """Return the labels (``study``, ``treatment``) and the finite numeric columns of ``required``.
+
+    ``required`` starts with ``study, treatment``; the other roles are read cell by cell
+    (``non-numeric``) and must be finite (``non-finite``).
+    """
+    labels = {r: V.check_labels(df, cols[r]) for r in ("study", "treatment")}
+    values = {}
+    for role in required[2:]:
+        values[role] = V.numeric_column(df, cols[role])
+        V.check_finite(values[role], cols[role], df.index, allow_nan=False)
+    return labels, values
+
+
 def rows_by_study(studies: np.ndarray, treatment_col: str) -> dict[str, list[int]]:
     """Row positions of each study, in order of first appearance (rule ``single-arm-study``).
 
@@ -118,11 +132,7 @@ def parse_arms(df: pd.DataFrame, cols: dict[str, str | None], measure: str) -> l
     required = _required(measure, cols, df)
     V.check_columns(df, {r: cols[r] for r in required}, required, "Network.from_arms")
     idx = df.index
-    labels = {r: V.check_labels(df, cols[r]) for r in ("study", "treatment")}
-    values = {}
-    for role in required[2:]:
-        values[role] = V.numeric_column(df, cols[role])
-        V.check_finite(values[role], cols[role], idx, allow_nan=False)
+    labels, values = read_arm_columns(df, cols, required)
     if "n" not in values and cols.get("n") in df.columns:  # optional: patients per arm
         values["n"] = V.numeric_column(df, cols["n"])
         V.check_finite(values["n"], cols["n"], idx, allow_nan=False)

@@ -28,7 +28,7 @@ import pandas as pd
 from ..base.errors import InvalidValueError, MissingColumnError, ModelSpecError, format_items
 from . import checks as C
 from . import validation as V
-from .arm_data import rows_by_study
+from .arm_data import read_arm_columns, rows_by_study
 
 __all__ = ["LIKELIHOODS", "OUTCOME_ROLES", "StudyOutcomes", "check_likelihood", "parse_outcomes"]
 
@@ -161,12 +161,9 @@ def parse_outcomes(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> 
     required = _check_columns(df, cols, likelihood, link)
     V.check_columns(df, {r: cols[r] for r in required}, required, "Network.from_data")
     idx = df.index
-    labels = {r: V.check_labels(df, cols[r]) for r in ("study", "treatment")}
-    values = {}
-    for role in required[2:]:
-        values[role] = V.numeric_column(df, cols[role])
-        V.check_finite(values[role], cols[role], idx, allow_nan=False)
-        C.check_bounds(values[role], cols[role], idx, _BOUND_KIND.get(role, "n"))
+    labels, values = read_arm_columns(df, cols, required)
+    for role, v in values.items():
+        C.check_bounds(v, cols[role], idx, _BOUND_KIND.get(role, "n"))
     _check_counts(values, cols, idx, likelihood)
     columns = {cols[r]: labels[r] for r in labels} | {cols[r]: v for r, v in values.items()}
     key = pd.DataFrame(columns)
