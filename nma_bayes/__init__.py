@@ -51,6 +51,7 @@ from .plots import (
     plot_nodesplit,
     plot_rank_diagnostics,
     plot_ranks,
+    plot_regression,
     plot_sucra,
     plot_trace,
 )
@@ -76,6 +77,7 @@ def __getattr__(name: str):
 def __dir__():
     return sorted([*globals(), *_LAZY])
 
+
 __all__ = [
     "fit_network",
     "read_csv_table",
@@ -99,6 +101,7 @@ __all__ = [
     "plot_trace",
     "plot_rank_diagnostics",
     "plot_dev_dev",
+    "plot_regression",
     "datasets",
     "priors",
     "Normal",

@@ -175,3 +175,16 @@ def stacked_design(net):
         ys.append(np.asarray(net.y[i])[m])
         blocks.append(net.study_covariance(i))
     return np.vstack(xs), np.concatenate(ys), block_diag(*blocks), blocks
+
+
+#: A made-up per-study covariate of the parkinsons network (constant within study), for tests of
+#: meta-regression summaries, plots and reports.
+PARKINSONS_YEAR = {
+    "Lieberman 1998": 2.0,
+    "Lieberman 1997": 3.5,
+    "Guttman 1997": 5.0,
+    "Brunt 2002, Group A": 6.5,
+    "Brunt 2002, Group B": 8.0,
+    "Gershanik 1994b": 9.5,
+    "Gershanik 1994a": 11.0,
+}

@@ -8,20 +8,32 @@ multi-arm share and design from the model (study effects with the multi-arm ``ta
 covariance, within-study errors with the exact base-arm covariance), fits it, and records the rank
 of each true value among ``L`` posterior draws and whether the 95% interval covers it. If the
 inference is correct, ranks are uniform on ``0..L`` and intervals cover 95% of the time.
+
+With ``SBCSettings(covariate=...)`` the replicates calibrate the shared-interaction network
+meta-regression (Dias et al. 2011, NICE DSU TSD3): every simulated study gets one numeric covariate
+``x_i``, the interaction ``beta`` is drawn from its prior, and the study effects of arm ``k`` vs the
+study's base arm ``b`` have mean ``d_k - d_b + (beta_k - beta_b)(x_i - x_bar)`` with
+``beta_ref = 0``, ``beta_k = beta`` otherwise and ``x_bar`` the mean over the simulated studies
+(the centring :func:`nma_bayes.fit_network` applies by default). Ranks and coverage are then
+recorded for ``beta`` as well.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, chisquare
 
+from ..base.errors import ModelSpecError
 from ..base.graph import connected_components
 from ..models.priors import HalfNormal, Normal
 
-__all__ = ["simulate_from_prior", "run_sbc", "sbc_summary", "SBCSettings"]
+__all__ = ["simulate_from_prior", "run_sbc", "sbc_summary", "SBCSettings", "COVARIATE"]
+
+#: Name of the simulated study covariate column (meta-regression replicates).
+COVARIATE = "x"
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,17 @@ class SBCSettings:
         Priors used both to simulate and to fit.
     n_ranks : int
         Posterior draws per replicate used for the rank statistic (``L``).
+    covariate : Normal, optional (keyword-only)
+        Distribution of a numeric study covariate ``x_i`` (drawn independently per study), e.g.
+        ``Normal(1, 1)``: the replicates then simulate and fit the shared-interaction
+        meta-regression on ``x`` (column :data:`COVARIATE`). None (default): no covariate, the
+        plain random-effects NMA.
+    prior_beta : Normal (keyword-only)
+        Prior of the shared interaction ``beta``, used both to simulate and to fit (only with
+        ``covariate``).
+    arm_size : tuple of int (keyword-only)
+        Range (inclusive) of the per-arm sample sizes ``n``; arm variances are ``1 / n``
+        (SMD-like).
     """
 
     n_treatments: int = 5
@@ -48,22 +71,51 @@ class SBCSettings:
     prior_d: Normal = Normal(0.0, 1.0)
     prior_tau: HalfNormal = HalfNormal(0.5)
     n_ranks: int = 99
+    _: KW_ONLY
+    covariate: Normal | None = None
+    prior_beta: Normal = Normal(0.0, 0.5)
+    arm_size: tuple[int, int] = (20, 199)
+
+    def __post_init__(self):
+        if self.covariate is not None and not isinstance(self.covariate, Normal):
+            raise ModelSpecError(
+                "SBCSettings(covariate=...) is the distribution of the study covariate: give a "
+                f"Normal (e.g. Normal(0, 1)) or None, got {self.covariate!r}.",
+                rule="bad-option",
+            )
+        if not isinstance(self.prior_beta, Normal):
+            raise ModelSpecError(
+                f"SBCSettings(prior_beta=...) must be a Normal prior, got {self.prior_beta!r}.",
+                rule="bad-option",
+            )
+        size = self.arm_size
+        integers = all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in size)
+        if len(size) != 2 or not integers or not 1 <= size[0] <= size[1]:
+            raise ModelSpecError(
+                f"SBCSettings(arm_size=...) must be integers (lo, hi) with 1 <= lo <= hi, got "
+                f"{self.arm_size!r}.",
+                rule="bad-option",
+            )
 
 
 def simulate_from_prior(settings: SBCSettings, rng: np.random.Generator):
-    """Draw ``(d, tau)`` from the prior and a contrast data set from the model.
+    """Draw ``(d, tau)`` (and ``beta``) from the prior and a contrast data set from the model.
 
     Returns
     -------
     data : DataFrame
-        ``study, treat1, treat2, TE, seTE, se_base`` (base form), connected.
+        ``study, treat1, treat2, TE, seTE, se_base`` (base form), connected; with a covariate
+        also ``x`` (:data:`COVARIATE`, constant within study).
     truth : dict
-        ``{"d": {treatment: value vs T1}, "tau": value}`` (T1 is the reference).
+        ``{"d": {treatment: value vs T1}, "tau": value}`` (T1 is the reference); with a
+        covariate also ``"beta"`` (the shared interaction).
     """
     names = [f"T{i + 1}" for i in range(settings.n_treatments)]
     pd_ = settings.prior_d
     d = np.concatenate([[0.0], rng.normal(pd_.mean, pd_.sd, settings.n_treatments - 1)])
     tau = abs(rng.normal(0.0, settings.prior_tau.scale))
+    cov = settings.covariate
+    beta = None if cov is None else rng.normal(settings.prior_beta.mean, settings.prior_beta.sd)
     n_studies = int(rng.integers(settings.studies[0], settings.studies[1] + 1))
     share = rng.uniform(*settings.multi_arm_share)
     while True:
@@ -74,12 +126,18 @@ def simulate_from_prior(settings: SBCSettings, rng: np.random.Generator):
             designs.append(rng.choice(settings.n_treatments, size=size, replace=False))
         if _connected(designs, settings.n_treatments):
             break
+    x = None if cov is None else rng.normal(cov.mean, cov.sd, n_studies)
+    shift = _interaction_shift(designs, settings.n_treatments, beta, x)
     rows = []
+    lo, hi = settings.arm_size
     for s, arms in enumerate(designs):
-        arm_var = 1.0 / rng.integers(20, 200, size=len(arms))  # SMD-like arm variances
+        arm_var = 1.0 / rng.integers(lo, hi + 1, size=len(arms))  # SMD-like arm variances
         k = len(arms) - 1
         re_cov = tau**2 / 2 * (np.eye(k) + np.ones((k, k)))
-        delta = rng.multivariate_normal(d[arms[1:]] - d[arms[0]], re_cov)
+        mean = d[arms[1:]] - d[arms[0]]
+        if shift is not None:
+            mean = mean + shift[s]
+        delta = rng.multivariate_normal(mean, re_cov)
         v = np.diag(arm_var[1:]) + arm_var[0] * np.ones((k, k))
         y = rng.multivariate_normal(delta, v)
         se_base = np.sqrt(arm_var[0]) if k > 1 else np.nan
@@ -87,7 +145,25 @@ def simulate_from_prior(settings: SBCSettings, rng: np.random.Generator):
             se = np.sqrt(arm_var[j + 1] + arm_var[0])
             rows.append((f"s{s + 1}", names[arms[j + 1]], names[arms[0]], y[j], se, se_base))
     data = pd.DataFrame(rows, columns=["study", "treat1", "treat2", "TE", "seTE", "se_base"])
-    return data, {"d": dict(zip(names[1:], d[1:], strict=True)), "tau": tau}
+    truth = {"d": dict(zip(names[1:], d[1:], strict=True)), "tau": tau}
+    if cov is not None:
+        data[COVARIATE] = data["study"].map({f"s{i + 1}": v for i, v in enumerate(x)})
+        truth["beta"] = beta
+    return data, truth
+
+
+def _interaction_shift(designs, n_treatments: int, beta, x):
+    """Per study, the shifts ``(beta_k - beta_b)(x_i - x_bar)`` of its contrasts (None: no x).
+
+    Shared interaction (TSD3): ``beta_ref = 0`` (index 0, T1) and ``beta_k = beta`` for every
+    other treatment, so a contrast of two non-reference treatments is not shifted; ``x_bar`` is
+    the unweighted mean over the simulated studies, the default centre of ``fit_network``.
+    """
+    if x is None:
+        return None
+    beta_full = np.r_[0.0, np.full(n_treatments - 1, beta)]
+    xc = x - x.mean()
+    return [(beta_full[arms[1:]] - beta_full[arms[0]]) * xc[s] for s, arms in enumerate(designs)]
 
 
 def _connected(designs, n_treatments: int) -> bool:
@@ -121,13 +197,15 @@ def run_sbc(
         Model fitted (``"fixed"`` on data simulated with random effects is a negative control:
         it must fail calibration).
     fit_options : dict, optional
-        Extra keyword arguments of :func:`fit_network` (e.g. ``draws``).
+        Extra keyword arguments of :func:`fit_network` (e.g. ``draws``); they override the
+        ones set here (e.g. ``center=False`` or another ``prior_beta`` as negative controls).
 
     Returns
     -------
     DataFrame
-        One row per replicate and parameter: ``replicate, parameter, truth, rank, n_ranks,
-        covered`` (rank of the truth among ``n_ranks`` posterior draws; 95% interval coverage).
+        One row per replicate and parameter: ``replicate, parameter, name, truth, rank,
+        n_ranks, covered`` (rank of the truth among ``n_ranks`` posterior draws; 95% interval
+        coverage). ``parameter`` is ``"d"``, ``"tau"`` or (with a covariate) ``"beta"``.
     """
     from ..fitting.fit import fit_network
 
@@ -136,16 +214,19 @@ def run_sbc(
     rows = []
     for r in range(n_networks):
         data, truth = simulate_from_prior(settings, rng)
-        fit = fit_network(
-            data,
-            reference="T1",
-            effects=effects,
-            engine=engine,
-            prior_d=settings.prior_d,
-            prior_tau=settings.prior_tau,
-            random_seed=int(rng.integers(2**31)),
-            **(fit_options or {}),
-        )
+        kwargs = {
+            "reference": "T1",
+            "effects": effects,
+            "engine": engine,
+            "prior_d": settings.prior_d,
+            "prior_tau": settings.prior_tau,
+            "random_seed": int(rng.integers(2**31)),
+        }
+        if settings.covariate is not None:  # shared-interaction meta-regression (TSD3)
+            kwargs.update(
+                covariates=COVARIATE, interaction="shared", prior_beta=settings.prior_beta
+            )
+        fit = fit_network(data, **{**kwargs, **(fit_options or {})})
         rows += _replicate_rows(fit, truth, settings.n_ranks, r, rng)
     return pd.DataFrame(rows)
 
@@ -159,12 +240,16 @@ def _replicate_rows(fit, truth, n_ranks, replicate, rng):
     params = [(f"d[{t}]", post["d"].sel(treatment=t), v, rel.loc[t]) for t, v in truth["d"].items()]
     if fit.spec.random:
         params.append(("tau", post["tau"], truth["tau"], fit.heterogeneity().loc["tau"]))
+    if "beta" in truth:
+        draws = post["beta_group"].sel(interaction_group="shared", term=COVARIATE)
+        table = fit.regression().set_index(["parameter", "group", "term"])
+        params.append(("beta", draws, truth["beta"], table.loc[("beta", "shared", COVARIATE)]))
     for name, draws, true, summary in params:
         sample = np.asarray(draws).reshape(-1)[pick]
         rows.append(
             {
                 "replicate": replicate,
-                "parameter": "tau" if name == "tau" else "d",
+                "parameter": name if name in ("tau", "beta") else "d",
                 "name": name,
                 "truth": true,
                 "rank": int((sample < true).sum()),
@@ -176,7 +261,7 @@ def _replicate_rows(fit, truth, n_ranks, replicate, rng):
 
 
 def sbc_summary(ranks: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
-    """Uniformity test of ranks and interval coverage, per parameter group (``d``, ``tau``).
+    """Uniformity test of ranks and interval coverage per parameter group (beta, d, tau).
 
     Returns
     -------

@@ -109,3 +109,27 @@ class TreatmentNameWarning(UserWarning):
 
 
 __all__ += ["TreatmentNameWarning"]
+
+
+class CovariateWarning(UserWarning):
+    """A study covariate gives little information on some of its effects (meta-regression).
+
+    Raised as a warning, never an error: a categorical level held by a single study
+    (``covariate-level-one-study``), or an observed comparison whose studies all fall in one
+    subgroup (``covariate-subgroup-empty``).
+
+    Parameters
+    ----------
+    message : str
+        What was found, where (covariate, studies, comparisons) and what it means.
+    rule : str, optional
+        Identifier of the rule in the validation catalogue
+        (:data:`nma_bayes.data.validation.RULES`).
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None):
+        super().__init__(message)
+        self.rule = rule
+
+
+__all__ += ["CovariateWarning"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from ..base.errors import ModelSpecError, UnknownTreatmentError, format_items
 from . import checks as C
 from .arm_data import ARM_MEASURES
 from .assembly import StudyRecord, contrast_table, padded_arrays, study_records
+from .covariates import StudyCovariates, read_covariates
 from .inputs import SMD_METHODS as SMD_METHODS  # re-exported: its home before the split
 from .inputs import check_build_options, parse_inputs
 from .layout import resolve_layout
@@ -150,6 +151,8 @@ class Network(NetworkViews):
         cloglog, ``log(exposure)`` for Poisson, else 0). Zero for other studies.
     outcome : ndarray of bool (S,)
         True for studies given as arm-level outcomes (their contrast slots are not data).
+    covariates : StudyCovariates or None
+        Study-level covariates for meta-regression (``covariates=``), indexed by ``studies``.
     """
 
     treatments: tuple[str, ...]
@@ -184,6 +187,7 @@ class Network(NetworkViews):
     trials: np.ndarray | None = None
     offset: np.ndarray | None = None
     outcome: np.ndarray | None = None
+    covariates: StudyCovariates | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         s, k = self.y.shape
@@ -277,6 +281,8 @@ class Network(NetworkViews):
         events: str = "events",
         exposure: str = "exposure",
         time: str = "time",
+        covariates: str | Sequence[str] | None = None,
+        studies: pd.DataFrame | None = None,
     ) -> Network:
         """Build a network from contrast data, arm-level data, or both (different studies).
 
@@ -315,6 +321,14 @@ class Network(NetworkViews):
             scale. See :mod:`nma_bayes.data.outcomes`.
         events, exposure, time : str
             Column names of outcome data (with ``n`` for binomial trials).
+        covariates : str or list of str, optional
+            Study-level covariates for meta-regression: columns of ``studies`` or of the data
+            (constant within each study), numeric or categorical; or ``"baseline_risk"`` (arm-level
+            outcome data only). Read into :attr:`covariates` by
+            :func:`~nma_bayes.data.covariates.read_covariates`.
+        studies : DataFrame, optional
+            One row per study: the study column (named as in the data, ``study=``) and covariate
+            columns, joined on it. Rows of studies not in the network are ignored.
 
         Returns
         -------
@@ -329,6 +343,8 @@ class Network(NetworkViews):
         -----
         TreatmentNameWarning
             If treatment names differ only by case or surrounding whitespace.
+        CovariateWarning
+            If a covariate level is held by one study, or a comparison lies in one subgroup.
         """
         tol = check_build_options(
             contrasts, arms, lower_is_better, smd_method, closure_tol, classes
@@ -365,7 +381,8 @@ class Network(NetworkViews):
             **({} if family is None else {"likelihood": family[0], "link": family[1]}),
         )
         C.check_network_ranges(network)  # rules on the assembled contrasts (se-spread, ...)
-        return network
+        cov = read_covariates(covariates, network=network, studies_table=studies)
+        return network if cov is None else replace(network, covariates=cov)
 
     @classmethod
     def _assemble(cls, resolved: list[StudyRecord], *, trts, **attrs) -> Network:

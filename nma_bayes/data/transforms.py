@@ -42,6 +42,17 @@ def _no_outcomes(net: Network, what: str) -> None:
         )
 
 
+def _no_covariates(net: Network, what: str) -> None:
+    """Refuse a transform of a network with study covariates (meta-regression, not built yet)."""
+    if net.covariates is not None:
+        raise ModelSpecError(
+            f"{what} is not supported yet with meta-regression (covariates=): the transformed "
+            "network would lose the covariates. Fit the consistency model with covariates, or "
+            "build the network without covariates= for this analysis.",
+            rule="bad-option",
+        )
+
+
 def _studies(net: Network) -> list[StudyRecord]:
     """Return the network's studies as contrasts vs their base arms (inverse of assembly)."""
     out = []
@@ -111,6 +122,7 @@ def ume_network(net: Network) -> Network:
     the network order so that each comparison has one parameter. Contrasts of a treatment with
     itself keep mean 0.
     """
+    _no_covariates(net, "The UME model (consistency='ume')")
     _no_outcomes(net, "The UME model")
     order = {t: i for i, t in enumerate(net.treatments)}
     studies = _studies(net)
@@ -168,6 +180,7 @@ def splittable_comparisons(net: Network) -> list[tuple[str, str]]:
 
 def nodesplit_network(net: Network, a: str, b: str) -> tuple[Network, str]:
     """Network for the node-split of ``b`` vs ``a``; returns it and the pseudo-treatment name."""
+    _no_covariates(net, "Node-splitting")
     _no_outcomes(net, "Node-splitting")
     for t in (a, b):
         if t not in net.treatments:

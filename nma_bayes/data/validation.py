@@ -93,6 +93,14 @@ RULES: tuple[Rule, ...] = (
     Rule("data-format", "ModelSpecError", "data hold complete arm and contrast columns"),
     Rule("unknown-option", "ModelSpecError", "a keyword the function does not take (a typo)"),
     Rule("option-not-applicable", "ModelSpecError", "an option that does not apply to the format"),
+    Rule("covariate-column", "MissingColumnError", "a covariate is in neither studies= nor data"),
+    Rule("covariate-missing", "InvalidValueError", "a covariate missing or non-finite in a study"),
+    Rule("covariate-not-constant", "InvalidValueError", "a covariate differs within a study"),
+    Rule("covariate-constant", "InvalidValueError", "a covariate has one value in every study"),
+    Rule("studies-table", "InvalidValueError", "studies= malformed, or a study twice"),
+    Rule("covariate-level-one-study", "CovariateWarning", "a level held by one study (warns)"),
+    Rule("covariate-subgroup-empty", "CovariateWarning", "a comparison in one subgroup (warns)"),
+    Rule("baseline-risk-data", "ModelSpecError", "baseline_risk with non-outcome studies"),
 )
 
 # ------------------------------------------------------------------------ numeric ranges

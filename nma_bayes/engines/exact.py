@@ -33,8 +33,9 @@ import numpy as np
 import xarray as xr
 from scipy.special import ndtr, ndtri
 
-from ..base.errors import ExactEngineError
+from ..base.errors import ExactEngineError, ModelSpecError
 from ..models.likelihood import ContrastData
+from ..models.regression import RegressionDesign
 from .exact_marginal import log_marginal
 from .tau_quadrature import X_LIMIT, TauScale, integrate_tau
 
@@ -218,6 +219,10 @@ class ExactPosterior:
         :mod:`nma_bayes.models.priors`).
     data : ContrastData, optional
         The network's arrays, if already built (``fit_network`` builds them once).
+    regression : RegressionDesign, optional
+        A meta-regression with shared, independent or class interactions (TSD3): the free
+        interaction coefficients join ``d`` in the Gaussian block (the model stays Gaussian
+        given ``tau``). Built from ``network.covariates`` if not given.
 
     Attributes
     ----------
@@ -226,7 +231,8 @@ class ExactPosterior:
     weights : ndarray (G,)
         Posterior probability of each node (Simpson weights times density), summing to 1.
     means, covs : ndarray (G, n), (G, n, n)
-        ``d | tau`` at each node, ``d`` over the non-reference treatments in network order.
+        ``(d, beta) | tau`` at each node: ``d`` over the non-reference treatments in network
+        order, then (meta-regression) the free interactions, group-major (``g * P + p``).
     quadrature : TauQuadrature or None
         The converged quadrature over ``tau`` (random effects).
 
@@ -237,13 +243,23 @@ class ExactPosterior:
         :func:`nma_bayes.engines.tau_quadrature.integrate_tau`).
     """
 
-    def __init__(self, network: Network, spec: ModelSpec, *, data: ContrastData | None = None):
+    def __init__(
+        self,
+        network: Network,
+        spec: ModelSpec,
+        *,
+        data: ContrastData | None = None,
+        regression: RegressionDesign | None = None,
+    ):
         self.network = network
         self.spec = spec
         self.treatments = list(network.non_reference)
         self._design = data if data is not None else ContrastData.from_network(network)
-        p = spec.prior_d.params()
-        self._m0, self._s0 = p["mean"], p["sd"]
+        if regression is None:
+            regression = RegressionDesign.from_network(network, spec)
+        self.regression = regression
+        self._xb = None if regression is None else _linear_design(regression, self._design)
+        self._m0, self._s0 = _prior_vectors(spec, len(self.treatments), regression)
         if spec.random:
             self._scale = _tau_scale(spec, self._design)
             self.quadrature = integrate_tau(
@@ -254,7 +270,9 @@ class ExactPosterior:
         else:
             self.quadrature = None
             self.tau, self.weights = np.zeros(1), np.ones(1)
-            loglik, node = log_marginal(self._design, self.tau, self._m0, self._s0, full=True)
+            loglik, node = log_marginal(
+                self._design, self.tau, self._m0, self._s0, full=True, xb=self._xb
+            )
             if not np.isfinite(loglik).all():
                 raise ExactEngineError(
                     "The exact engine could not evaluate the fixed-effect posterior (numerical "
@@ -266,13 +284,13 @@ class ExactPosterior:
     def log_density_tau(self, tau: np.ndarray) -> np.ndarray:
         """Unnormalised log posterior density of ``tau`` (over ``tau``) at the given values."""
         tau = np.asarray(tau, dtype=float)
-        loglik, _ = log_marginal(self._design, tau, self._m0, self._s0, full=False)
+        loglik, _ = log_marginal(self._design, tau, self._m0, self._s0, full=False, xb=self._xb)
         return _log_prior_tau(self.spec, tau) + loglik
 
     def _log_density(self, x: np.ndarray, *, full: bool = True):
         """Log posterior density over the quadrature's scale ``x`` (unnormalised)."""
         tau = self._scale.tau(x)
-        loglik, node = log_marginal(self._design, tau, self._m0, self._s0, full=full)
+        loglik, node = log_marginal(self._design, tau, self._m0, self._s0, full=full, xb=self._xb)
         lp = _log_prior_tau(self.spec, tau) + loglik + self._scale.log_jacobian(x)
         return lp, {**node, "loglik": loglik}
 
@@ -338,7 +356,7 @@ class ExactPosterior:
 
     # -------------------------------------------------------------------------- draws
     def sample(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Independent draws ``(tau (n,), d (n, T-1))``.
+        """Independent draws ``(tau (n,), theta (n, T-1 [+ free interactions]))``.
 
         ``tau`` is drawn continuously by inverse CDF; ``d | tau`` from the Gaussian at the
         nearest node (mean interpolated linearly between the two neighbouring nodes).
@@ -362,20 +380,57 @@ class ExactPosterior:
 
     def to_datatree(self, chains: int, draws: int, seed: int) -> xr.DataTree:
         """Independent draws in ArviZ's layout (``posterior`` with chain and draw dims)."""
-        tau, d = self.sample(chains * draws, seed)
+        tau, theta = self.sample(chains * draws, seed)
+        n_d = len(self.treatments)
         coords = {"chain": np.arange(chains), "draw": np.arange(draws)}
         coords["treatment"] = self.treatments
-        post = xr.Dataset(
-            {"d": (("chain", "draw", "treatment"), d.reshape(chains, draws, -1))}, coords=coords
-        )
+        d = theta[:, :n_d].reshape(chains, draws, -1)
+        post = xr.Dataset({"d": (("chain", "draw", "treatment"), d)}, coords=coords)
+        if self.regression is not None:  # beta of every treatment: M @ beta_group per term
+            reg = self.regression
+            free = theta[:, n_d:].reshape(-1, len(reg.groups), reg.n_terms)
+            beta = np.einsum("tg,ngp->ntp", reg.beta_map(), free)
+            post["beta"] = (("chain", "draw", "treatment", "term"),
+                            beta.reshape(chains, draws, n_d, reg.n_terms))  # fmt: skip
+            post["beta_group"] = (("chain", "draw", "interaction_group", "term"),
+                                  free.reshape(chains, draws, *free.shape[1:]))  # fmt: skip
+            post = post.assign_coords(term=list(reg.terms), interaction_group=list(reg.groups))
         if self.spec.random:
             post["tau"] = (("chain", "draw"), tau.reshape(chains, draws))
         post.attrs["engine"] = "exact"
         return xr.DataTree.from_dict({"posterior": post})
 
 
+def _linear_design(regression: RegressionDesign, data: ContrastData) -> np.ndarray:
+    """Return the interaction design of a meta-regression the exact engine integrates exactly."""
+    if not regression.linear:
+        what = "baseline-risk" if regression.baseline_risk else "exchangeable-interaction"
+        raise ModelSpecError(
+            f"The exact engine covers meta-regression with shared, independent or class "
+            f"interactions (Gaussian given tau); a {what} model is not Gaussian given tau. "
+            "Use engine='pymc'.",
+            rule="bad-option",
+        )
+    return regression.contrast_design(data)
+
+
+def _prior_vectors(spec: ModelSpec, n_d: int, regression: RegressionDesign | None):
+    """Prior means and SDs of the linear parameters ``(d, free interactions)``."""
+    p = spec.prior_d.params()
+    m0, s0 = np.full(n_d, p["mean"]), np.full(n_d, p["sd"])
+    if regression is None:
+        return m0, s0
+    q = spec.prior_beta.params()
+    n_b = regression.n_free
+    return np.r_[m0, np.full(n_b, q["mean"])], np.r_[s0, np.full(n_b, q["sd"])]
+
+
 def exact_posterior(
-    network: Network, spec: ModelSpec, *, data: ContrastData | None = None
+    network: Network,
+    spec: ModelSpec,
+    *,
+    data: ContrastData | None = None,
+    regression: RegressionDesign | None = None,
 ) -> ExactPosterior:
     """Compute the exact posterior of ``spec`` given ``network`` (and its arrays, if built)."""
-    return ExactPosterior(network, spec, data=data)
+    return ExactPosterior(network, spec, data=data, regression=regression)

@@ -23,8 +23,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["log_marginal"]
 
 
-def _conditional(design: ContrastData, tau: np.ndarray, m0: float, s0: float):
+def _conditional(design: ContrastData, tau: np.ndarray, m0, s0, xb=None):
     """For each tau: ``P`` (G, n, n), ``b`` (G, n), the study blocks of ``A^{-1}`` and ``log|A|``.
+
+    ``m0, s0`` are the prior means and SDs of the linear parameters (arrays of length ``n``);
+    ``xb`` (S, K, n_b), if given, is the dense design of meta-regression interactions appended
+    to ``d`` (:meth:`~nma_bayes.models.regression.RegressionDesign.contrast_design`), whose
+    blocks of ``P`` and ``b`` are dense products with the study blocks of ``A^{-1}``.
 
     Study ``i``'s marginal covariance is ``A_i = D + U C U'`` with ``D = diag(var + tau^2/2)``,
     ``U = [1, u]`` and ``C = diag(cov + tau^2/2, cov_u)`` (see
@@ -51,24 +56,49 @@ def _conditional(design: ContrastData, tau: np.ndarray, m0: float, s0: float):
     a_inv[..., idx, idx] += w  # (G, S, K, K); padding slots are all zero
     logdet_a = (np.log(d) * mask).sum((-1, -2)) + np.log(det).sum(-1)
     a_inv_y = np.einsum("gskl,sl->gsk", a_inv, design.y)
-    n = design.n_full - 1
-    prec = design.scatter_pairs(a_inv) + np.eye(n) / s0**2  # P = X'A^{-1}X + I/s0^2
-    b = design.scatter_arms(a_inv_y) + m0 / s0**2  # b = X'A^{-1}y + m0/s0^2
+    prec = design.scatter_pairs(a_inv)  # X'A^{-1}X
+    b = design.scatter_arms(a_inv_y)  # X'A^{-1}y
+    if xb is not None:  # append the interaction block: [X, X_b]' A^{-1} [X, X_b]
+        prec, b = _with_interactions(design, a_inv, a_inv_y, xb, prec, b)
+    prec = prec + np.diag(1.0 / np.asarray(s0) ** 2)  # + prior precision
+    b = b + np.asarray(m0) / np.asarray(s0) ** 2
     return prec, b, a_inv, logdet_a
 
 
-def log_marginal(design: ContrastData, tau: np.ndarray, m0: float, s0: float, *, full: bool):
+def _with_interactions(design: ContrastData, a_inv, a_inv_y, xb, prec, b):
+    """``P`` and ``b`` of ``(d, beta)`` from those of ``d`` and the interaction design ``xb``."""
+    g, n_b = a_inv.shape[0], xb.shape[-1]
+    a_inv_xb = np.einsum("gskl,slp->gskp", a_inv, xb)  # A^{-1} X_b per study
+    # X'A^{-1}X_b: scatter each column of A^{-1} X_b onto treatments (columns as extra nodes)
+    cols = np.moveaxis(a_inv_xb, -1, 1).reshape(g * n_b, *a_inv_xb.shape[1:3])
+    p_db = np.moveaxis(design.scatter_arms(cols).reshape(g, n_b, -1), 1, 2)  # (G, n_d, n_b)
+    p_bb = np.einsum("skp,gskq->gpq", xb, a_inv_xb)
+    b_b = np.einsum("skp,gsk->gp", xb, a_inv_y)
+    top = np.concatenate([prec, p_db], axis=2)
+    bottom = np.concatenate([np.swapaxes(p_db, 1, 2), p_bb], axis=2)
+    return np.concatenate([top, bottom], axis=1), np.concatenate([b, b_b], axis=1)
+
+
+def log_marginal(design: ContrastData, tau: np.ndarray, m0, s0, *, full: bool, xb=None):
     """``log p(y | tau)`` up to a constant, with the conditional mean (and covariance) of ``d``.
+
+    ``m0, s0``: prior means and SDs of the linear parameters (``d``, then the interactions of
+    ``xb`` if given; see :func:`_conditional`).
 
     ``-2 log p(y | tau) = log|A| + log|P| + min_d [(y - Xd)'A^{-1}(y - Xd) + |d - m0|^2/s0^2]``
     (+ const). The minimum is evaluated at ``d_hat = P^{-1} b`` in this residual form rather than
     as ``y'A^{-1}y - b'P^{-1}b``: when a study is very precise both of those terms are huge and
     their difference loses every digit, while its residual is small.
     """
-    prec, b, a_inv, logdet_a = _conditional(design, tau, m0, s0)
+    prec, b, a_inv, logdet_a = _conditional(design, tau, m0, s0, xb)
     logdet_p, mean, cov = _solve_nodes(prec, b, inverse=full)
-    resid = design.y[None] - design.fitted(mean)
-    quad = np.einsum("gsk,gskl,gsl->g", resid, a_inv, resid) + ((mean - m0) ** 2).sum(-1) / s0**2
+    n_d = design.n_full - 1
+    fitted = design.fitted(mean[:, :n_d])
+    if xb is not None:
+        fitted = fitted + np.einsum("skp,gp->gsk", xb, mean[:, n_d:])
+    resid = design.y[None] - fitted
+    prior = (((mean - m0) / s0) ** 2).sum(-1)
+    quad = np.einsum("gsk,gskl,gsl->g", resid, a_inv, resid) + prior
     loglik = -0.5 * (logdet_a + logdet_p + quad)  # NaN where P was not positive definite
     if not full:
         return loglik, {"mean": mean}

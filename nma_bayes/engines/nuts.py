@@ -25,6 +25,7 @@ from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..models.arm_likelihood import OutcomeData
 from ..models.likelihood import ContrastData
+from ..models.regression import RegressionDesign
 from ..models.spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,7 +116,15 @@ def _bucket(network: Network) -> int:
     return BUCKET * -(-n_d // BUCKET)
 
 
-def _structure_key(network: Network, spec: ModelSpec, classes: ClassStructure | None) -> tuple:
+def _structure_key(
+    network: Network, spec: ModelSpec, classes: ClassStructure | None, regression=None
+) -> tuple:
+    if regression is not None:  # meta-regression: compiled per network layout and design
+        sig = classes.signature() if classes is not None else None
+        outcomes = OutcomeData.from_network(network).structure_key()
+        return (*spec.structure_key(), "regression", regression.signature(),
+                spec.prior_beta_sd.family, network.treatments, network.reference,
+                network.y.shape, sig, outcomes)  # fmt: skip
     if network.outcome.any():  # arm-level outcomes: one baseline per study, compiled per layout
         outcomes = OutcomeData.from_network(network)
         sig = classes.signature() if classes is not None else None
@@ -147,25 +156,31 @@ def _template(n_d: int) -> Network:
 
 
 def _compiled_for(
-    network: Network, spec: ModelSpec, data: ContrastData, classes: ClassStructure | None
+    network: Network,
+    spec: ModelSpec,
+    data: ContrastData,
+    classes: ClassStructure | None,
+    regression: RegressionDesign | None = None,
 ):
     import nutpie
 
-    from ..models.pymc_graph import build_model, prior_data
+    from ..models.pymc_graph import build_model, prior_data, regression_data
 
-    key = _structure_key(network, spec, classes)
+    key = _structure_key(network, spec, classes, regression)
     compiled = _COMPILED.get(key)
     if compiled is None:
-        if classes is None and not network.outcome.any():
+        if classes is None and regression is None and not network.outcome.any():
             bucket = _bucket(network)
             model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
-        else:  # class structures and outcome layouts are network-specific: compile from it
-            model = build_model(network, spec, classes=classes)
+        else:  # class structures, regressions and outcome layouts are network-specific
+            model = build_model(network, spec, classes=classes, regression=regression)
         compiled = nutpie.compile_pymc_model(model)
         _COMPILED[key] = compiled
     outcomes = OutcomeData.from_network(network)
-    priors = prior_data(spec, baselines=outcomes.n_studies > 0)
+    priors = prior_data(spec, baselines=outcomes.n_studies > 0, regression=regression)
     data = {**data.arrays(), **priors, **outcomes.arrays()}
+    if regression is not None:
+        data.update(regression_data(regression))
     used = {var.name for var in compiled.shared_var_keys}  # e.g. prior_d is unused by classes
     return compiled.with_data(**{k: v for k, v in data.items() if k in used})
 
@@ -189,12 +204,16 @@ def _relabel(tree, network: Network):
     d = post["d"].isel({extra[0]: slice(0, len(others))})  # drop shape-bucket padding
     d = d.rename({extra[0]: "treatment"}).assign_coords(treatment=others)
     post = post.drop_vars(["d", extra[0]], errors="ignore").assign(d=d)
-    keep = [v for v in ("d", "tau", "class_mean", "class_sd") if v in post]
+    keep = [v for v in ("d", "tau", "class_mean", "class_sd", *REGRESSION_VARS) if v in post]
     if "mu" in post:
         post = _outcome_coords(post, network)
         keep += [v for v in ("mu", "e_arm") if v in post]
     tree["posterior"] = xr.DataTree(post[keep])
     return tree
+
+
+#: Posterior variables of a meta-regression kept in the fit (``beta`` over treatment and term).
+REGRESSION_VARS = ("beta", "beta_group", "beta_mean", "beta_sd")
 
 
 def _outcome_coords(post, network: Network):
@@ -223,6 +242,7 @@ def sample_posterior(
     *,
     data: ContrastData | None = None,
     classes: ClassStructure | None = None,
+    regression: RegressionDesign | None = None,
 ):
     """Sample the posterior of ``spec`` given ``network``.
 
@@ -240,6 +260,8 @@ def sample_posterior(
         The network's arrays (built here if not given; ``fit_network`` builds them once).
     classes : ClassStructure, optional
         The class structure of a class model (built here if not given).
+    regression : RegressionDesign, optional
+        The meta-regression design (built here from ``network.covariates`` if not given).
 
     Returns
     -------
@@ -252,11 +274,13 @@ def sample_posterior(
     data = data if data is not None else ContrastData.from_network(network)
     if classes is None and spec.class_model is not None:
         classes = ClassStructure.from_network(network, spec)
+    if regression is None:
+        regression = RegressionDesign.from_network(network, spec)
     if settings.sampler == "nutpie":
         import nutpie
 
         tree = nutpie.sample(
-            _compiled_for(network, spec, data, classes),
+            _compiled_for(network, spec, data, classes, regression),
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
@@ -274,7 +298,7 @@ def sample_posterior(
 
         from ..models.pymc_graph import build_model
 
-        with build_model(network, spec, classes=classes):
+        with build_model(network, spec, classes=classes, regression=regression):
             tree = pm.sample(
                 draws=settings.draws,
                 tune=settings.tune,

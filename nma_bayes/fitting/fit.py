@@ -24,12 +24,15 @@ from ..models.classes import ClassStructure, normalise_class_sd
 from ..models.likelihood import ContrastData
 from ..models.priors import (
     DEFAULT_PRIOR_BASELINE,
+    DEFAULT_PRIOR_BETA,
+    DEFAULT_PRIOR_BETA_SD,
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
     DEFAULT_PRIOR_D,
     DEFAULT_PRIOR_TAU,
     Prior,
 )
+from ..models.regression import RegressionDesign
 from ..models.spec import ModelSpec
 from .network_fit import NetworkFit
 
@@ -52,6 +55,10 @@ def fit_network(
     prior_class_sd: Prior = DEFAULT_PRIOR_CLASS_SD,
     class_sd: dict | None = None,
     prior_baseline: Prior = DEFAULT_PRIOR_BASELINE,
+    interaction: str | None = None,
+    prior_beta: Prior = DEFAULT_PRIOR_BETA,
+    prior_beta_sd: Prior = DEFAULT_PRIOR_BETA_SD,
+    center=None,
     random_seed: int | None = None,
     draws: int = 1000,
     tune: int = 1000,
@@ -109,6 +116,24 @@ def fit_network(
     prior_baseline : Normal
         Prior of each study baseline ``mu_i`` of arm-level outcome data (``likelihood=``):
         independent ``normal(0, 100^2)`` by default (TSD2); unused for contrast data.
+    interaction : {"shared", "exchangeable", "independent", "class"}, optional
+        Network meta-regression (Dias et al. 2011, TSD3) on the study covariates named by
+        ``covariates=`` (a column of the data, constant within each study, or of a
+        ``studies=`` table joined on ``study``; ``"baseline_risk"`` regresses on each study's
+        own baseline ``mu_i`` with arm-level outcome data): ``"shared"`` (default; one
+        interaction for every treatment vs the reference), ``"exchangeable"`` (interactions
+        ``N(B, sigma_beta^2)``), ``"independent"`` (one per treatment) or ``"class"`` (one per
+        treatment class). Refused without ``covariates=``. See :meth:`NetworkFit.regression`
+        and the ``at=`` argument of the summaries.
+    prior_beta : Normal
+        Prior of each interaction (or of their mean ``B``, exchangeable); default
+        ``normal(0, 10^2)`` per unit of the covariate.
+    prior_beta_sd : Prior
+        Prior of ``sigma_beta`` (exchangeable interactions); default ``half-normal(0, 1^2)``.
+    center : None, bool or dict
+        Centring of numeric covariates: by default (``None`` or ``True``) the mean over studies,
+        so that ``d`` are the effects at that value (recorded in ``fit.regression()``'s
+        ``attrs["center"]``); ``False`` none; ``{covariate: value}`` chosen values.
     random_seed : int, optional
         Seed; the same seed reproduces the same draws. If omitted one is drawn and stored in
         ``fit.seed``.
@@ -161,8 +186,11 @@ def fit_network(
         effects=effects, prior_d=prior_d, prior_tau=prior_tau, class_model=class_model,
         prior_class_mean=prior_class_mean, prior_class_sd=prior_class_sd,
         class_sd=normalise_class_sd(class_sd), prior_baseline=prior_baseline,
+        interaction=interaction, prior_beta=prior_beta, prior_beta_sd=prior_beta_sd,
+        center=center,
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
+    _check_regression_options(network, interaction=interaction, center=center)
     if engine == "exact" and network.outcome.any():
         raise ModelSpecError(
             f"The exact engine covers normal likelihoods only; this network has arm-level "
@@ -175,7 +203,11 @@ def fit_network(
     # built once, validated before any sampling, and handed to whichever engine runs
     classes = ClassStructure.from_network(network, spec) if class_model is not None else None
     arrays = ContrastData.from_network(network)
-    fit = _run_engine(engine, network, spec, settings, seed, arrays=arrays, classes=classes)
+    regression = RegressionDesign.from_network(network, spec)
+    fit = _run_engine(
+        engine, network, spec, settings, seed, arrays=arrays, classes=classes,
+        regression=regression,
+    )  # fmt: skip
     if fit.problems:
         warnings.warn(
             NMAConvergenceWarning(
@@ -207,13 +239,30 @@ def _check_choices(*, engine: str, consistency: str, class_model: str | None) ->
         )
 
 
-def _run_engine(engine, network, spec, settings, seed, *, arrays, classes) -> NetworkFit:
+def _check_regression_options(network, *, interaction, center) -> None:
+    """Refuse meta-regression options without covariates (they would be silently ignored)."""
+    if network.covariates is not None:
+        return
+    given = [k for k, v in (("interaction", interaction), ("center", center)) if v is not None]
+    if given:
+        raise ModelSpecError(
+            f"{' and '.join(given)}= configure a meta-regression, but no covariates were given: "
+            "pass covariates= (a column constant within studies, or of a studies= table).",
+            rule="bad-option",
+        )
+
+
+def _run_engine(
+    engine, network, spec, settings, seed, *, arrays, classes, regression
+) -> NetworkFit:
     """Compute the posterior with ``engine`` and wrap it in a :class:`NetworkFit`."""
     if engine == "exact":
-        exact = exact_posterior(network, spec, data=arrays)
+        exact = exact_posterior(network, spec, data=arrays, regression=regression)
         idata = exact.to_datatree(settings.chains, settings.draws, seed)
         return NetworkFit(network, spec, idata, settings, seed, exact=exact, data=arrays)
-    idata = sample_posterior(network, spec, settings, seed, data=arrays, classes=classes)
+    idata = sample_posterior(
+        network, spec, settings, seed, data=arrays, classes=classes, regression=regression
+    )
     return NetworkFit(network, spec, idata, settings, seed, data=arrays)
 
 

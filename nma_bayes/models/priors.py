@@ -371,3 +371,7 @@ CLASS_SD_FAMILIES = (HalfNormal, Uniform, LogNormal, TruncatedNormal)
 DEFAULT_PRIOR_CLASS_MEAN = Normal(0.0, 10.0)
 #: Default prior of within-class SDs (SMD scale): weakly informative.
 DEFAULT_PRIOR_CLASS_SD = HalfNormal(0.5)
+#: Default prior of meta-regression interactions (or of their mean, exchangeable).
+DEFAULT_PRIOR_BETA = Normal(0.0, 10.0)
+#: Default prior of the SD of exchangeable interactions.
+DEFAULT_PRIOR_BETA_SD = HalfNormal(1.0)

@@ -36,17 +36,24 @@ import pytensor.tensor as pt
 from .arm_likelihood import OutcomeData, arm_loglik
 from .classes import ClassStructure
 from .likelihood import marginal_loglik, model_data
+from .regression import RegressionDesign
 from .spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["build_model", "prior_data"]
+__all__ = ["build_model", "prior_data", "regression_data"]
 
 
-def prior_data(spec: ModelSpec, *, baselines: bool = False) -> dict[str, float]:
+def prior_data(
+    spec: ModelSpec, *, baselines: bool = False, regression: RegressionDesign | None = None
+) -> dict[str, float]:
     """Numeric prior parameters, named as the graph's data nodes (study baselines if asked)."""
     out = {f"prior_d_{k}": v for k, v in spec.prior_d.params().items()}
+    if regression is not None:
+        out.update({f"prior_beta_{k}": v for k, v in spec.prior_beta.params().items()})
+        if regression.interaction == "exchangeable":
+            out.update({f"prior_beta_tau_{k}": v for k, v in spec.prior_beta_sd.params().items()})
     if baselines:
         out.update({f"prior_baseline_{k}": v for k, v in spec.prior_baseline.params().items()})
     if spec.random:
@@ -103,6 +110,33 @@ def _class_effects(cs: ClassStructure, spec: ModelSpec, p: dict, model: pm.Model
     return pm.Deterministic("d", d, dims="treatment")
 
 
+def regression_data(regression: RegressionDesign) -> dict[str, np.ndarray]:
+    """Return the covariate arrays of a meta-regression, named as the graph's data nodes."""
+    return {"reg_x": regression.x, "reg_center": np.float64(regression.baseline_center)}
+
+
+def _interactions(reg: RegressionDesign, spec: ModelSpec, p: dict, model: pm.Model):
+    """``beta_full`` (T, P): zero for the reference, then each treatment's interaction (TSD3).
+
+    The free parameters are one per group and term (shared: one group; independent and
+    exchangeable: one per treatment; class: one per class); ``beta`` over ``(treatment, term)``
+    is kept in the posterior for every non-reference treatment.
+    """
+    model.add_coord("term", list(reg.terms))
+    model.add_coord("interaction_group", list(reg.groups))
+    dims = ("interaction_group", "term")
+    if reg.interaction == "exchangeable":  # beta_k = B + sigma_beta z_k, non-centred
+        mean = pm.Normal("beta_mean", p["prior_beta_mean"], p["prior_beta_sd"], dims="term")
+        sd = _positive("beta_sd", spec.prior_beta_sd, p, "prior_beta_tau", dims="term")
+        z = pm.Normal("beta_z", 0.0, 1.0, dims=dims)
+        free = mean[None, :] + sd[None, :] * z
+    else:
+        free = pm.Normal("beta_group", p["prior_beta_mean"], p["prior_beta_sd"], dims=dims)
+    full = pt.concatenate([pt.zeros((1, reg.n_terms)), free], axis=0)[reg.group_pos]
+    pm.Deterministic("beta", full[1:], dims=("treatment", "term"))
+    return full
+
+
 def _tau(spec: ModelSpec, p: dict):
     return _positive("tau", spec.prior_tau, p, "prior_tau")
 
@@ -113,6 +147,7 @@ def build_model(
     *,
     pad_to: int | None = None,
     classes: ClassStructure | None = None,
+    regression: RegressionDesign | None = None,
 ) -> pm.Model:
     """Build (not sample) the PyMC model of ``network`` under ``spec``.
 
@@ -139,7 +174,12 @@ def build_model(
         bucket; the extra entries are dropped from the posterior.
     classes : ClassStructure, optional
         The class structure of a class model, if already built (built here otherwise).
+    regression : RegressionDesign, optional
+        The meta-regression design, if already built (built here from ``network.covariates``
+        otherwise): adds ``(beta_arm - beta_base)' x_i`` to every contrast's mean (TSD3).
     """
+    if regression is None:
+        regression = RegressionDesign.from_network(network, spec)
     others = list(network.non_reference)
     if pad_to is not None and pad_to > len(others):
         others = others + [f"_pad{i}" for i in range(pad_to - len(others))]
@@ -148,7 +188,8 @@ def build_model(
         data = {k: pm.Data(k, v) for k, v in model_data(network).items()}
         outcomes = OutcomeData.from_network(network)
         baselines = outcomes.n_studies > 0
-        p = {k: pm.Data(k, v) for k, v in prior_data(spec, baselines=baselines).items()}
+        priors = prior_data(spec, baselines=baselines, regression=regression)
+        p = {k: pm.Data(k, v) for k, v in priors.items()}
         if spec.class_model is None:
             d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
         else:
@@ -156,6 +197,13 @@ def build_model(
             d = _class_effects(cs, spec, p, model)
         d_full = pt.concatenate([pt.zeros((1,)), d])
         mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
+        beta_full = reg_data = None
+        if regression is not None:
+            beta_full = _interactions(regression, spec, p, model)
+            reg_data = {k: pm.Data(k, v) for k, v in regression_data(regression).items()}
+            if not regression.baseline_risk:  # (beta_arm - beta_base)' x_i per contrast
+                diff = beta_full[data["arm_pos"]] - beta_full[data["base_pos"]][:, None, :]
+                mu = mu + (diff * reg_data["reg_x"][:, None, :]).sum(axis=-1)
         tau = _tau(spec, p) if spec.random else None
         tau2 = tau**2 if tau is not None else pt.as_tensor(np.float64(0.0))
         resid = data["y"] - mu
@@ -164,11 +212,23 @@ def build_model(
         )
         pm.Potential("loglik", loglik.sum())
         if baselines:
-            _arm_terms(outcomes, d_full, tau, p, model)
+            shift = _arm_shift(outcomes, regression, beta_full, reg_data)
+            _arm_terms(outcomes, d_full, tau, p, model, shift)
     return model
 
 
-def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model) -> None:
+def _arm_shift(outcomes: OutcomeData, reg, beta_full, reg_data):
+    """Per-arm interaction term of the arm-level model (a function of ``mu`` for baseline risk)."""
+    if reg is None:
+        return None
+    diff = beta_full[outcomes.arm_pos] - beta_full[outcomes.arm_base]  # (A, P)
+    if reg.baseline_risk:  # the study's own baseline, centred, is the covariate
+        return lambda mu: diff[:, 0] * (mu[outcomes.arm_study] - reg_data["reg_center"])
+    x = reg_data["reg_x"][outcomes.study_index][outcomes.arm_study]  # (A, P)
+    return lambda mu: (diff * x).sum(axis=-1)
+
+
+def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model, shift) -> None:
     """Add the arm-level outcome likelihood (TSD2 arm-based model, non-centred random effects)."""
     model.add_coord("outcome_study", np.arange(outcomes.n_studies))
     model.add_coord("outcome_arm", np.arange(len(outcomes.nonbase)))  # non-base arms
@@ -179,6 +239,8 @@ def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model) -> 
     )
     e = pm.Normal("e_arm", 0.0, 1.0, dims="outcome_arm") if tau is not None else None
     theta = outcomes.linear_predictor(mu, d_full, tau, e, data["arm_offset"])
+    if shift is not None:
+        theta = theta + shift(mu)
     loglik = arm_loglik(
         pt, theta, data["arm_events"], data["arm_trials"], outcomes.likelihood, outcomes.link
     )

@@ -14,6 +14,8 @@ from ..base.errors import ModelSpecError
 from .priors import (
     CLASS_SD_FAMILIES,
     DEFAULT_PRIOR_BASELINE,
+    DEFAULT_PRIOR_BETA,
+    DEFAULT_PRIOR_BETA_SD,
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
     DEFAULT_PRIOR_D,
@@ -60,6 +62,18 @@ class ModelSpec:
     prior_baseline : Normal
         Prior of each study baseline ``mu_i`` (the base arm's linear predictor) of arm-level
         outcome models: independent, default ``normal(0, 100^2)`` (TSD2). Unused otherwise.
+    interaction : {None, "shared", "exchangeable", "independent", "class"}
+        Treatment-by-covariate interaction of a meta-regression (Dias et al. 2011, TSD3; see
+        :mod:`nma_bayes.models.regression`); ``None`` means ``"shared"`` when the network has
+        covariates. Refused without covariates.
+    prior_beta : Normal
+        Prior of each interaction coefficient (shared, independent or class), or of their
+        common mean (exchangeable). Default ``normal(0, 10^2)``.
+    prior_beta_sd : HalfNormal, Uniform, LogNormal or TruncatedNormal
+        Prior of the SD of exchangeable interactions. Default ``half-normal(0, 1^2)``.
+    center : None, bool or dict
+        Centring of numeric covariates: ``None``/``True`` the mean over studies, ``False`` none,
+        ``{covariate: value}`` chosen values (others at their mean). Stored as sorted pairs.
     """
 
     effects: str = "random"
@@ -70,8 +84,13 @@ class ModelSpec:
     prior_class_sd: Prior = field(default=DEFAULT_PRIOR_CLASS_SD)
     class_sd: tuple = ()
     prior_baseline: Prior = field(default=DEFAULT_PRIOR_BASELINE)
+    interaction: str | None = None
+    prior_beta: Prior = field(default=DEFAULT_PRIOR_BETA)
+    prior_beta_sd: Prior = field(default=DEFAULT_PRIOR_BETA_SD)
+    center: object = None
 
     def __post_init__(self):
+        self._check_regression()
         if self.effects not in EFFECTS:
             raise ModelSpecError(
                 f"effects={self.effects!r} is not a model: use 'random' or 'fixed'.",
@@ -112,6 +131,47 @@ class ModelSpec:
                 rule="bad-prior",
             )
 
+    def _check_regression(self) -> None:
+        from .regression import INTERACTIONS
+
+        if self.interaction is not None and self.interaction not in INTERACTIONS:
+            raise ModelSpecError(
+                f"interaction={self.interaction!r}: use one of {INTERACTIONS}.", rule="bad-option"
+            )
+        if not isinstance(self.prior_beta, Normal):
+            raise ModelSpecError("prior_beta must be nma_bayes.Normal.", rule="bad-prior")
+        if not isinstance(self.prior_beta_sd, CLASS_SD_FAMILIES):
+            names = ", ".join(c.__name__ for c in CLASS_SD_FAMILIES)
+            raise ModelSpecError(f"prior_beta_sd must be one of {names}.", rule="bad-prior")
+        if isinstance(self.center, dict):  # hashable, order-independent
+            object.__setattr__(self, "center", tuple(sorted(self.center.items())))
+
+    def _describe_regression(self, network) -> dict[str, str]:
+        """Describe the meta-regression part of the model (for :meth:`describe`)."""
+        from .regression import RegressionDesign
+
+        reg = RegressionDesign.from_network(network, self)
+        centres = ", ".join(f"{k} at {v:.6g}" for k, v in reg.center.items())
+        levels = ", ".join(f"{k} vs {v[0]}" for k, v in reg.levels.items())
+        words = {
+            "shared": "shared (one beta for every treatment vs the reference)",
+            "independent": "independent (one beta per treatment)",
+            "exchangeable": "exchangeable (beta_k ~ N(B, sigma_beta^2))",
+            "class": "one beta per treatment class",
+        }
+        out = {
+            "meta-regression": (
+                f"{', '.join(reg.covariates)} (Dias et al. 2011, TSD3); interaction "
+                f"{words[reg.interaction]}"
+            ),
+            "covariate centring": "; ".join(p for p in (centres, levels) if p) or "none",
+            "prior beta": self.prior_beta.describe()
+            + (" (their mean)" if reg.interaction == "exchangeable" else ""),
+        }
+        if reg.interaction == "exchangeable":
+            out["prior beta SD"] = self.prior_beta_sd.describe()
+        return out
+
     @property
     def random(self) -> bool:
         """Whether the model has random effects."""
@@ -151,6 +211,8 @@ class ModelSpec:
             out["prior baselines"] = self.prior_baseline.describe() + ", independent per study"
         if self.random:
             out["prior tau"] = self.prior_tau.describe()
+        if network is not None and getattr(network, "covariates", None) is not None:
+            out.update(self._describe_regression(network))
         if self.class_model == "exchangeable":
             out["class model"] = "exchangeable: d ~ N(class mean, class SD^2)"
             out["prior class mean"] = self.prior_class_mean.describe()

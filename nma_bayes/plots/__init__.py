@@ -10,8 +10,9 @@ or by a fit's summary methods in :mod:`nma_bayes.results`), and it accepts eithe
 - the computed table itself, checked for the columns the plot draws.
 
 Plots that need the draws or several summaries take the fit only (``plot_ranks``,
-``plot_trace``, ``plot_rank_diagnostics``); plots of analyses that need more than one fit take
-their table only (``plot_nodesplit``, ``plot_dev_dev``). Every plot draws into ``ax=`` when
+``plot_trace``, ``plot_rank_diagnostics``, ``plot_regression``: ``regression_curve`` and
+``study_points``); plots of analyses that need more than one fit take their table only
+(``plot_nodesplit``, ``plot_dev_dev``). Every plot draws into ``ax=`` when
 given, else into a new figure, and returns the root matplotlib ``Figure`` (not shown). Where a
 plot needs the benefit direction and is not given it, it uses the one recorded on the network
 (:func:`nma_bayes.base.validate.resolve_direction`); ``plot_ranks`` requires it.
@@ -24,6 +25,7 @@ from .league import plot_league
 from .model_checking import plot_dev_dev, plot_nodesplit
 from .network import plot_network
 from .rankings import plot_ranks, plot_sucra
+from .regression import plot_regression
 
 __all__ = [
     "plot_network",
@@ -36,4 +38,5 @@ __all__ = [
     "plot_dev_dev",
     "plot_trace",
     "plot_rank_diagnostics",
+    "plot_regression",
 ]

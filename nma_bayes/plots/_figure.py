@@ -134,3 +134,45 @@ def table_or_summary(
             rule="bad-option",
         )
     return summary(source).reset_index(drop=True), True
+
+
+#: Panels per row of a multi-panel figure.
+MAX_COLUMNS = 3
+
+
+def panel_grid(
+    ax,
+    order: list,
+    what: str,
+    *,
+    panel_size: tuple[float, float],
+    min_size: tuple[float, float] = (0.0, 0.0),
+    **subplots,
+) -> tuple[Figure, list]:
+    """Return the root figure and one Axes per entry of ``order``: the given ones, or a grid.
+
+    ``ax`` (an Axes or a sequence/array of them) must hold exactly one Axes per entry (``what``
+    names the entries in the error). A new grid has at most :data:`MAX_COLUMNS` columns of
+    ``panel_size`` (inches) each, the whole figure at least ``min_size``; the unused cells of its
+    last row are removed. ``subplots`` go to ``plt.subplots`` (e.g. ``sharey=True``).
+    """
+    import numpy as np
+
+    if ax is not None:
+        axes = [ax] if not isinstance(ax, Sequence | np.ndarray) else list(np.ravel(ax))
+        if len(axes) != len(order):
+            raise ModelSpecError(
+                f"ax holds {len(axes)} Axes for {len(order)} {what} ({order}).",
+                rule="bad-option",
+            )
+        return root_figure(axes[0]), axes
+    import matplotlib.pyplot as plt
+
+    ncols = min(MAX_COLUMNS, len(order))
+    nrows = -(-len(order) // ncols)  # ceiling division
+    size = (max(panel_size[0] * ncols, min_size[0]), max(panel_size[1] * nrows, min_size[1]))
+    fig, grid = plt.subplots(nrows, ncols, figsize=size, squeeze=False, **subplots)
+    axes = list(grid.ravel())
+    for extra in axes[len(order) :]:  # unused cells of the last row
+        fig.delaxes(extra)
+    return fig, axes[: len(order)]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..base.errors import ModelSpecError
 from ..base.validate import resolve_direction
-from ._figure import root_figure, table_or_summary
+from ._figure import panel_grid, table_or_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["plot_class_ranks"]
 
 RANK_COLUMNS = ("treatment", "class", "rank", "probability", "cumulative")
-#: Panels per row of the grid.
-MAX_COLUMNS = 3
 
 
 def plot_class_ranks(
@@ -88,7 +86,7 @@ def plot_class_ranks(
     order, groups = _check_table(table)
     if classes is not None:
         order = _chosen_classes(classes, order, groups)
-    fig, axes = _panels(ax, order)
+    fig, axes = panel_grid(ax, order, "classes", panel_size=(4.2, 3.3), sharey=True)
     for panel, name in zip(axes, order, strict=True):
         _draw_panel(panel, name, groups[name], cumulative)
     if ax is None:
@@ -108,29 +106,6 @@ def _chosen_classes(classes, order: list[str], groups: dict) -> list[str]:
             rule="bad-option",
         )
     return classes
-
-
-def _panels(ax, order: list[str]) -> tuple[Figure, list]:
-    """Return the root figure and one Axes per class: the given ones, or a new grid."""
-    if ax is not None:
-        axes = [ax] if not isinstance(ax, Sequence | np.ndarray) else list(np.ravel(ax))
-        if len(axes) != len(order):
-            raise ModelSpecError(
-                f"ax holds {len(axes)} Axes for {len(order)} classes ({order}).",
-                rule="bad-option",
-            )
-        return root_figure(axes[0]), axes
-    import matplotlib.pyplot as plt
-
-    ncols = min(MAX_COLUMNS, len(order))
-    nrows = -(-len(order) // ncols)  # ceiling division
-    fig, grid = plt.subplots(
-        nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False, sharey=True
-    )
-    axes = list(grid.ravel())
-    for extra in axes[len(order) :]:  # unused cells of the last row
-        fig.delaxes(extra)
-    return fig, axes[: len(order)]
 
 
 def _draw_panel(panel, name: str, rows: pd.DataFrame, cumulative: bool) -> None:

@@ -25,6 +25,7 @@ TABLE_TITLES = {
     "relative_effects_all_pairs": "Relative effects, all pairs",
     "league_table": "League table (row treatment vs column treatment)",
     "sucra": "Rankings (SUCRA)",
+    "regression": "Meta-regression: treatment-by-covariate interactions",
 }
 
 
@@ -99,8 +100,9 @@ def fit_tables(
     Returns
     -------
     dict of str to DataFrame
-        ``relative_effects``, ``relative_effects_all_pairs``, ``league_table`` and, when the
-        direction is known, ``sucra``.
+        ``relative_effects``, ``relative_effects_all_pairs``, ``league_table``, when the
+        direction is known ``sucra``, and for a meta-regression ``regression`` (the
+        interactions; the effects are at the centring values).
     """
     tables = {
         "relative_effects": fit.relative_effects(ci_prob=ci_prob),
@@ -111,6 +113,8 @@ def fit_tables(
     direction = resolve_direction(lower_is_better, fit.network, required=False)
     if direction is not None:
         tables["sucra"] = fit.sucra(lower_is_better=direction, ci_prob=ci_prob)
+    if fit.posterior.regression is not None:
+        tables["regression"] = fit.regression(ci_prob=ci_prob)
     return tables
 
 
@@ -136,8 +140,9 @@ def export_tables(
     path : str or Path
         ``format="csv"``: a directory (created if needed) receiving one file per table
         (``relative_effects.csv``, ``relative_effects_all_pairs.csv``, ``league_table.csv``,
-        ``sucra.csv``). ``"xlsx"``: the workbook file, one sheet per table. ``"html"``: the HTML
-        file, one escaped table per section. CSV and xlsx tables are neutralised against
+        ``sucra.csv``, and ``regression.csv`` for a meta-regression). ``"xlsx"``: the
+        workbook file, one sheet per table. ``"html"``: the HTML file, one escaped table per
+        section. CSV and xlsx tables are neutralised against
         spreadsheet formula injection by :func:`spreadsheet_safe` (names starting with ``=``,
         ``+``, ``-``, ``@`` get a leading ``'``; control characters are escaped).
     format : {"csv", "xlsx", "html"}

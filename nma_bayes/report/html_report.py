@@ -1,7 +1,7 @@
 """A self-describing single-file HTML report of a fit.
 
-Every string that comes from the user's data (study and treatment names, table cells) is
-HTML-escaped; the network plot is embedded as a base64 PNG, so the file needs nothing else.
+Every string that comes from the user's data (study, treatment and covariate names, table cells)
+is HTML-escaped; the plots are embedded as base64 PNGs, so the file needs nothing else.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..base.validate import resolve_direction
 from ..plots.network import plot_network
+from ..plots.regression import plot_regression
 from .export import TABLE_TITLES, fit_tables, table_html
 
 __all__ = ["write_report", "report_html", "package_versions"]
@@ -44,6 +45,7 @@ _NAV = (
     ("network-plot", "Network"),
     ("model", "Model"),
     ("diagnostics", "Diagnostics"),
+    ("meta-regression", "Meta-regression"),
     ("relative-effects", "Relative effects"),
     ("league-table", "League table"),
     ("rankings", "Rankings"),
@@ -75,12 +77,12 @@ def _section(sid: str, heading: str, body: str) -> str:
     return f'<section id="{sid}"><h2>{escape(heading)}</h2>{body}</section>\n'
 
 
-def _network_png(fit) -> str | None:
-    """Draw the network plot as a base64 PNG (``None`` if it cannot be drawn)."""
+def _figure_png(draw) -> str | None:
+    """Draw ``draw()``'s figure as a base64 PNG (``None`` if it cannot be drawn)."""
     import matplotlib.pyplot as plt
 
     try:
-        fig = plot_network(fit)
+        fig = draw()
     except Exception:  # a report without a plot beats no report
         return None
     try:
@@ -167,23 +169,66 @@ def report_html(
         _network_section(fit),
         _section("model", "Model and priors", _kv_table(fit.describe())),
         _section("diagnostics", "Diagnostics", _diagnostics(fit)),
+        *_regression_sections(fit, ci_prob, pct),
         *_effects_sections(tables, str(net.reference), pct),
         _rankings_section(tables, direction, pct),
         _heterogeneity_section(fit, ci_prob),
         _software_section(fit),
     ]
-    return _page(title, sections)
+    present = "".join(sections)
+    return _page(title, sections, [(s, t) for s, t in _NAV if f'<section id="{s}">' in present])
+
+
+def _image(png: str | None, what: str) -> str:
+    """Return an embedded PNG (or a note that the plot could not be drawn)."""
+    if png is None:
+        return f"<p>The {escape(what)} could not be drawn.</p>"
+    return f'<img alt="{escape(what)}" src="data:image/png;base64,{png}">'
 
 
 def _network_section(fit) -> str:
     """Render the network plot as an embedded PNG (or a note that it could not be drawn)."""
-    png = _network_png(fit)
-    plot = (
-        f'<img alt="network plot" src="data:image/png;base64,{png}">'
-        if png is not None
-        else "<p>The network plot could not be drawn.</p>"
+    return _section(
+        "network-plot", "Network", _image(_figure_png(lambda: plot_network(fit)), "network plot")
     )
-    return _section("network-plot", "Network", plot)
+
+
+def _regression_sections(fit, ci_prob: float, pct: str) -> list[str]:
+    """Render the meta-regression: model, interactions and plot (none without covariates)."""
+    design = fit.posterior.regression
+    if design is None:
+        return []
+    about = fit.describe()
+    table = fit.regression(ci_prob=ci_prob)
+    intro = (
+        f"<p>Network meta-regression on {escape(about['meta-regression'])}. Centring of the "
+        "numeric covariates and reference level of the categorical ones: "
+        f"{escape(about['covariate centring'])}. Prior of the interactions: "
+        f"{escape(about['prior beta'])}.</p>"
+    )
+    note = (
+        "<p>The relative effects, league table and rankings of this report are evaluated at the "
+        "centring values of the numeric covariates and at the first level of categorical "
+        "ones.</p>"
+    )
+    table_note = (
+        f"<p>Posterior mean, SD, median and {escape(pct)} credible interval of each "
+        "treatment-by-covariate interaction (change in the relative effect vs the reference "
+        "per unit of the covariate, or for a level vs the first level).</p>"
+    )
+    body = table.to_html(
+        escape=True, index=False, float_format="{:.3f}".format, na_rep="", border=0
+    )
+    covariate = design.covariates[0]
+    png = _figure_png(lambda: plot_regression(fit, covariate, ci_prob=ci_prob))
+    figure = (
+        f"<p>Relative effects vs the reference along {escape(str(covariate))} (median and "
+        f"{escape(pct)} credible band or intervals), with the studies' observed contrasts "
+        "(marker area proportional to precision).</p>" + _image(png, "meta-regression plot")
+    )
+    return [
+        _section("meta-regression", "Meta-regression", intro + note + table_note + body + figure)
+    ]
 
 
 def _effects_sections(tables: dict, reference: str, pct: str) -> list[str]:
@@ -254,9 +299,9 @@ def _software_section(fit) -> str:
     return _section("software", "Software, seed and engine", _kv_table(run))
 
 
-def _page(title: str, sections: list[str]) -> str:
+def _page(title: str, sections: list[str], links: list[tuple[str, str]]) -> str:
     """Assemble the HTML document: head, title, navigation links and the sections."""
-    nav = "".join(f'<a href="#{sid}">{escape(label)}</a>' for sid, label in _NAV)
+    nav = "".join(f'<a href="#{sid}">{escape(label)}</a>' for sid, label in links)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n"
@@ -279,9 +324,11 @@ def write_report(
 
     Sections (each ``<section id=...>``): ``data`` (network summary), ``network-plot`` (embedded
     PNG), ``model`` (model, priors and sampler in words), ``diagnostics`` (R-hat, ESS, MCSE and
-    convergence problems), ``relative-effects``, ``relative-effects-all-pairs``,
-    ``league-table``, ``rankings`` (SUCRA, when the direction is known), ``heterogeneity`` and
-    ``software`` (package versions, seed and engine). All text from the data is HTML-escaped.
+    convergence problems), ``meta-regression`` (a meta-regression fit only: the model, the
+    interaction table and the regression plot of the first covariate), ``relative-effects``,
+    ``relative-effects-all-pairs``, ``league-table``, ``rankings`` (SUCRA, when the direction is
+    known), ``heterogeneity`` and ``software`` (package versions, seed and engine). All text
+    from the data is HTML-escaped.
 
     Parameters
     ----------

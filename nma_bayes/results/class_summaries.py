@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..base import validate as VA
 from ..base.errors import ModelSpecError, UnknownTreatmentError, format_items
 from ..models.classes import class_order
 from . import summaries
 
 __all__ = [
+    "ClassSummaryMethods",
     "class_draws",
     "class_effects_table",
     "class_rankings_table",
@@ -219,3 +221,98 @@ def rank_probabilities_by_class_table(fit, *, lower_is_better: bool) -> pd.DataF
             for r in probs.columns:
                 rows.append((t, c, int(r), float(probs.loc[t, r]), float(cum[r])))
     return pd.DataFrame(rows, columns=["treatment", "class", "rank", "probability", "cumulative"])
+
+
+class ClassSummaryMethods:
+    """The class summaries as methods of a fit (mixed into :class:`~.record.FitRecord`).
+
+    Thin delegates to the functions above; the fit supplies ``_direction`` (the benefit
+    direction rule).
+    """
+
+    def class_effects(
+        self, reference_class: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Class effects: class means under a class model, else equal-weight treatment means.
+
+        Parameters
+        ----------
+        reference_class : str, optional
+            Comparator class (default: the class of the reference treatment).
+        all_pairs : bool
+            Every unordered pair of classes instead.
+        ci_prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            ``class, comparator, mean, sd, median, ci_lower, ci_upper``.
+        """
+        all_pairs = VA.check_bool(all_pairs, "all_pairs")
+        return class_effects_table(self, reference_class, all_pairs=all_pairs, ci_prob=ci_prob)
+
+    def class_rankings(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Class rankings: P(class contains the best treatment) and SUCRA of class effects.
+
+        Returns
+        -------
+        DataFrame
+            ``class, p_best, sucra, mean_rank, ci_lower, ci_upper`` (the interval is that of the
+            per-draw scaled rank of the class effect).
+        """
+        return class_rankings_table(
+            self, lower_is_better=self._direction(lower_is_better), ci_prob=ci_prob
+        )
+
+    def class_rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Probability of each rank of each class effect (class x rank)."""
+        direction = self._direction(lower_is_better)
+        return class_rank_probabilities_table(self, lower_is_better=direction)
+
+    def within_class_rankings(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Rank treatments within their class.
+
+        Returns
+        -------
+        DataFrame
+            ``class, treatment, mean_rank, sucra, p_best`` (SUCRA is NaN in one-treatment
+            classes).
+        """
+        direction = self._direction(lower_is_better)
+        return within_class_rankings_table(self, lower_is_better=direction)
+
+    def class_contrast(
+        self, classes, versus, *, weighting="class_means", ci_prob: float = 0.95
+    ) -> pd.DataFrame:
+        """Effect of one class (or a combination) against a combination of classes.
+
+        E.g. ``fit.class_contrast(["neuromodulation"], ["conservative", "minimal invasive"])``.
+
+        Parameters
+        ----------
+        classes, versus : str or sequence of str
+            Classes on each side.
+        weighting : {"class_means", "treatments"} or dict
+            Equal weight per class (default), equal weight per treatment, or ``{class: weight}``.
+        ci_prob : float
+            Interval probability.
+
+        Returns
+        -------
+        DataFrame
+            One row: ``classes, versus, weighting, mean, sd, median, ci_lower, ci_upper``.
+        """
+        return class_contrast_table(self, classes, versus, weighting=weighting, ci_prob=ci_prob)
+
+    def rank_probabilities_by_class(self, *, lower_is_better: bool) -> pd.DataFrame:
+        """Tidy treatment rank probabilities grouped by class (for ``plot_class_ranks``).
+
+        Returns
+        -------
+        DataFrame
+            ``treatment, class, rank, probability, cumulative``.
+        """
+        return rank_probabilities_by_class_table(
+            self, lower_is_better=self._direction(lower_is_better)
+        )

@@ -30,7 +30,13 @@ def n_divergences(idata) -> int:
     return int(np.asarray(idata["sample_stats"]["diverging"]).sum())
 
 
-def diagnostics_table(idata, var_names=("d", "tau", "class_mean", "class_sd")) -> pd.DataFrame:
+#: Parameters diagnosed: relative effects, heterogeneity, class model, and the free
+#: meta-regression interactions (``beta_group``, shown as ``beta[group, term]``; per-treatment
+#: ``beta`` only when it is itself free, i.e. exchangeable interactions).
+DIAGNOSED = ("d", "tau", "class_mean", "class_sd", "beta_group", "beta_mean", "beta_sd")
+
+
+def diagnostics_table(idata, var_names=DIAGNOSED) -> pd.DataFrame:
     """R-hat, bulk and tail ESS and Monte Carlo SE of the mean, per scalar parameter.
 
     Parameters
@@ -50,6 +56,8 @@ def diagnostics_table(idata, var_names=("d", "tau", "class_mean", "class_sd")) -
 
     post = idata["posterior"].to_dataset()
     names = [v for v in var_names if v in post]
+    if "beta" in post and "beta_group" not in post:  # exchangeable: beta_k are free
+        names.append("beta")
     post = _drop_constant(post[names])
     names = [v for v in names if v in post]
     stats = {
@@ -62,8 +70,14 @@ def diagnostics_table(idata, var_names=("d", "tau", "class_mean", "class_sd")) -
     for name in names:
         da = post[name]
         extra = [d for d in da.dims if d not in ("chain", "draw")]
-        labels = [f"{name}[{c}]" for c in da[extra[0]].values] if extra else [name]
-        values = {k: np.atleast_1d(np.asarray(v[name])) for k, v in stats.items()}
+        shown = "beta" if name == "beta_group" else name
+        if extra:  # one label per entry, several dimensions joined ("beta[shared, x]")
+            grid = np.meshgrid(*[da[e].values for e in extra], indexing="ij")
+            cells = zip(*[g.reshape(-1) for g in grid], strict=True)
+            labels = [f"{shown}[{', '.join(str(c) for c in cell)}]" for cell in cells]
+        else:
+            labels = [shown]
+        values = {k: np.asarray(v[name]).reshape(-1) for k, v in stats.items()}
         for i, label in enumerate(labels):
             rows.append({"parameter": label, **{k: float(v[i]) for k, v in values.items()}})
     table = pd.DataFrame(rows, columns=["parameter", "r_hat", "ess_bulk", "ess_tail", "mcse_mean"])
@@ -135,7 +149,8 @@ def compare_with_exact(fit, *, ci_prob: float) -> pd.DataFrame:
     exact = fit.exact
     alpha = (1 - ci_prob) / 2
     probs = {"median": 0.5, "ci_lower": alpha, "ci_upper": 1 - alpha}
-    ex_d = exact.linear_summary(np.eye(len(exact.treatments)), ci_prob)
+    n_theta = exact.means.shape[1]  # d, then any free meta-regression interactions
+    ex_d = exact.linear_summary(np.eye(n_theta)[: len(exact.treatments)], ci_prob)
     rows = []
 
     def add(label, draws_da, ex_stats):
@@ -149,6 +164,13 @@ def compare_with_exact(fit, *, ci_prob: float) -> pd.DataFrame:
 
     for i, t in enumerate(exact.treatments):
         add(f"d[{t}]", post["d"].sel(treatment=t), {k: v[i] for k, v in ex_d.items()})
+    if "beta_group" in post:  # free interactions: the parameters after d, group-major
+        n_d, beta = len(exact.treatments), post["beta_group"]
+        cells = [(g, t) for g in beta["interaction_group"].values for t in beta["term"].values]
+        ex_b = exact.linear_summary(np.eye(n_theta)[n_d:], ci_prob)
+        for j, (g, t) in enumerate(cells):
+            draws = beta.sel(interaction_group=g, term=t)
+            add(f"beta[{g}, {t}]", draws, {k: v[j] for k, v in ex_b.items()})
     if fit.spec.random:
         add("tau", post["tau"], exact.tau_summary(ci_prob))
     table = pd.DataFrame(rows, columns=["parameter", "stat", "mcmc", "exact", "mcse"])

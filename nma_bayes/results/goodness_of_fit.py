@@ -39,13 +39,22 @@ __all__ = [
 
 
 def _draws(fit):
-    """Flat draws: d_full positions as in model_data ([0, d...]) and tau (zeros for FE)."""
+    """Flat draws of ``d`` (positions of ``d_full = [0, d]``), ``tau`` and ``beta``.
+
+    ``tau`` is zero for fixed effects; ``beta`` (N, T, P) over the same positions, or None
+    without covariates.
+    """
     post = fit.idata["posterior"]
     others = [t for t in fit.treatments if t != fit.reference]
     d = post["d"].sel(treatment=others).transpose("chain", "draw", "treatment").values
     d = d.reshape(-1, len(others))
     d_pos = np.concatenate([np.zeros((d.shape[0], 1)), d], axis=1)
-    return d_pos, _tau_draws(fit, d.shape[0])
+    beta = None
+    if fit.posterior.regression is not None:
+        b = post["beta"].sel(treatment=others).transpose("chain", "draw", "treatment", "term")
+        b = b.values.reshape(d.shape[0], len(others), -1)
+        beta = np.concatenate([np.zeros((b.shape[0], 1, b.shape[2])), b], axis=1)
+    return d_pos, _tau_draws(fit, d.shape[0]), beta
 
 
 def _tau_draws(fit, n: int) -> np.ndarray:
@@ -56,8 +65,14 @@ def _tau_draws(fit, n: int) -> np.ndarray:
     return np.zeros(n)
 
 
-def _fitted_means(fit, data, d_pos):
-    return d_pos[:, data["arm_pos"]] - d_pos[:, data["base_pos"]][:, :, None]  # (N, S, K)
+def _fitted_means(fit, data, d_pos, beta=None):
+    """Mean of every contrast per draw (N, S, K), with the meta-regression shift (TSD3)."""
+    mu = d_pos[:, data["arm_pos"]] - d_pos[:, data["base_pos"]][:, :, None]
+    reg = fit.posterior.regression
+    if beta is not None and not reg.baseline_risk:  # (beta_arm - beta_base)' x_i
+        diff = beta[:, data["arm_pos"]] - beta[:, data["base_pos"]][:, :, None]
+        mu = mu + np.einsum("nskp,sp->nsk", diff, reg.x)
+    return mu
 
 
 def _dense_v(fit, data) -> np.ndarray:
@@ -84,11 +99,12 @@ def _pick(n: int, max_draws: int) -> np.ndarray:
 def _contrast_rows(fit, pick: np.ndarray) -> pd.DataFrame:
     """Per-study resdev and leverage of the contrast studies (zeros for outcome studies)."""
     data = fit.model_data.arrays()
-    d_pos, tau = _draws(fit)
+    d_pos, tau, beta = _draws(fit)
     d_pos, tau = d_pos[pick], tau[pick]
+    beta = beta[pick] if beta is not None else None
     mask = data["mask"]
     y = data["y"]
-    mu = _fitted_means(fit, data, d_pos) * mask
+    mu = _fitted_means(fit, data, d_pos, beta) * mask
     v = _dense_v(fit, data)
     k = y.shape[1]
     mm = mask[:, :, None] * mask[:, None, :]
@@ -123,7 +139,7 @@ def _outcome_theta(fit, outcomes: OutcomeData, pick: np.ndarray | None = None) -
             "version of nma_bayes.",
             rule="bad-option",
         )
-    d_pos, tau = _draws(fit)
+    d_pos, tau, beta = _draws(fit)
     studies = [fit.network.studies[i] for i in outcomes.study_index]
     mu = post["mu"].sel(outcome_study=studies).transpose("chain", "draw", "outcome_study")
     mu = mu.values.reshape(len(tau), -1)
@@ -133,12 +149,25 @@ def _outcome_theta(fit, outcomes: OutcomeData, pick: np.ndarray | None = None) -
     if pick is not None:
         d_pos, tau, mu = d_pos[pick], tau[pick], mu[pick]
         e = e[pick] if e is not None else None
+        beta = beta[pick] if beta is not None else None
     # linear_predictor indexes its first axis: arms (studies, treatments) first, draws last
     theta = outcomes.linear_predictor(
         mu.T, d_pos.T, tau if fit.spec.random else None, None if e is None else e.T,
         outcomes.arm_offset[:, None],
     )  # fmt: skip
-    return theta.T
+    return theta.T + _arm_shift(fit, outcomes, beta, mu)
+
+
+def _arm_shift(fit, outcomes: OutcomeData, beta, mu) -> np.ndarray | float:
+    """Meta-regression term of every outcome arm per draw (N, A); 0 without covariates."""
+    if beta is None:
+        return 0.0
+    reg = fit.posterior.regression
+    diff = beta[:, outcomes.arm_pos] - beta[:, outcomes.arm_base]  # (N, A, P)
+    if reg.baseline_risk:  # the study's own baseline mu_i, centred, is the covariate
+        return diff[..., 0] * (mu[:, outcomes.arm_study] - reg.baseline_center)
+    x = reg.x[outcomes.study_index][outcomes.arm_study]  # (A, P)
+    return np.einsum("nap,ap->na", diff, x)
 
 
 def _by_study(values: np.ndarray, outcomes: OutcomeData) -> np.ndarray:
@@ -264,8 +293,8 @@ def pointwise_loglik(fit) -> xr.DataArray:
     ll = np.zeros((n_chain * n_draw, fit.network.n_studies))
     if not outcome.all():
         data = fit.model_data.arrays()
-        d_pos, tau = _draws(fit)
-        mu = _fitted_means(fit, data, d_pos)
+        d_pos, tau, beta = _draws(fit)
+        mu = _fitted_means(fit, data, d_pos, beta)
         ll = marginal_loglik(
             np, data["y"] - mu, data["var"], data["cov"], data["mask"], tau**2, data["u"],
             data["cov_u"],
@@ -304,16 +333,17 @@ def loo(fit):
     return az.loo(tree, pointwise=True)
 
 
-def prediction_table(fit, reference, *, all_pairs: bool, ci_prob: float, seed: int = 0):
+def prediction_table(fit, reference, *, all_pairs: bool, ci_prob: float, seed: int = 0, at=None):
     """Relative effects with the prediction interval of the effect in a new study.
 
     The predictive draw of a comparison is ``d_ab + tau * z``, ``z ~ N(0, 1)`` (TSD2); for a
-    fixed-effect model it equals the credible interval.
+    fixed-effect model it equals the credible interval. ``at``: covariate values of a
+    meta-regression (the effects and draws are those at these values).
     """
     from . import summaries
 
-    table = fit.relative_effects(reference, all_pairs=all_pairs, ci_prob=ci_prob)
-    d = summaries.flat_draws(fit.d_full())
+    table = fit.relative_effects(reference, all_pairs=all_pairs, ci_prob=ci_prob, at=at)
+    d = summaries.flat_draws(fit.posterior.at(at).d_full())
     names = list(fit.treatments)
     tau = _tau_draws(fit, d.shape[0])
     z = np.random.default_rng(seed).standard_normal((d.shape[0], len(table)))

@@ -8,6 +8,7 @@ the draws.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +17,7 @@ from scipy.special import logsumexp
 
 from ..base.errors import ModelSpecError, NumericalError
 from ..engines.exact import ExactPosterior
+from ..models.regression import RegressionDesign
 from . import summaries
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +51,40 @@ class Posterior:
         self.network, self.spec, self.idata = network, spec, idata
         self.engine = "exact" if exact is not None else "pymc"
         self._exact = exact
+        self.regression = (
+            exact.regression if exact is not None else RegressionDesign.from_network(network, spec)
+        )
+        #: centred covariate terms the effects are evaluated at (None: at the centre)
+        self.shift: np.ndarray | None = None
+        self.at_values: dict = {}
+
+    def at(self, at: dict | None) -> Posterior:
+        """Return a view of the posterior with effects at covariate values ``at`` (regression).
+
+        The relative effect of ``t`` vs ``c`` at covariate terms ``x`` (centred) is
+        ``d_t - d_c + (beta_t - beta_c)' x`` (TSD3); every summary of the returned view
+        (:mod:`nma_bayes.results.tables`) uses it. ``None`` returns this posterior (effects at
+        the centre, where ``d`` is defined).
+        """
+        if at is None:
+            return self
+        if self.regression is None:
+            raise ModelSpecError(
+                "at= evaluates a meta-regression at covariate values, but this fit has no "
+                "covariates (fit with covariates=...).",
+                rule="bad-option",
+            )
+        values = self.regression.check_at(at)
+        view = copy.copy(self)
+        view.shift, view.at_values = self.regression.term_values(values), values
+        return view
+
+    def beta_full(self) -> xr.DataArray:
+        """Draws of every treatment's interactions (chain, draw, treatment, term); 0: reference."""
+        beta = self.idata["posterior"]["beta"]
+        zero = xr.zeros_like(beta.isel(treatment=0)).expand_dims(treatment=[self.network.reference])
+        full = xr.concat([zero, beta], "treatment").sel(treatment=list(self.network.treatments))
+        return full.transpose("chain", "draw", "treatment", "term")
 
     @property
     def exact(self) -> ExactPosterior:
@@ -61,7 +97,7 @@ class Posterior:
                     "apply).",
                     rule="bad-option",
                 )
-            self._exact = ExactPosterior(self.network, self.spec)
+            self._exact = ExactPosterior(self.network, self.spec, regression=self.regression)
         return self._exact
 
     def d_full(self) -> xr.DataArray:
@@ -76,7 +112,10 @@ class Posterior:
         zero = xr.zeros_like(d.isel(treatment=0)).expand_dims(treatment=[self.network.reference])
         full = xr.concat([zero, d], "treatment")
         order = list(self.network.treatments)
-        return full.sel(treatment=order).transpose("chain", "draw", "treatment")
+        full = full.sel(treatment=order).transpose("chain", "draw", "treatment")
+        if self.shift is not None:  # effects at the chosen covariate values: + beta' x
+            full = full + (self.beta_full() * xr.DataArray(self.shift, dims="term")).sum("term")
+        return full
 
     def tau_draws(self) -> np.ndarray:
         """Flat draws of ``tau`` (random effects)."""
@@ -109,9 +148,12 @@ class Posterior:
         if self.engine == "exact":
             col = {t: i for i, t in enumerate(self.exact.treatments)}  # -1: the model reference
             pos = np.array([col.get(t, -1) for t in self.network.treatments])
-            stats = self.exact.contrast_summary(pos[plus], pos[minus], ci_prob)
+            if self.shift is None:
+                stats = self.exact.contrast_summary(pos[plus], pos[minus], ci_prob)
+            else:  # a linear combination of (d, beta): exact mixture summaries of it
+                stats = self.exact.linear_summary(self._combos(plus, minus), ci_prob)
             stats = {k: stats[k] for k in STATS}
-            moments = self._exact_ratio_moments(pos[plus], pos[minus]) if ratio else None
+            moments = self._exact_ratio_moments(plus, minus) if ratio else None
         else:
             flat = summaries.flat_draws(self.d_full())
             diff = flat[:, plus] - flat[:, minus]
@@ -121,6 +163,28 @@ class Posterior:
             return stats
         quantiles = {k: np.exp(stats[k]) for k in ("median", "ci_lower", "ci_upper")}
         return {"mean": moments[0], "sd": moments[1], **quantiles}
+
+    def _combos(self, plus: np.ndarray, minus: np.ndarray) -> np.ndarray:
+        """Rows of ``(d, free interactions)`` giving ``d[plus] - d[minus]`` at ``self.shift``.
+
+        ``plus``/``minus`` are positions in the network's treatment order; in the exact
+        engine's parameter vector ``d`` covers the non-reference treatments, followed by the
+        free interactions group-major (``g * P + p``).
+        """
+        ex, reg = self.exact, self.regression
+        n_d = len(ex.treatments)
+        col = {t: i for i, t in enumerate(ex.treatments)}
+        names = self.network.treatments
+        group = dict(zip(names, reg.group_pos[_d_full_positions(self.network)], strict=True))
+        out = np.zeros((len(plus), n_d + reg.n_free))
+        for row, (a, b) in enumerate(zip(plus, minus, strict=True)):
+            for name, sign in ((names[a], 1.0), (names[b], -1.0)):
+                if name in col:
+                    out[row, col[name]] += sign
+                if group[name] > 0:
+                    start = n_d + (group[name] - 1) * reg.n_terms
+                    out[row, start : start + reg.n_terms] += sign * self.shift
+        return out
 
     def _exact_ratio_moments(self, plus: np.ndarray, minus: np.ndarray):
         """Mean and SD of ``exp(d[plus] - d[minus])`` under the exact Gaussian mixture.
@@ -134,12 +198,20 @@ class Posterior:
         :class:`~nma_bayes.base.errors.NumericalError` is raised instead of a truncated value.
         """
         ex = self.exact
-        g, n = ex.means.shape
-        means = np.concatenate([ex.means, np.zeros((g, 1))], axis=1)  # index -1: reference
-        covs = np.zeros((g, n + 1, n + 1))
-        covs[:, :n, :n] = ex.covs
-        mu = means[:, plus] - means[:, minus]
-        var = np.maximum(covs[:, plus, plus] + covs[:, minus, minus] - 2 * covs[:, plus, minus], 0)
+        if self.shift is None:  # d[plus] - d[minus]: three covariance entries per node
+            g, n = ex.means.shape
+            col = {t: i for i, t in enumerate(ex.treatments)}  # -1: the model reference
+            pos = np.array([col.get(t, -1) for t in self.network.treatments])
+            means = np.concatenate([ex.means, np.zeros((g, 1))], axis=1)
+            covs = np.zeros((g, n + 1, n + 1))
+            covs[:, :n, :n] = ex.covs
+            a, b = pos[plus], pos[minus]
+            mu = means[:, a] - means[:, b]
+            var = np.maximum(covs[:, a, a] + covs[:, b, b] - 2 * covs[:, a, b], 0)
+        else:  # a linear combination of (d, beta)
+            combos = self._combos(plus, minus)
+            mu = ex.means @ combos.T
+            var = np.maximum(((combos @ ex.covs) * combos).sum(-1), 0)
         with np.errstate(divide="ignore"):  # a node of weight 0 contributes exp(-inf) = 0
             logw = np.log(ex.weights / ex.weights.sum())[:, None]
         logs = {}
@@ -149,7 +221,7 @@ class Posterior:
             # share of the two outermost nodes (Simpson weights alternate between them)
             flag = np.exp(terms[-2:].max(axis=0) - logs[k]) > RATIO_TAIL_MAX
             if len(terms) > 1 and flag.any():
-                names = [*ex.treatments, self.network.reference]  # -1: the reference
+                names = self.network.treatments
                 pairs = zip(plus[flag], minus[flag], strict=True)
                 raise _unresolved_moment(what, [f"{names[p]} vs {names[m]}" for p, m in pairs])
         mean = np.exp(logs[1])
@@ -175,6 +247,13 @@ class Posterior:
         stats = summaries.describe_draws(np.stack([tau, tau**2], axis=1), ci_prob)
         return ({k: float(v[0]) for k, v in stats.items()},
                 {k: float(v[1]) for k, v in stats.items()})  # fmt: skip
+
+
+def _d_full_positions(network: Network) -> np.ndarray:
+    """Position in ``d_full = [0, d]`` of each treatment (network order)."""
+    from ..models.likelihood import treatment_positions
+
+    return treatment_positions(network)
 
 
 def _unresolved_moment(what: str, pairs: list[str]) -> NumericalError:

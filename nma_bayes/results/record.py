@@ -13,12 +13,13 @@ from ..base.html import fit_html
 from ..engines.exact import ExactPosterior
 from ..models.likelihood import ContrastData
 from . import absolute as AB
-from . import class_summaries as CS
 from . import goodness_of_fit as MF
 from . import summaries
 from . import tables as T
+from .class_summaries import ClassSummaryMethods
 from .convergence import compare_with_exact, convergence_problems, diagnostics_table
 from .posterior import Posterior
+from .regression import RegressionMethods
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["FitRecord"]
 
 
-class FitRecord:
+class FitRecord(ClassSummaryMethods, RegressionMethods):
     """A fitted network meta-analysis: data, model, settings and the posterior accessor.
 
     The summaries are functions of the accessor (:mod:`nma_bayes.results.tables`,
@@ -133,6 +134,7 @@ class FitRecord:
         all_pairs: bool = False,
         ci_prob: float = 0.95,
         scale: str | None = None,
+        at: dict | None = None,
     ) -> pd.DataFrame:
         """Posterior relative effects.
 
@@ -153,6 +155,10 @@ class FitRecord:
             names such as ``"odds ratio"`` accepted. The median and interval ends are the
             exponentiated log-scale ones (quantiles map exactly); the mean and SD are those of the
             exponentiated posterior. Any other scale raises ``ModelSpecError``.
+        at : dict, optional
+            Meta-regression fits: covariate values ``{covariate: value}`` at which the effects
+            are evaluated (``d_t - d_c + (beta_t - beta_c)' (x - x_bar)``, TSD3); by default
+            the centring values (``fit.regression().attrs["center"]``) and first levels.
 
         Returns
         -------
@@ -161,7 +167,7 @@ class FitRecord:
             names the scale.
         """
         return T.relative_effects(
-            self.posterior, reference, all_pairs=all_pairs, ci_prob=ci_prob, scale=scale
+            self.posterior.at(at), reference, all_pairs=all_pairs, ci_prob=ci_prob, scale=scale
         )
 
     def absolute_effects(
@@ -212,6 +218,7 @@ class FitRecord:
         digits: int = 2,
         stat: str = "median",
         scale: str | None = None,
+        at: dict | None = None,
     ) -> pd.DataFrame:
         """League table of all pairwise effects (row treatment vs column treatment).
 
@@ -225,6 +232,8 @@ class FitRecord:
             Point estimate shown.
         scale : str, optional
             As in :meth:`relative_effects` (e.g. ``"OR"``).
+        at : dict, optional
+            Covariate values of a meta-regression (see :meth:`relative_effects`).
 
         Returns
         -------
@@ -232,25 +241,29 @@ class FitRecord:
             Square table of strings ``"estimate (lower, upper)"``, treatment names on the diagonal.
         """
         return T.league_table(
-            self.posterior, ci_prob=ci_prob, digits=digits, stat=stat, scale=scale
+            self.posterior.at(at), ci_prob=ci_prob, digits=digits, stat=stat, scale=scale
         )
 
-    def rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
+    def rank_probabilities(self, *, lower_is_better: bool, at: dict | None = None) -> pd.DataFrame:
         """Probability that each treatment takes each rank (rank 1 = best).
 
         Parameters
         ----------
         lower_is_better : bool
             Benefit direction; required (no default), e.g. ``True`` for symptom scores.
+        at : dict, optional
+            Covariate values of a meta-regression (see :meth:`relative_effects`).
 
         Returns
         -------
         DataFrame
             Treatment x rank.
         """
-        return T.rank_probabilities(self.posterior, lower_is_better=lower_is_better)
+        return T.rank_probabilities(self.posterior.at(at), lower_is_better=lower_is_better)
 
-    def sucra(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
+    def sucra(
+        self, *, lower_is_better: bool, ci_prob: float = 0.95, at: dict | None = None
+    ) -> pd.DataFrame:
         """SUCRA (Salanti et al. 2011; Rücker & Schwarzer 2015) with its credible interval.
 
         Parameters
@@ -259,13 +272,15 @@ class FitRecord:
             Benefit direction; required.
         ci_prob : float
             Probability of the interval of the per-draw scaled rank ``(T - rank)/(T - 1)``.
+        at : dict, optional
+            Covariate values of a meta-regression (see :meth:`relative_effects`).
 
         Returns
         -------
         DataFrame
             ``treatment, sucra, mean_rank, ci_lower, ci_upper, p_best`` in treatment order.
         """
-        return T.sucra(self.posterior, lower_is_better=lower_is_better, ci_prob=ci_prob)
+        return T.sucra(self.posterior.at(at), lower_is_better=lower_is_better, ci_prob=ci_prob)
 
     def heterogeneity(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
         """Posterior summary of the between-study SD ``tau`` and variance ``tau^2``.
@@ -314,9 +329,16 @@ class FitRecord:
         return MF.loo(self)
 
     def prediction_interval(
-        self, reference: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
+        self,
+        reference: str | None = None,
+        *,
+        all_pairs: bool = False,
+        ci_prob: float = 0.95,
+        at: dict | None = None,
     ) -> pd.DataFrame:
         """Relative effects with the interval of the effect in a new study (``d + tau z``).
+
+        ``at``: covariate values of a meta-regression (see :meth:`relative_effects`).
 
         Returns
         -------
@@ -325,95 +347,7 @@ class FitRecord:
         """
         all_pairs, ci_prob = VA.check_bool(all_pairs, "all_pairs"), VA.check_ci_prob(ci_prob)
         ref = self._check_treatment(reference if reference is not None else self.reference)
-        return MF.prediction_table(self, ref, all_pairs=all_pairs, ci_prob=ci_prob)
-
-    # ---------------------------------------------------------------- class summaries
-    def class_effects(
-        self, reference_class: str | None = None, *, all_pairs: bool = False, ci_prob: float = 0.95
-    ) -> pd.DataFrame:
-        """Class effects: class means under a class model, else equal-weight treatment means.
-
-        Parameters
-        ----------
-        reference_class : str, optional
-            Comparator class (default: the class of the reference treatment).
-        all_pairs : bool
-            Every unordered pair of classes instead.
-        ci_prob : float
-            Interval probability.
-
-        Returns
-        -------
-        DataFrame
-            ``class, comparator, mean, sd, median, ci_lower, ci_upper``.
-        """
-        all_pairs = VA.check_bool(all_pairs, "all_pairs")
-        return CS.class_effects_table(self, reference_class, all_pairs=all_pairs, ci_prob=ci_prob)
-
-    def class_rankings(self, *, lower_is_better: bool, ci_prob: float = 0.95) -> pd.DataFrame:
-        """Class rankings: P(class contains the best treatment) and SUCRA of class effects.
-
-        Returns
-        -------
-        DataFrame
-            ``class, p_best, sucra, mean_rank, ci_lower, ci_upper`` (the interval is that of the
-            per-draw scaled rank of the class effect).
-        """
-        return CS.class_rankings_table(
-            self, lower_is_better=self._direction(lower_is_better), ci_prob=ci_prob
-        )
-
-    def class_rank_probabilities(self, *, lower_is_better: bool) -> pd.DataFrame:
-        """Probability of each rank of each class effect (class x rank)."""
-        direction = self._direction(lower_is_better)
-        return CS.class_rank_probabilities_table(self, lower_is_better=direction)
-
-    def within_class_rankings(self, *, lower_is_better: bool) -> pd.DataFrame:
-        """Rank treatments within their class.
-
-        Returns
-        -------
-        DataFrame
-            ``class, treatment, mean_rank, sucra, p_best`` (SUCRA is NaN in one-treatment
-            classes).
-        """
-        direction = self._direction(lower_is_better)
-        return CS.within_class_rankings_table(self, lower_is_better=direction)
-
-    def class_contrast(
-        self, classes, versus, *, weighting="class_means", ci_prob: float = 0.95
-    ) -> pd.DataFrame:
-        """Effect of one class (or a combination) against a combination of classes.
-
-        E.g. ``fit.class_contrast(["neuromodulation"], ["conservative", "minimal invasive"])``.
-
-        Parameters
-        ----------
-        classes, versus : str or sequence of str
-            Classes on each side.
-        weighting : {"class_means", "treatments"} or dict
-            Equal weight per class (default), equal weight per treatment, or ``{class: weight}``.
-        ci_prob : float
-            Interval probability.
-
-        Returns
-        -------
-        DataFrame
-            One row: ``classes, versus, weighting, mean, sd, median, ci_lower, ci_upper``.
-        """
-        return CS.class_contrast_table(self, classes, versus, weighting=weighting, ci_prob=ci_prob)
-
-    def rank_probabilities_by_class(self, *, lower_is_better: bool) -> pd.DataFrame:
-        """Tidy treatment rank probabilities grouped by class (for ``plot_class_ranks``).
-
-        Returns
-        -------
-        DataFrame
-            ``treatment, class, rank, probability, cumulative``.
-        """
-        return CS.rank_probabilities_by_class_table(
-            self, lower_is_better=self._direction(lower_is_better)
-        )
+        return MF.prediction_table(self, ref, all_pairs=all_pairs, ci_prob=ci_prob, at=at)
 
     def diagnostics(self) -> pd.DataFrame:
         """R-hat, bulk/tail ESS and MCSE per parameter; ``attrs["divergences"]`` counts divergences.
@@ -436,6 +370,14 @@ class FitRecord:
         rel = self.relative_effects(ci_prob=ci_prob)
         stats = ["mean", "sd", "median", "ci_lower", "ci_upper"]
         rows = rel.assign(parameter=[f"d[{t}]" for t in rel["treatment"]])[["parameter", *stats]]
+        if self.posterior.regression is not None:  # labelled as in diagnostics()
+            reg = self.regression(ci_prob=ci_prob)
+            names = [
+                f"{p}[{g}, {t}]" if p == "beta" else f"{p}[{t}]"
+                for p, g, t in zip(reg["parameter"], reg["group"], reg["term"], strict=True)
+            ]
+            rows = pd.concat([rows, reg.assign(parameter=names)[["parameter", *stats]]],
+                             ignore_index=True)  # fmt: skip
         if self.spec.random:
             het = self.heterogeneity(ci_prob=ci_prob).loc[["tau"]].reset_index()
             rows = pd.concat([rows, het[["parameter", *stats]]], ignore_index=True)

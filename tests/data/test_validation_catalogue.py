@@ -143,7 +143,22 @@ CASES = {
     "data-format": (lambda: fit(arms().assign(treat1="x", treat2="y", TE=0.1, seTE=0.2), measure="MD"), E.ModelSpecError, "ambiguous"),
     "unknown-option": (lambda: fit(contrasts(), refrence="A"), E.ModelSpecError, r"fit_network\(\).*refrence= \(did you mean reference=\?\)"),
     "option-not-applicable": (lambda: fit(contrasts(), treatment="arm"), E.ModelSpecError, "'treatment='.*contrast data"),
+    "covariate-column": (lambda: fit(contrasts(), covariates="age"), E.MissingColumnError, "Covariate 'age' is not a column"),
+    "covariate-missing": (lambda: fit(contrasts(age=[50.0, np.nan, 60.0]), covariates="age"), E.InvalidValueError, "'age'.*missing or not finite in studies 's2'"),
+    "covariate-not-constant": (
+        lambda: fit(contrasts([("m", "B", "A", 0.2, 0.3, 0.15), ("m", "C", "A", 0.3, 0.3, 0.15), ("s2", "C", "B", 0.1, 0.3, np.nan)], age=[50.0, 55.0, 60.0]), covariates="age"),
+        E.InvalidValueError, "'age'.*constant within each study.*'m: 50.0 / 55.0'",
+    ),
+    "covariate-constant": (lambda: fit(contrasts(age=50.0), covariates="age"), E.InvalidValueError, "'age'.*same value, 50.0, in every study.*not identifiable"),
+    "studies-table": (
+        lambda: fit(contrasts(), covariates="age", studies=pd.DataFrame({"trial": ["s1", "s2", "s3"], "age": [50.0, 55.0, 60.0]})),
+        E.InvalidValueError, "no study column 'study'.*'trial'",
+    ),
+    "baseline-risk-data": (lambda: fit(contrasts(), covariates="baseline_risk"), E.ModelSpecError, "baseline_risk.*studies 's1', 's2', 's3'.*arm-level"),
 }  # fmt: skip
+
+#: Rules that warn instead of raising: each has its own test below, named ``test_rule_<id>...``.
+WARNING_RULES = {"similar-names", "covariate-level-one-study", "covariate-subgroup-empty"}
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +172,7 @@ def no_pymc(monkeypatch):
     monkeypatch.setattr("nma_bayes.models.pymc_graph.build_model", forbidden)
 
 
-@pytest.mark.parametrize("rule", [r for r in CASES if r != "similar-names"])
+@pytest.mark.parametrize("rule", list(CASES))
 def test_rule(rule):
     call, exc_type, fragment = CASES[rule]
     with pytest.raises(exc_type, match=fragment) as info:
@@ -173,6 +188,28 @@ def test_rule_similar_names_warns_and_does_not_merge():
     assert net.treatments == ("A", "Drug", "drug ")
 
 
+def test_rule_covariate_level_one_study_warns():
+    # level 'z' is held by s6 alone; every comparison has studies in two subgroups
+    rows = [("s1", "B", "A", 0.1, 0.2, np.nan), ("s2", "B", "A", 0.2, 0.2, np.nan),
+            ("s3", "C", "A", 0.1, 0.3, np.nan), ("s4", "C", "A", 0.3, 0.3, np.nan),
+            ("s5", "B", "A", 0.2, 0.3, np.nan)]  # fmt: skip
+    df = contrasts(rows, region=["x", "y", "x", "y", "z"])
+    with pytest.warns(E.CovariateWarning, match=r"'region'.*'z' \(study 's5'\)") as record:
+        net = nb.Network.from_contrasts(df, covariates="region")
+    assert [w.message.rule for w in record] == ["covariate-level-one-study"]
+    assert net.covariates.levels["region"] == ("x", "y", "z")
+
+
+def test_rule_covariate_subgroup_empty_warns_once_listing_the_comparisons():
+    rows = [("s1", "B", "A", 0.1, 0.2, np.nan), ("s2", "B", "A", 0.2, 0.2, np.nan),
+            ("s3", "C", "A", 0.1, 0.3, np.nan), ("s4", "C", "A", 0.3, 0.3, np.nan)]  # fmt: skip
+    df = contrasts(rows, secondary=[0, 1, 0, 0])
+    with pytest.warns(E.CovariateWarning, match=r"C vs A \(2 studies, all with secondary=0.0; none with 1.0\)") as record:  # fmt: skip
+        nb.Network.from_contrasts(df, covariates="secondary")
+    assert [w.message.rule for w in record] == ["covariate-subgroup-empty"]
+    assert "B vs A" not in str(record[0].message)
+
+
 def test_n_below_two_is_invalid_too():
     with pytest.raises(E.InvalidValueError, match="'n'") as info:
         fit(set_value(arms(), 0, "n", 1), measure="SMD")
@@ -182,7 +219,12 @@ def test_n_below_two_is_invalid_too():
 def test_every_rule_has_a_test_and_at_least_twenty_rules():
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids)) >= 20
-    assert set(ids) == set(CASES) | {"similar-names"}
+    assert set(ids) == set(CASES) | WARNING_RULES
+    assert not set(CASES) & WARNING_RULES
+    tests = [name for name in globals() if name.startswith("test_rule_")]
+    untested = [w for w in WARNING_RULES if not any(
+        t.startswith(f"test_rule_{w.replace('-', '_')}") for t in tests)]  # fmt: skip
+    assert not untested, f"warning rules without their own test: {untested}"
 
 
 def test_every_rule_is_documented():
