@@ -8,7 +8,11 @@ For each network the script measures
 * **cold**: ``--cold-repeats`` fresh ``python -c`` processes, each importing ``nma_bayes``,
   loading the data, fitting once (seed ``--seed``) and printing its timings, diagnostics and peak
   RSS as JSON. ``cold s`` is the median wall time of the whole process (interpreter start-up
-  included).
+  included). They run after the in-process fits, so they find the compiled model in the disk
+  cache (``nma_bayes.engines.compiled_cache``): a new process after one that filled the cache;
+* **empty cache**: one more fresh process whose caches are empty and private (a new
+  ``NMA_BAYES_CACHE_DIR`` and PyTensor ``base_compiledir``): the first-ever process of a new
+  installation (``empty s``).
 
 Sampler settings start at ``--draws``/``--tune`` per chain and ``--chains`` chains. Every
 in-process fit must reach the bar (min bulk ESS >= 1000 over ``d`` and ``tau``, max R-hat <=
@@ -170,7 +174,9 @@ def _meets_bar(d: dict) -> bool:
     return d["min_ess_bulk"] >= ESS_BAR and d["max_r_hat"] <= RHAT_BAR
 
 
-def _cold(case: Case, df, reference, *, seed, draws, tune, chains, tmpdir: Path) -> dict:
+def _cold(
+    case: Case, df, reference, *, seed, draws, tune, chains, tmpdir: Path, empty: bool = False
+) -> dict:
     cfg = {
         "dataset": case.dataset,
         "csv": None,
@@ -184,6 +190,11 @@ def _cold(case: Case, df, reference, *, seed, draws, tune, chains, tmpdir: Path)
         path = tmpdir / f"{case.name}.csv"
         df.to_csv(path, index=False)
         cfg["csv"] = str(path)
+    env = dict(os.environ)
+    if empty:  # the first process of a new installation: no compiled model, no PyTensor kernels
+        fresh = Path(tempfile.mkdtemp(dir=tmpdir, prefix="empty-cache-"))
+        env["NMA_BAYES_CACHE_DIR"] = str(fresh / "nma_bayes")
+        env["PYTENSOR_FLAGS"] = f"base_compiledir={fresh / 'pytensor'}"
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(cfg)],
@@ -191,6 +202,7 @@ def _cold(case: Case, df, reference, *, seed, draws, tune, chains, tmpdir: Path)
         text=True,
         timeout=900,
         check=False,
+        env=env,
     )
     wall = time.perf_counter() - t0
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(JSON_TAG)]
@@ -296,6 +308,10 @@ def run_case(case: Case, args, tmpdir: Path) -> dict:
             ),
             peak_rss_mb=float(max(c["peak_rss_mb"] for c in colds)),
         )
+        if args.empty_cache:
+            empty = _cold(case, df, reference, seed=args.seed, draws=draws, tune=tune,
+                          chains=chains, tmpdir=tmpdir, empty=True)  # fmt: skip
+            row.update(empty_s=empty["wall_s"], empty_peak_rss_mb=empty["peak_rss_mb"])
     else:
         row.update(cold_s=np.nan, peak_rss_mb=np.nan)
 
@@ -354,6 +370,7 @@ TABLE = [
     ("treatments", "treatments", "d"),
     ("draws", "draws", "d"),
     ("cold s", "cold_s", ".1f"),
+    ("empty-cache s", "empty_s", ".1f"),
     ("warm s", "warm_s", ".2f"),
     ("min bulk ESS", "min_ess_bulk", ".0f"),
     ("max R-hat", "max_r_hat", ".4f"),
@@ -403,6 +420,12 @@ def main(argv=None) -> int:
         help="fresh-process fits per network (default 3; 1 with --quick)",
     )
     parser.add_argument("--skip-cold", action="store_true", help="no fresh-process runs")
+    parser.add_argument(
+        "--no-empty-cache",
+        dest="empty_cache",
+        action="store_false",
+        help="skip the fresh process with empty caches (first-ever process)",
+    )
     parser.add_argument(
         "--out",
         type=Path,

@@ -28,6 +28,7 @@ from .data.io import read_csv_table
 from .data.network import MEASURES, Network
 from .data.transforms import splittable_comparisons
 from .engines.gls import gls_estimate
+from .engines.nuts import clear_cache, warmup
 from .fitting.fit import fit_network
 from .fitting.network_fit import NetworkFit
 from .models import priors
@@ -80,6 +81,8 @@ def __dir__():
 
 __all__ = [
     "fit_network",
+    "clear_cache",
+    "warmup",
     "read_csv_table",
     "Network",
     "MEASURES",

@@ -87,7 +87,54 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-raise unexpected errors with their traceback instead of a one-line message",
     )
+    _add_cache_commands(sub)
     return parser
+
+
+def _add_cache_commands(sub) -> None:
+    """``nma-bayes cache clear|info`` and ``nma-bayes warmup`` (the compiled-model cache)."""
+    cache = sub.add_parser(
+        "cache",
+        help="show or clear the disk cache of compiled models",
+        description="The disk cache of compiled models (see nma_bayes.engines.compiled_cache); "
+        "its folder follows the platform convention, or $NMA_BAYES_CACHE_DIR.",
+    )
+    cache.add_argument("action", choices=("clear", "info"), help="clear it, or print its folder")
+    warm = sub.add_parser(
+        "warmup",
+        help="compile the common model structures into the disk cache",
+        description="Compile random- and fixed-effects contrast models for networks of up to 8 "
+        "and 16 non-reference treatments, so that later processes start from the cache.",
+    )
+    warm.add_argument(
+        "--buckets", type=int, nargs="+", default=[8, 16], metavar="N",
+        help="treatment-count buckets (multiples of 8; default 8 16)",
+    )  # fmt: skip
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from .engines.compiled_cache import cache_dir
+    from .engines.nuts import clear_cache
+
+    if args.action == "clear":
+        removed = clear_cache()
+        print(f"removed {len(removed)} cache folder(s)" + "".join(f"\n  {p}" for p in removed))
+    else:
+        print(cache_dir())
+    return 0
+
+
+def _run_warmup(args: argparse.Namespace) -> int:
+    import time
+
+    from .engines.compiled_cache import cache_dir
+    from .engines.nuts import warmup
+
+    start = time.perf_counter()
+    done = warmup(buckets=tuple(args.buckets))
+    shown = ", ".join(f"{kind} effects up to {bucket}" for kind, bucket in done)
+    print(f"compiled {shown} in {time.perf_counter() - start:.1f} s into {cache_dir()}")
+    return 0
 
 
 def _add_outcome_arguments(fit: argparse.ArgumentParser) -> None:
@@ -255,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "fit":
             return _run_fit(args)
+        if args.command == "cache":
+            return _run_cache(args)
+        if args.command == "warmup":
+            return _run_warmup(args)
     except (NMAInputError, OutputLocationError) as exc:
         return _error(exc)
     except ValueError as exc:

@@ -1,3 +1,22 @@
 """Test layout: one folder per package layer (tests/data, tests/engines, ...), cross-cutting tests
 at the top. This file puts ``tests/`` on ``sys.path`` (pytest's default rootdir insertion) so that
 every folder's tests import the shared ``reference_helpers``."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_compiled_model_cache(tmp_path_factory):
+    """Keep the suite's compiled models out of the user's cache folder (a fresh one per run).
+
+    Subprocesses started by tests inherit it; tests of the cache set their own folder.
+    """
+    previous = os.environ.get("NMA_BAYES_CACHE_DIR")
+    os.environ["NMA_BAYES_CACHE_DIR"] = str(tmp_path_factory.mktemp("compiled_model_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("NMA_BAYES_CACHE_DIR", None)
+    else:
+        os.environ["NMA_BAYES_CACHE_DIR"] = previous

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
     from ..models.classes import ClassStructure
 
-__all__ = ["SamplerSettings", "sample_posterior", "clear_compiled_cache"]
+__all__ = ["SamplerSettings", "sample_posterior", "clear_compiled_cache", "clear_cache", "warmup"]
 
 SAMPLERS = ("nutpie", "pymc")
 _COMPILED: dict[tuple, object] = {}
@@ -102,8 +102,48 @@ def auto_target_accept(network: Network) -> float:
 
 
 def clear_compiled_cache() -> None:
-    """Forget every compiled model (the next fit of each structure compiles again)."""
+    """Forget every compiled model of this process (the disk cache stays)."""
     _COMPILED.clear()
+
+
+def clear_cache() -> list:
+    """Forget every compiled model, in this process and in the disk cache.
+
+    Returns
+    -------
+    list of Path
+        The cache folders removed (:func:`nma_bayes.engines.compiled_cache.clear_cache`).
+    """
+    from .compiled_cache import clear_cache as clear_disk
+
+    _COMPILED.clear()
+    return clear_disk()
+
+
+def warmup(*, buckets=(8, 16), effects=("random", "fixed")) -> list[tuple]:
+    """Compile the common model structures now, filling the disk cache of compiled models.
+
+    Contrast-level models with the default prior families, for each ``effects`` and shape
+    ``bucket`` (networks of up to 8, 16, ... non-reference treatments). A later process then
+    starts its first fit of these structures from the cache (see
+    :mod:`nma_bayes.engines.compiled_cache`). Worth running once after installing or upgrading
+    (``nma-bayes warmup``), e.g. in a Docker image or before a teaching session; never needed
+    for correctness.
+
+    Returns
+    -------
+    list of tuple
+        The ``(effects, bucket)`` pairs compiled.
+    """
+    done = []
+    for kind in effects:
+        for bucket in buckets:
+            bucket = BUCKET * -(-VA.check_int(bucket, "bucket", minimum=1) // BUCKET)
+            net = _template(bucket)
+            spec = ModelSpec(kind)
+            _compiled_for(net, spec, ContrastData.from_network(net), None)
+            done.append((kind, bucket))
+    return done
 
 
 #: Non-reference treatment counts are padded up to a multiple of this (shape buckets), so that
@@ -162,9 +202,8 @@ def _compiled_for(
     classes: ClassStructure | None,
     regression: RegressionDesign | None = None,
 ):
-    import nutpie
-
     from ..models.pymc_graph import build_model, prior_data, regression_data
+    from .compiled_cache import compile_model
 
     key = _structure_key(network, spec, classes, regression)
     compiled = _COMPILED.get(key)
@@ -174,7 +213,7 @@ def _compiled_for(
             model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
         else:  # class structures, regressions and outcome layouts are network-specific
             model = build_model(network, spec, classes=classes, regression=regression)
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = compile_model(model)  # wrappers cached on disk (compiled_cache)
         _COMPILED[key] = compiled
     outcomes = OutcomeData.from_network(network)
     priors = prior_data(spec, baselines=outcomes.n_studies > 0, regression=regression)
