@@ -100,6 +100,7 @@ RULES: tuple[Rule, ...] = (
     Rule("studies-table", "InvalidValueError", "studies= malformed, or a study twice"),
     Rule("covariate-level-one-study", "CovariateWarning", "a level held by one study (warns)"),
     Rule("covariate-subgroup-empty", "CovariateWarning", "a comparison in one subgroup (warns)"),
+    Rule("interaction-not-identified", "CovariateWarning", "an interaction only its prior informs"),
     Rule("baseline-risk-data", "ModelSpecError", "baseline_risk with non-outcome studies"),
 )
 

@@ -32,7 +32,7 @@ from ..models.priors import (
     DEFAULT_PRIOR_TAU,
     Prior,
 )
-from ..models.regression import RegressionDesign
+from ..models.regression import RegressionDesign, warn_unidentified
 from ..models.spec import ModelSpec
 from .network_fit import NetworkFit
 
@@ -158,11 +158,13 @@ def fit_network(
         arm-level data, ``"SMD"`` or ``"MD"`` — ``lower_is_better=``, ``classes=``,
         ``component=``, ``treatments=``, ``closure_tol=``, ``smd_method=``; for outcome data
         ``likelihood=`` — ``"binomial"`` or ``"poisson"`` — ``link=`` — ``"logit"``,
-        ``"cloglog"`` or ``"log"`` — and ``events=, n=, exposure=, time=``) for
-        :meth:`Network.from_data`. Every option is validated before anything is computed: an
-        unknown keyword raises ``unknown-option`` (with the closest valid one), an option of
-        the other data format ``option-not-applicable``, a value of the wrong type or range
-        ``bad-option`` (:mod:`nma_bayes.base.validate`).
+        ``"cloglog"`` or ``"log"`` — and ``events=, n=, exposure=, time=``; for
+        meta-regression ``covariates=`` — a column name, a list of them, or
+        ``"baseline_risk"`` — and ``studies=``, a table of study covariates joined on the study
+        column) for :meth:`Network.from_data`. Every option is validated before anything is
+        computed: an unknown keyword raises ``unknown-option`` (with the closest valid one), an
+        option of the other data format ``option-not-applicable``, a value of the wrong type or
+        range ``bad-option`` (:mod:`nma_bayes.base.validate`).
 
     Returns
     -------
@@ -204,6 +206,7 @@ def fit_network(
     classes = ClassStructure.from_network(network, spec) if class_model is not None else None
     arrays = ContrastData.from_network(network)
     regression = RegressionDesign.from_network(network, spec)
+    warn_unidentified(regression, network)
     fit = _run_engine(
         engine, network, spec, settings, seed, arrays=arrays, classes=classes,
         regression=regression,

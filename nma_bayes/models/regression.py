@@ -30,19 +30,27 @@ engine treat ``beta`` as part of its Gaussian block.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..base.errors import ModelSpecError, format_items
+from ..base.errors import CovariateWarning, ModelSpecError, format_items
 from ..data.covariates import BASELINE_RISK
+from .likelihood import treatment_positions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
     from .likelihood import ContrastData
 
-__all__ = ["INTERACTIONS", "RegressionDesign", "BASELINE_RISK", "empirical_linear_predictor"]
+__all__ = [
+    "INTERACTIONS",
+    "RegressionDesign",
+    "BASELINE_RISK",
+    "empirical_linear_predictor",
+    "warn_unidentified",
+]
 
 #: Interaction structures between treatment and covariate.
 INTERACTIONS = ("shared", "exchangeable", "independent", "class")
@@ -231,6 +239,50 @@ class RegressionDesign:
         diff = onehot[data.arm_pos] - onehot[data.base_pos][:, None, :]  # (S, K, G)
         out = diff[..., :, None] * self.x[:, None, None, :]  # (S, K, G, P)
         return (out * data.mask[..., None, None]).reshape(s, k, g * p)
+
+
+def unidentified(reg: RegressionDesign, network: Network) -> list[tuple[str, str]]:
+    """``(group, term)`` pairs whose interaction no study informs (only its prior does).
+
+    An interaction coefficient enters the contrasts of arms whose group differs from their base
+    arm's, through ``x_i``; if all of them have the same value of the term, it cannot be told
+    apart from ``d`` (only ``d + beta x`` is estimated). Baseline risk is never flagged (its
+    covariate is a parameter).
+    """
+    if reg.baseline_risk:
+        return []
+    pos = treatment_positions(network)
+    seen: dict[tuple[int, int], set] = {}
+    for i in range(network.n_studies):
+        base = int(reg.group_pos[pos[network.base[i]]])
+        for a in np.asarray(network.arm[i])[: int(network.n_arms[i]) - 1]:
+            arm = int(reg.group_pos[pos[a]])
+            for g in {arm, base} - {0} if arm != base else ():
+                for p in range(reg.n_terms):
+                    seen.setdefault((g - 1, p), set()).add(round(float(reg.x[i, p]), 12))
+    return [(reg.groups[g], reg.terms[p]) for g in range(len(reg.groups))
+            for p in range(reg.n_terms) if len(seen.get((g, p), ())) < 2]  # fmt: skip
+
+
+def warn_unidentified(reg: RegressionDesign | None, network: Network) -> None:
+    """Warn (``interaction-not-identified``) about interactions only their prior informs."""
+    if reg is None:
+        return
+    flagged = unidentified(reg, network)
+    if flagged:
+        items = [f"{g} ({t})" for g, t in flagged]
+        shown = ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
+        warnings.warn(
+            CovariateWarning(
+                f"Interactions not informed by the data: {shown}. Every study comparing these "
+                "treatments (or classes) has the same covariate value, so their interaction "
+                "cannot be separated from their effect: its posterior is its prior "
+                f"({reg.interaction!r} interactions). Use interaction='shared', or a covariate "
+                "that varies within these comparisons. [rule interaction-not-identified]",
+                rule="interaction-not-identified",
+            ),
+            stacklevel=3,
+        )
 
 
 def _groups(network: Network, interaction: str) -> tuple[tuple[str, ...], np.ndarray]:

@@ -158,7 +158,12 @@ CASES = {
 }  # fmt: skip
 
 #: Rules that warn instead of raising: each has its own test below, named ``test_rule_<id>...``.
-WARNING_RULES = {"similar-names", "covariate-level-one-study", "covariate-subgroup-empty"}
+WARNING_RULES = {
+    "similar-names",
+    "covariate-level-one-study",
+    "covariate-subgroup-empty",
+    "interaction-not-identified",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -208,6 +213,18 @@ def test_rule_covariate_subgroup_empty_warns_once_listing_the_comparisons():
         nb.Network.from_contrasts(df, covariates="secondary")
     assert [w.message.rule for w in record] == ["covariate-subgroup-empty"]
     assert "B vs A" not in str(record[0].message)
+
+
+def test_rule_interaction_not_identified_warns_before_fitting():
+    # C is compared with A only at x = 1: its own interaction is informed by its prior alone
+    rows = [("s1", "B", "A", 0.1, 0.2, np.nan), ("s2", "B", "A", 0.2, 0.2, np.nan),
+            ("s3", "C", "A", 0.1, 0.3, np.nan), ("s4", "C", "A", 0.3, 0.3, np.nan)]  # fmt: skip
+    df = contrasts(rows, x=[0.0, 2.0, 1.0, 1.0])
+    with pytest.warns(E.CovariateWarning, match=r"not informed by the data: C \(x\)") as record:
+        fit(df, covariates="x", interaction="independent", engine="exact")
+    assert [w.message.rule for w in record] == ["interaction-not-identified"]
+    assert "B (x)" not in str(record[0].message)
+    fit(df, covariates="x", interaction="shared", engine="exact")  # B's studies identify it
 
 
 def test_n_below_two_is_invalid_too():
