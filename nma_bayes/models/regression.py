@@ -277,8 +277,10 @@ def warn_unidentified(reg: RegressionDesign | None, network: Network) -> None:
                 f"Interactions not informed by the data: {shown}. Every study comparing these "
                 "treatments (or classes) has the same covariate value, so their interaction "
                 "cannot be separated from their effect: its posterior is its prior "
-                f"({reg.interaction!r} interactions). Use interaction='shared', or a covariate "
-                "that varies within these comparisons. [rule interaction-not-identified]",
+                f"({reg.interaction!r} interactions). "
+                + ("Use interaction='shared', or a" if reg.interaction != "shared" else "Use a")
+                + " covariate that varies within these comparisons. "
+                "[rule interaction-not-identified]",
                 rule="interaction-not-identified",
             ),
             stacklevel=3,
