@@ -224,5 +224,13 @@ class RegressionMethods:
                                 comparator=comparator, ci_prob=ci_prob)  # fmt: skip
 
     def study_points(self, covariate: str) -> pd.DataFrame:
-        """Observed study contrasts against ``covariate`` (see :func:`study_points`)."""
+        """Observed study contrasts against ``covariate``.
+
+        Returns
+        -------
+        DataFrame
+            ``study, treatment, comparator, value, effect, se, weight``: each non-base arm vs its
+            study's base arm (arm-level outcome data: empirical linear predictors with 0.5
+            corrections and delta-method SEs), ``weight = 1 / se^2``.
+        """
         return study_points(self.posterior, covariate)
