@@ -69,12 +69,13 @@ import nma_bayes as nb
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_fit import ESS_BAR, RHAT_BAR, _fmt, library_state  # noqa: E402
+from bench_fit import CHILD_HEADER, ESS_BAR, RHAT_BAR, _fmt, library_state  # noqa: E402
 from bench_vs_jags import (  # noqa: E402
     JAGS_TAG,
     MAX_JAGS_ATTEMPTS,
     _run_timed,
     draws_diagnostics,
+    jags_summary,
     markdown_table,
     with_retries,
 )
@@ -309,34 +310,8 @@ def jags_arm_case(data_csv: Path, case: ArmCase, treatments: list[str], args, tm
             if _meets(attempts[-1]):
                 final = attempts[-1]
     runs = [final] + [run(final["n_iter"]) for _ in range(args.jags_repeats - 1)]
-    walls = np.array([r["wall_s"] for r in runs])
-    med = float(np.median(walls))
-    return {
-        "jags_iter": final["n_iter"],
-        "jags_attempts": len(attempts),
-        "jags_iter_tried": ", ".join(
-            f"{a['n_iter']} (ESS {a['min_ess_bulk']:.0f})" for a in attempts
-        ),
-        "jags_bar_met": _meets(final),
-        "jags_s": med,
-        "jags_min_s": float(walls.min()),
-        "jags_max_s": float(walls.max()),
-        "jags_repeats": len(runs),
-        "jags_load_s": float(np.median([r["load_s"] for r in runs])),
-        "jags_compile_adapt_s": float(np.median([r["compile_adapt_s"] for r in runs])),
-        "jags_burnin_s": float(np.median([r["burnin_s"] for r in runs])),
-        "jags_sample_s": float(np.median([r["sample_s"] for r in runs])),
-        "jags_sampling_s": float(np.median([r["sampling_s"] for r in runs])),
-        "jags_min_ess_bulk": final["min_ess_bulk"],
-        "jags_min_ess_param": final["min_ess_param"],
-        "jags_max_r_hat": final["max_r_hat"],
-        "jags_min_ess_per_s": final["min_ess_bulk"] / med,
-        "jags_peak_rss_mb": float(max(r["peak_rss_mb"] for r in runs)),
-        "jags_version": final["jags"],
-        "rjags_version": final["rjags"],
-        "R_version": final["R"],
-        "jags_glm": final["glm"],
-    }
+    tried = ", ".join(f"{a['n_iter']} (ESS {a['min_ess_bulk']:.0f})" for a in attempts)
+    return jags_summary(final, runs, attempts=len(attempts), tried=tried)
 
 
 # ------------------------------------------------------------------------ reference check
@@ -433,21 +408,9 @@ def check_references(args, tmpdir: Path) -> tuple[bool, list[str], list[dict]]:
 
 # ------------------------------------------------------------------------------ nma_bayes
 # Runs in a fresh interpreter: argv[1] is a JSON config. Prints one tagged JSON line.
-CHILD = r"""
-import time
-_t0 = time.perf_counter()
-import json, resource, sys, warnings
-
-def peak_rss_mb():
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
+CHILD = (
+    CHILD_HEADER
+    + r"""
 cfg = json.loads(sys.argv[1])
 import nma_bayes as nb
 import pandas as pd
@@ -477,6 +440,7 @@ out = {
 }
 print(__TAG__ + json.dumps(out), flush=True)
 """.replace("__TAG__", repr(JSON_TAG))
+)
 
 
 def api_note() -> str:

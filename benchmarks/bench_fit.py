@@ -94,7 +94,8 @@ CASES = [
 QUICK = ("parkinsons", "sim_60x10")
 
 # Runs in a fresh interpreter: argv[1] is a JSON config. Prints one tagged JSON line.
-CHILD = r"""
+#: Opening of every fresh-process script: the start time and the process's own peak memory.
+CHILD_HEADER = r"""
 import time
 _t0 = time.perf_counter()
 import json, resource, sys, warnings
@@ -110,7 +111,11 @@ def peak_rss_mb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+"""
 
+CHILD = (
+    CHILD_HEADER
+    + r"""
 cfg = json.loads(sys.argv[1])
 import nma_bayes as nb
 _t1 = time.perf_counter()
@@ -138,6 +143,7 @@ out = {
 }
 print(__TAG__ + json.dumps(out), flush=True)
 """.replace("__TAG__", repr(JSON_TAG))
+)
 
 
 def _fit(df, reference, *, seed, draws, tune, chains):

@@ -221,12 +221,18 @@ def jags_case(data_csv: Path, net: nb.Network, args, tmpdir: Path) -> dict:
         run_jags(data_csv, net, n_iter=final["n_iter"], args=args, tmpdir=tmpdir)
         for _ in range(args.jags_repeats - 1)
     ]
+    tried = " ".join(str(a["n_iter"]) for a in attempts)
+    return jags_summary(final, runs, attempts=len(attempts), tried=tried)
+
+
+def jags_summary(final: dict, runs: list[dict], *, attempts: int, tried: str) -> dict:
+    """The JAGS columns of a result row: the final settings' runs (medians) and diagnostics."""
     walls = np.array([r["wall_s"] for r in runs])
     med = float(np.median(walls))
     return {
         "jags_iter": final["n_iter"],
-        "jags_attempts": len(attempts),
-        "jags_iter_tried": " ".join(str(a["n_iter"]) for a in attempts),
+        "jags_attempts": attempts,
+        "jags_iter_tried": tried,
         "jags_bar_met": _meets(final),
         "jags_s": med,
         "jags_min_s": float(walls.min()),

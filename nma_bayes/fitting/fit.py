@@ -262,11 +262,12 @@ def _run_engine(
     if engine == "exact":
         exact = exact_posterior(network, spec, data=arrays, regression=regression)
         idata = exact.to_datatree(settings.chains, settings.draws, seed)
-        return NetworkFit(network, spec, idata, settings, seed, exact=exact, data=arrays)
+        return NetworkFit(network, spec, idata, settings, seed, exact=exact, data=arrays,
+                          regression=regression)  # fmt: skip
     idata = sample_posterior(
         network, spec, settings, seed, data=arrays, classes=classes, regression=regression
     )
-    return NetworkFit(network, spec, idata, settings, seed, data=arrays)
+    return NetworkFit(network, spec, idata, settings, seed, data=arrays, regression=regression)
 
 
 def _resolve_seed(random_seed) -> int:

@@ -211,8 +211,7 @@ class RegressionDesign:
         for name, value in at.items():
             self.check_covariate(name, "at= names")
             if self.kinds[name] == "numeric":
-                ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
-                if not ok or not np.isfinite(float(value)):
+                if not _finite_number(value):
                     raise ModelSpecError(
                         f"at={{{name!r}: {value!r}}}: {name} is numeric; give a finite number.",
                         rule="bad-option",
@@ -337,6 +336,12 @@ def _centers(cov, center) -> dict[str, float]:
     return out
 
 
+def _finite_number(value) -> bool:
+    """Whether ``value`` is a finite real number (not a bool, not a string)."""
+    real = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    return real and bool(np.isfinite(float(value)))
+
+
 def _check_center(center, numeric) -> dict[str, float]:
     if isinstance(center, tuple):  # ModelSpec stores a dict as sorted pairs
         center = dict(center)
@@ -355,8 +360,7 @@ def _check_center(center, numeric) -> dict[str, float]:
                 f"(numeric covariates: {format_items(numeric) if numeric else 'none'}).",
                 rule="bad-option",
             )
-        ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
-        if not ok or not np.isfinite(float(value)):
+        if not _finite_number(value):
             raise ModelSpecError(
                 f"center={{{name!r}: {value!r}}}: give a finite number.", rule="bad-option"
             )

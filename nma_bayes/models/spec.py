@@ -146,11 +146,12 @@ class ModelSpec:
         if isinstance(self.center, dict):  # hashable, order-independent
             object.__setattr__(self, "center", tuple(sorted(self.center.items())))
 
-    def _describe_regression(self, network) -> dict[str, str]:
+    def _describe_regression(self, network, reg=None) -> dict[str, str]:
         """Describe the meta-regression part of the model (for :meth:`describe`)."""
         from .regression import RegressionDesign
 
-        reg = RegressionDesign.from_network(network, self)
+        if reg is None:
+            reg = RegressionDesign.from_network(network, self)
         centres = ", ".join(f"{k} at {v:.6g}" for k, v in reg.center.items())
         levels = ", ".join(f"{k} vs {v[0]}" for k, v in reg.levels.items())
         words = {
@@ -187,10 +188,11 @@ class ModelSpec:
             return key
         return (*key, self.class_model, self.prior_class_sd.family, self.class_sd)
 
-    def describe(self, network=None) -> dict[str, str]:
+    def describe(self, network=None, *, regression=None) -> dict[str, str]:
         """Return the model and its priors in words, for summaries and reports.
 
-        With the ``network`` the likelihood is named as fitted (arm-level outcomes or contrasts).
+        With the ``network`` the likelihood is named as fitted (arm-level outcomes or contrasts);
+        ``regression`` is its meta-regression design if already built (built here otherwise).
         """
         out = {
             "model": (
@@ -212,7 +214,7 @@ class ModelSpec:
         if self.random:
             out["prior tau"] = self.prior_tau.describe()
         if network is not None and getattr(network, "covariates", None) is not None:
-            out.update(self._describe_regression(network))
+            out.update(self._describe_regression(network, regression))
         if self.class_model == "exchangeable":
             out["class model"] = "exchangeable: d ~ N(class mean, class SD^2)"
             out["prior class mean"] = self.prior_class_mean.describe()

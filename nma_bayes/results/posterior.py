@@ -45,15 +45,29 @@ class Posterior:
         ArviZ data with a ``posterior`` group (``d`` over the non-reference treatments, ``tau``).
     exact : ExactPosterior, optional
         The exact posterior when the exact engine produced the draws.
+    regression : RegressionDesign, optional
+        The meta-regression design of the fit (built if not given).
     """
 
-    def __init__(self, network: Network, spec: ModelSpec, idata, exact: ExactPosterior | None):
+    def __init__(
+        self,
+        network: Network,
+        spec: ModelSpec,
+        idata,
+        exact: ExactPosterior | None,
+        *,
+        regression: RegressionDesign | None = None,
+    ):
         self.network, self.spec, self.idata = network, spec, idata
         self.engine = "exact" if exact is not None else "pymc"
         self._exact = exact
-        self.regression = (
-            exact.regression if exact is not None else RegressionDesign.from_network(network, spec)
-        )
+        if regression is None:  # not handed down: the exact engine's, or built here
+            regression = (
+                exact.regression
+                if exact is not None
+                else RegressionDesign.from_network(network, spec)
+            )
+        self.regression = regression
         #: centred covariate terms the effects are evaluated at (None: at the centre)
         self.shift: np.ndarray | None = None
         self.at_values: dict = {}

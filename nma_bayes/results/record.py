@@ -12,6 +12,7 @@ from ..base import validate as VA
 from ..base.html import fit_html
 from ..engines.exact import ExactPosterior
 from ..models.likelihood import ContrastData
+from ..models.regression import RegressionDesign
 from . import absolute as AB
 from . import goodness_of_fit as MF
 from . import summaries
@@ -55,6 +56,9 @@ class FitRecord(ClassSummaryMethods, RegressionMethods):
     data : ContrastData, optional
         The numeric arrays of the network, built once by ``fit_network`` and reused by goodness
         of fit (built on first use otherwise).
+    regression : RegressionDesign, optional
+        The meta-regression design, built once by ``fit_network`` (built from the network's
+        covariates otherwise).
 
     Attributes
     ----------
@@ -73,12 +77,13 @@ class FitRecord(ClassSummaryMethods, RegressionMethods):
         seed: int,
         exact: ExactPosterior | None = None,
         data: ContrastData | None = None,
+        regression: RegressionDesign | None = None,
     ):
         self.network = network
         self.spec = spec
         self.settings = settings
         self.seed = int(seed)
-        self.posterior = Posterior(network, spec, idata, exact)
+        self.posterior = Posterior(network, spec, idata, exact, regression=regression)
         self._data = data
         # independent draws of the exact engine need no convergence checks
         self.problems = [] if exact is not None else convergence_problems(self.diagnostics())
@@ -394,7 +399,7 @@ class FitRecord(ClassSummaryMethods, RegressionMethods):
                 f"{int(np.sum(np.asarray(net.n_arms) > 2))} multi-arm studies"
             ),
             "reference": f"{net.reference}; {net.reference_rule}",
-            **self.spec.describe(net),
+            **self.spec.describe(net, regression=self.posterior.regression),
             "sampler": (
                 f"exact engine: quadrature over tau, {s.chains} x {s.draws} independent draws, "
                 f"seed {self.seed}"
