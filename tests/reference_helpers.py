@@ -17,6 +17,21 @@ def reference(name: str, source: str, model: str, quantity: str) -> pd.DataFrame
     return rows.set_index("treatment")
 
 
+def smd_arms_network() -> nb.Network:
+    """Four studies of arm-level means (a four-arm study among them) as SMDs: the rank-two
+    within-study covariance (``u``, ``cov_u``) of SMDs sharing a base arm."""
+    arms = pd.DataFrame(
+        {
+            "study": ["s1"] * 4 + ["s2"] * 2 + ["s3"] * 3 + ["s4"] * 2,
+            "treatment": ["A", "B", "C", "D", "A", "B", "B", "C", "D", "A", "D"],
+            "mean": [10.0, 8.5, 7.0, 9.0, 11.0, 9.5, 8.0, 7.5, 7.9, 10.2, 9.9],
+            "sd": [3.0, 2.5, 3.5, 2.8, 3.1, 2.9, 2.6, 3.3, 3.0, 2.7, 3.2],
+            "n": [40, 35, 42, 38, 50, 52, 30, 28, 33, 61, 58],
+        }
+    )
+    return nb.Network.from_arms(arms, measure="SMD", reference="A")
+
+
 @functools.cache
 def reference_fit(key: str, engine: str = "pymc") -> nb.NetworkFit:
     """One seeded fit per reference analysis and engine, shared by the tests that check it."""

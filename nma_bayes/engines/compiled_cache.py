@@ -92,8 +92,11 @@ def version_key() -> str:
     """Hash of everything that shapes the compiled wrappers (a stale entry is never used)."""
     import llvmlite
     import numba
-    import nutpie
     import pytensor
+
+    from .light_import import import_nutpie
+
+    nutpie = import_nutpie()
 
     from .. import __version__
 
@@ -131,8 +134,9 @@ def compile_model(model):
     Returns nutpie's ``CompiledPyMCModel``; falls back to ``nutpie.compile_pymc_model`` when the
     cache is turned off or anything about the cached route fails (with a warning then).
     """
-    import nutpie
+    from .light_import import import_nutpie
 
+    nutpie = import_nutpie()
     if not _enabled():
         return nutpie.compile_pymc_model(model)
     try:
@@ -151,7 +155,9 @@ def compile_model(model):
 
 def _compile_cached(model):
     """Compile by the cached route of :func:`compile_model` (raises on any problem)."""
-    import nutpie.compile_pymc as NC
+    from .light_import import import_nutpie
+
+    NC = import_nutpie().compile_pymc
     from pymc.initial_point import make_initial_point_fn
 
     # as nutpie.compile_pymc_model: jittered support points, the same PyTensor functions

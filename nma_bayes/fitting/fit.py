@@ -19,7 +19,7 @@ from ..data.formats import as_network, detect_format
 from ..data.network import data_options
 from ..data.transforms import ume_network
 from ..engines.exact import exact_posterior
-from ..engines.nuts import SamplerSettings, sample_posterior
+from ..engines.nuts import SamplerSettings, sample_posterior, use_collapsed
 from ..models.classes import ClassStructure, normalise_class_sd
 from ..models.likelihood import ContrastData
 from ..models.priors import (
@@ -68,6 +68,7 @@ def fit_network(
     sampler: str = "nutpie",
     target_accept: float | None = None,
     progressbar: bool = False,
+    collapse: bool | None = None,
     **columns,
 ) -> NetworkFit:
     """Fit a Bayesian network meta-analysis to study contrasts.
@@ -152,6 +153,13 @@ def fit_network(
         :class:`~nma_bayes.engines.nuts.SamplerSettings`).
     progressbar : bool
         Show the sampler's progress bar.
+    collapse : bool, optional
+        PyMC engine, random effects on contrast data with a normal prior on ``d`` (no classes,
+        no meta-regression, up to 64 treatments): sample ``tau`` alone from the model with
+        ``d`` integrated out and draw ``d`` exactly given each draw of ``tau``
+        (:mod:`nma_bayes.models.collapsed`). ``None`` (default): so for networks of under 30
+        studies, where ``tau`` mixes slowly when sampled with ``d``; ``False``: never (NUTS on
+        ``d`` and ``tau`` together); ``True``: required (else ``bad-option``).
     **columns
         Column names (contrasts: ``study=, treat1=, treat2=, TE=, seTE=, se_base=``; arms:
         ``study=, treatment=, mean=, sd=, n=, se=``) and options (``measure=`` — required for
@@ -181,7 +189,7 @@ def fit_network(
     _check_choices(engine=engine, consistency=consistency, class_model=class_model)
     settings = SamplerSettings(
         draws=draws, tune=tune, chains=chains, cores=cores, sampler=sampler,
-        target_accept=target_accept, progressbar=progressbar,
+        target_accept=target_accept, progressbar=progressbar, collapse=collapse,
     )  # fmt: skip
     seed = _resolve_seed(random_seed)
     spec = ModelSpec(
@@ -207,6 +215,8 @@ def fit_network(
     arrays = ContrastData.from_network(network)
     regression = RegressionDesign.from_network(network, spec)
     warn_unidentified(regression, network)
+    if engine == "pymc":
+        use_collapsed(network, spec, settings, regression)  # collapse=True refused here, early
     fit = _run_engine(
         engine, network, spec, settings, seed, arrays=arrays, classes=classes,
         regression=regression,

@@ -20,14 +20,15 @@ from nma_bayes.engines import compiled_cache as CC
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import hashlib, json, warnings
+import hashlib, json, os, warnings
 import numpy as np
 import nma_bayes as nb
 from nma_bayes.engines import nuts
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     fit = nb.fit_network(nb.datasets.load_dataset("parkinsons"), reference="Placebo",
-                         effects="fixed", random_seed=11, draws=300, tune=300, chains=2)
+                         effects=os.environ.get("PROBE_EFFECTS", "fixed"), random_seed=11,
+                         draws=300, tune=300, chains=2)
 (compiled,) = nuts._COMPILED.values()
 d = np.ascontiguousarray(fit.idata["posterior"]["d"].values)
 print(json.dumps({
@@ -79,6 +80,18 @@ def test_cold_warm_concurrent_corrupt_and_uncached_processes_give_identical_draw
     assert result(probe(cache))["cached"]  # and the rebuilt entry loads again
     plain = result(probe(tmp_path / "unused", NMA_BAYES_CACHE="0"))
     assert plain["draws"] == cold[0]["draws"] and not (tmp_path / "unused").exists()
+
+
+def test_the_collapsed_model_gives_identical_draws_from_a_cold_and_a_warm_cache(tmp_path):
+    """The collapsed random-effects model (its Op's kernel cached by PyTensor and numba, the
+    wrappers by nma_bayes): a cold and a warm process draw the same ``d`` and ``tau``."""
+    cache = tmp_path / "cache"
+    cold = result(probe(cache, PROBE_EFFECTS="random"))
+    warm = result(probe(cache, PROBE_EFFECTS="random"))
+    assert warm["cached"] and not cold["warnings"] and not warm["warnings"]
+    assert warm["draws"] == cold["draws"]
+    fixed = result(probe(cache))
+    assert fixed["draws"] != cold["draws"]  # a different model: the hash has teeth
 
 
 def test_the_cache_key_changes_with_every_version_that_shapes_the_code(monkeypatch):

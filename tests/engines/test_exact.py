@@ -2,9 +2,8 @@
 the PyMC engine on every reference data set (``fit.compare_exact()``)."""
 
 import numpy as np
-import pandas as pd
 import pytest
-from reference_helpers import reference_fit, stacked_design
+from reference_helpers import reference_fit, smd_arms_network, stacked_design
 from scipy.linalg import block_diag
 from scipy.stats import multivariate_normal, norm
 
@@ -57,16 +56,7 @@ def test_random_effects_matches_brute_force_on_parkinsons():
 
 
 def test_random_effects_with_smd_rank_two_covariance_matches_brute_force():
-    arms = pd.DataFrame(
-        {
-            "study": ["s1"] * 4 + ["s2"] * 2 + ["s3"] * 3 + ["s4"] * 2,
-            "treatment": ["A", "B", "C", "D", "A", "B", "B", "C", "D", "A", "D"],
-            "mean": [10.0, 8.5, 7.0, 9.0, 11.0, 9.5, 8.0, 7.5, 7.9, 10.2, 9.9],
-            "sd": [3.0, 2.5, 3.5, 2.8, 3.1, 2.9, 2.6, 3.3, 3.0, 2.7, 3.2],
-            "n": [40, 35, 42, 38, 50, 52, 30, 28, 33, 61, 58],
-        }
-    )
-    net = nb.Network.from_arms(arms, measure="SMD", reference="A")
+    net = smd_arms_network()
     spec = nb.ModelSpec("random", nb.Normal(0, 10), nb.HalfNormal(0.5))
     taus = np.linspace(0, 4, 1601)
     mean, sd, _ = brute_force(net, spec, taus)
