@@ -2,13 +2,17 @@
 
 import subprocess
 import sys
+import warnings
+from html import escape
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import nma_bayes as nb
 from nma_bayes import cli
+from nma_bayes.cli.priors import parse_prior
 
 
 @pytest.fixture
@@ -328,3 +332,319 @@ def test_cli_fits_arm_level_binary_outcomes(tmp_path, capsys):
     assert "Individual counselling" in printed
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "binomial (logit link) on arm-level outcomes" in html
+
+
+# ---------------------------------------------------------------------------- issue 14: the
+# whole analysis from the command line: version, class models, priors by name, node-splitting,
+# DIC, arm-level likelihoods, both engines
+
+#: Short PyMC runs: the CLI and the in-process fit use the same settings and seed.
+PYMC = {"draws": 150, "tune": 200, "chains": 2}
+PYMC_ARGS = [f"--{k}={v}" for k, v in PYMC.items()]
+
+
+def _csv(tmp_path, name, table=None, **columns):
+    """Write a bundled data set (or ``table``) to a CSV; return its path."""
+    path = tmp_path / f"{name}.csv"
+    data = nb.datasets.load_dataset(name, table) if table else nb.datasets.load_dataset(name)
+    data.rename(columns=columns).to_csv(path, index=False)
+    return path
+
+
+def _fit_in_process(csv, *, labels=(), **kwargs):
+    """The fit the command should reproduce: same CSV reader, options and seed."""
+    data = nb.read_csv_table(csv, labels=list(labels))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nb.NMAConvergenceWarning)  # short runs
+        return nb.fit_network(data, **kwargs)
+
+
+def _same(path, expected):
+    """The CSV written by the command equals the in-process table (floats round-trip)."""
+    written = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    expected = expected.reset_index(drop=True)
+    assert list(written.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False, rtol=1e-12, atol=0)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.split() == ["nma-bayes", nb.__version__]
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.split() == ["nma-bayes", nb.__version__]
+
+
+def test_pymc_engine_subprocess_matches_an_in_process_fit(tmp_path):
+    """CI: ``nma-bayes fit --engine pymc`` on a bundled data set, in a fresh process."""
+    csv, out = _csv(tmp_path, "parkinsons"), tmp_path / "out"
+    result = _run(
+        "fit", csv, "--engine", "pymc", "--lower-is-better", "--seed", 11, *PYMC_ARGS, "--dic",
+        "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = {p.name for p in out.iterdir()}
+    assert written == {
+        "report.html", "relative_effects.csv", "relative_effects_all_pairs.csv",
+        "league_table.csv", "sucra.csv", "model_fit.csv",
+    }  # fmt: skip
+    fit = _fit_in_process(csv, engine="pymc", random_seed=11, lower_is_better=True, **PYMC)
+    assert fit.engine == "pymc" and fit.idata.posterior.sizes["draw"] == PYMC["draws"]
+    _same(out / "relative_effects.csv", fit.relative_effects())
+    _same(out / "sucra.csv", fit.sucra(lower_is_better=True))
+    _same(out / "model_fit.csv", fit.model_fit())
+    assert cli.analysis.dic_line(fit.model_fit()) in result.stdout.splitlines()
+    assert "seed 11, engine pymc" in result.stderr and "Traceback" not in result.stderr
+    assert "Pramipexole" in result.stdout
+
+
+# ------------------------------------------------------------------------------ class models
+def _psps_cli(tmp_path, *extra):
+    csv, out = _csv(tmp_path, "psps_t2_illustrative"), tmp_path / "out"
+    args = ["fit", str(csv), "--classes", "class", "--effects", "fixed", "--lower-is-better",
+            "--seed", "3", *PYMC_ARGS, "--out", str(out), *map(str, extra)]  # fmt: skip
+    return csv, out, cli.main(args)
+
+
+@pytest.mark.filterwarnings("ignore::nma_bayes.NMAConvergenceWarning")
+def test_class_model_writes_class_summaries_of_the_same_fit(tmp_path, capsys):
+    csv, out, status = _psps_cli(tmp_path, "--class-model", "common")
+    assert status == 0, capsys.readouterr().err
+    fit = _fit_in_process(
+        csv, labels=["class", "treat1_class", "treat2_class"], classes="class",
+        class_model="common", effects="fixed", lower_is_better=True, random_seed=3, **PYMC,
+    )  # fmt: skip
+    _same(out / "class_effects.csv", fit.class_effects())
+    _same(out / "class_rankings.csv", fit.class_rankings(lower_is_better=True))
+    _same(out / "relative_effects.csv", fit.relative_effects())
+    # a common class model: treatments of one class share one effect
+    rel = pd.read_csv(out / "relative_effects.csv")
+    scs = rel[rel["treatment"].str.startswith("SCS")]["mean"]
+    assert len(scs) >= 2 and scs.nunique() == 1
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "common: one effect per class" in html and '<section id="class-effects">' in html
+
+
+def test_class_options_reach_fit_network(tmp_path, capsys, monkeypatch):
+    """Exchangeable model and class priors by name are passed on as objects."""
+    seen = {}
+
+    def spy(network, **kwargs):
+        seen.update(kwargs, classes=network.classes)
+        raise RuntimeError("stop before sampling")
+
+    monkeypatch.setattr("nma_bayes.fitting.fit.fit_network", spy)
+    _, _, status = _psps_cli(
+        tmp_path, "--class-model", "exchangeable", "--prior-class-mean", "normal(0, 5)",
+        "--prior-class-sd", "truncnormal(0.33, 0.1)", "--effects", "random",
+        "--prior-tau", "half-cauchy(0.5)", "--prior-d", "normal(mean=0, sd=4)",
+    )  # fmt: skip
+    assert status == 2 and "stop before sampling" in capsys.readouterr().err
+    assert seen["class_model"] == "exchangeable" and seen["effects"] == "random"
+    assert seen["prior_class_mean"] == nb.Normal(0, 5)
+    assert seen["prior_class_sd"] == nb.priors.TruncatedNormal(0.33, 0.1)
+    assert seen["prior_tau"] == nb.HalfCauchy(0.5) and seen["prior_d"] == nb.Normal(0, 4)
+    assert (seen["draws"], seen["tune"], seen["chains"]) == (150, 200, 2)
+    assert seen["classes"] is not None and "neuromodulation" in set(seen["classes"].values())
+
+
+def test_classes_without_a_class_model_still_give_class_effects(tmp_path, capsys):
+    data = _write(
+        tmp_path / "classes.csv",
+        "study,treat1,treat2,TE,seTE,treat1_cls,treat2_cls\n"
+        "s1,B,A,0.1,0.2,x,y\ns2,C,A,0.3,0.25,x,y\ns3,C,B,0.2,0.3,x,x\n",
+    )
+    out = tmp_path / "out"
+    assert _fit_cli(data, out, "--classes", "cls", "--reference", "A", "--seed", "1") == 0
+    fit = _fit_in_process(
+        data, labels=["treat1_cls", "treat2_cls"], classes="cls", reference="A", engine="exact",
+        effects="fixed", random_seed=1,
+    )  # fmt: skip
+    _same(out / "class_effects.csv", fit.class_effects())
+    assert not (out / "class_rankings.csv").exists()  # no direction: no rankings
+    assert "class_effects.csv" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------- priors by name
+@pytest.mark.parametrize(
+    ("option", "text", "expected"),
+    [
+        ("--prior-d", "normal(0,10)", nb.Normal(0, 10)),
+        ("--prior-d", " Normal( mean = -1 , sd = 2.5e1 ) ", nb.Normal(-1, 25)),
+        ("--prior-tau", "halfnormal(1)", nb.HalfNormal(1)),
+        ("--prior-tau", "half-normal(.5)", nb.HalfNormal(0.5)),
+        ("--prior-tau", "uniform(0,5)", nb.Uniform(0, 5)),
+        ("--prior-tau", "lognormal(-2,1)", nb.LogNormal(-2, 1)),
+        ("--prior-tau", "halfcauchy(0.5)", nb.HalfCauchy(0.5)),
+        ("--prior-tau", "turner()", nb.turner2015()),
+        ("--prior-tau", "turner2015(all-cause, pharma vs placebo)",
+         nb.turner2015("all-cause mortality", "pharmacological vs placebo/control")),
+        ("--prior-tau", "rhodes()", nb.rhodes2015()),
+        ("--prior-tau", "rhodes(outcome='mental health', comparison=pharma vs pharma, "
+         "area=respiratory)", nb.rhodes2015("mental health outcome",
+                                            "pharmacological vs pharmacological",
+                                            area="respiratory")),
+        ("--prior-class-sd", "truncnormal(0.33, 0.1)", nb.priors.TruncatedNormal(0.33, 0.1)),
+        ("--prior-class-mean", "normal(0, 3)", nb.Normal(0, 3)),
+    ],
+)  # fmt: skip
+def test_parse_prior(option, text, expected):
+    prior = parse_prior(option, text)
+    assert type(prior) is type(expected) and prior == expected
+
+
+@pytest.mark.parametrize(
+    "tau",
+    ["turner(all-cause mortality, pharmacological vs placebo/control)",
+     "rhodes(mental health, pharma vs placebo)", "uniform(0, 2)"],
+)  # fmt: skip
+def test_priors_by_name_are_used_by_the_fit(senn_csv, tmp_path, capsys, tau):
+    out = tmp_path / "out"
+    status = cli.main(["fit", str(senn_csv), "--engine", "exact", "--seed", "5", "--prior-d",
+                       "normal(0, 5)", "--prior-tau", tau, "--out", str(out)])  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    prior_tau = parse_prior("--prior-tau", tau)
+    fit = _fit_in_process(senn_csv, engine="exact", random_seed=5, prior_d=nb.Normal(0, 5),
+                          prior_tau=prior_tau)  # fmt: skip
+    _same(out / "relative_effects.csv", fit.relative_effects())
+    default = _fit_in_process(senn_csv, engine="exact", random_seed=5)
+    assert not np.allclose(default.relative_effects()["sd"], fit.relative_effects()["sd"])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "normal(0, 5^2)" in html
+    assert escape(prior_tau.describe()) in html
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--prior-d", "halfnormal(1)"], ["--prior-d 'halfnormal(1)'", "normal(mean, sd)"]),
+        (["--prior-d", "normal(0)"], ["--prior-d", "needs sd"]),
+        (["--prior-d", "normal(0, -1)"], ["--prior-d", "'sd' (a scale)"]),
+        (["--prior-d", "normal(0, ten)"], ["--prior-d", "'ten' is not a number"]),
+        (["--prior-d", "normal(0, nan)"], ["--prior-d", "not a number"]),
+        (["--prior-d", "normal 0 10"], ["--prior-d", "is not a prior"]),
+        (["--prior-d", "normal(0, 1, 2)"], ["--prior-d", "3 values"]),
+        (["--prior-d", "normal(mu=0, sd=1)"], ["--prior-d", "no parameter 'mu'"]),
+        (["--prior-tau", "gamma(1, 1)"], ["--prior-tau", "unknown family 'gamma'", "rhodes("]),
+        (["--prior-tau", "turner(nonsense, pharma vs placebo)"],
+         ["--prior-tau", "Unknown Turner et al. outcome type 'nonsense'"]),
+        (["--prior-tau", "turner(pain)"], ["--prior-tau", "give both outcome and comparison"]),
+        (["--prior-tau", "rhodes(pain, drug vs placebo, area=mars)"], ["--prior-tau", "'mars'"]),
+        (["--prior-class-sd", "halfcauchy(1)", "--class-model", "exchangeable", "--classes",
+          "c"], ["--prior-class-sd", "truncnormal(mean, sd)"]),
+    ],
+)  # fmt: skip
+def test_bad_prior_strings_are_one_line_errors(senn_csv, tmp_path, capsys, no_fit, args,
+                                               fragments):  # fmt: skip
+    args = ["fit", str(senn_csv), "--engine", "exact", "--out", str(tmp_path / "out"), *args]
+    assert cli.main(args) == 2  # random effects: --prior-tau applies
+    err = capsys.readouterr().err
+    line = _one_error_line(err)
+    for fragment in fragments:
+        assert fragment in line, line
+    assert "accepted forms:" in line
+    assert "reading data" not in err  # refused before the data are read
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--effects", "fixed", "--prior-tau", "halfnormal(1)"], "--prior-tau has no effect"),
+        (["--prior-class-sd", "halfnormal(1)"], "--prior-class-sd needs --class-model"),
+        (["--class-model", "common"], "--class-model needs --classes"),
+        (["--nodesplit", "--class-model", "common", "--classes", "c"], "--nodesplit cannot"),
+    ],
+)
+def test_options_that_would_be_ignored_are_refused(senn_csv, tmp_path, capsys, no_fit, args,
+                                                   fragment):  # fmt: skip
+    assert _fit_cli(senn_csv, tmp_path / "out", *args) == 2
+    assert fragment in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--draws", "0"], "draws"),
+        (["--chains", "0"], "chains"),
+        (["--class-model", "common", "--classes", "cls"], "exact engine"),
+    ],
+)
+def test_invalid_model_settings_are_one_line_errors(tmp_path, capsys, args, fragment):
+    data = _write(
+        tmp_path / "classes.csv",
+        "study,treat1,treat2,TE,seTE,treat1_cls,treat2_cls\n"
+        "s1,B,A,0.1,0.2,x,y\ns2,C,A,0.3,0.25,x,y\ns3,C,B,0.2,0.3,x,x\n",
+    )
+    assert _fit_cli(data, tmp_path / "out", *args) == 2
+    assert fragment in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+# ------------------------------------------------------------------------- nodesplit and DIC
+def test_dic_writes_model_fit_and_prints_the_dic(tmp_path, capsys):
+    csv, out = _csv(tmp_path, "parkinsons"), tmp_path / "out"
+    assert _fit_cli(csv, out, "--dic", "--seed", "4") == 0
+    fit = _fit_in_process(csv, engine="exact", effects="fixed", random_seed=4)
+    _same(out / "model_fit.csv", fit.model_fit())
+    printed = capsys.readouterr().out.splitlines()
+    assert cli.analysis.dic_line(fit.model_fit()) in printed
+    assert printed[-1].startswith("DIC ") and "pD" in printed[-1]
+    assert '<section id="nodesplit">' not in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_nodesplit_writes_the_table_and_passes_it_to_the_report(tmp_path, capsys, monkeypatch):
+    """The table is written, drawn into the report (``write_report(..., nodesplit=)``) and
+    computed with the model settings of the main fit (here a prior by name)."""
+    from nma_bayes.report import html_report
+
+    csv, out = _csv(tmp_path, "parkinsons"), tmp_path / "out"
+    passed = {}
+    original = html_report.write_report
+
+    def spy(fit, path, **kwargs):
+        passed.update(kwargs)
+        return original(fit, path, **kwargs)
+
+    monkeypatch.setattr(html_report, "write_report", spy)
+    status = cli.main(["fit", str(csv), "--engine", "exact", "--nodesplit", "--seed", "4",
+                       "--prior-tau", "halfnormal(0.5)", "--out", str(out)])  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    expected = nb.nodesplit(nb.read_csv_table(csv), engine="exact", random_seed=4,
+                            prior_tau=nb.HalfNormal(0.5))  # fmt: skip
+    assert len(expected) == 4
+    _same(out / "nodesplit.csv", expected)
+    pd.testing.assert_frame_equal(passed["nodesplit"], expected)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<section id="nodesplit">' in html and '<section id="model-fit">' in html
+    other = nb.nodesplit(nb.read_csv_table(csv), engine="exact", random_seed=4)
+    assert not np.allclose(other["difference"], expected["difference"])  # the prior was used
+
+
+def test_nodesplit_without_a_loop_is_refused_before_the_fit(tmp_path, capsys, no_fit):
+    data = _write(tmp_path / "star.csv",
+                  "study,treat1,treat2,TE,seTE\ns1,B,A,0.1,0.2\ns2,C,A,0.3,0.25\n")  # fmt: skip
+    assert _fit_cli(data, tmp_path / "out", "--nodesplit") == 2
+    assert "no closed loop" in _one_error_line(capsys.readouterr().err)
+
+
+# ---------------------------------------------------------------------- arm-level likelihoods
+@pytest.mark.filterwarnings("ignore::nma_bayes.NMAConvergenceWarning")
+def test_poisson_rates_with_renamed_columns(tmp_path, capsys):
+    csv = _csv(tmp_path, "dietary_fat", "arms", events="deaths", exposure="years")
+    pd.read_csv(csv).drop(columns="n").to_csv(csv, index=False)
+    out = tmp_path / "out"
+    args = ["fit", str(csv), "--likelihood", "poisson", "--link", "log", "--events", "deaths",
+            "--exposure", "years", "--effects", "fixed", "--seed", "8", *PYMC_ARGS, "--dic",
+            "--out", str(out)]  # fmt: skip
+    assert cli.main(args) == 0, capsys.readouterr().err
+    fit = _fit_in_process(csv, likelihood="poisson", link="log", events="deaths",
+                          exposure="years", effects="fixed", random_seed=8, **PYMC)  # fmt: skip
+    _same(out / "relative_effects.csv", fit.relative_effects())
+    _same(out / "model_fit.csv", fit.model_fit())
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "poisson (log link) on arm-level outcomes" in html
+    # without --exposure the default column name is looked for, and its absence is one line
+    assert cli.main([a for a in args if a not in ("--exposure", "years")]) == 2
+    assert "exposure" in _one_error_line(capsys.readouterr().err)

@@ -222,6 +222,7 @@ def run_sbc(
             "prior_d": settings.prior_d,
             "prior_tau": settings.prior_tau,
             "random_seed": int(rng.integers(2**31)),
+            "progressbar": False,  # hundreds of fits: no bar per fit, even in a notebook
         }
         if settings.covariate is not None:  # shared-interaction meta-regression (TSD3)
             kwargs.update(

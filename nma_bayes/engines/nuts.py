@@ -23,6 +23,7 @@ import xarray as xr
 
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
+from ..base.html import in_jupyter_kernel
 from ..models.arm_likelihood import OutcomeData
 from ..models.likelihood import ContrastData
 from ..models.regression import RegressionDesign
@@ -62,8 +63,10 @@ class SamplerSettings:
         in 40 at 0.95, none in 40 at 0.99), and 0.9 from 30 studies on, where no divergence was
         seen at 0.8-0.9 and 0.99 costs 2-4x the time (500 studies: 5.2 s vs 1.4 s). The
         collapsed model (``tau`` alone) gets 0.9 unless its ``tau`` prior is light-tailed.
-    progressbar : bool
-        Show the sampler's progress bar.
+    progressbar : bool or None
+        Show the sampler's progress bar. ``None`` (default): shown when running inside a Jupyter
+        (IPython) kernel, where nutpie and PyMC draw it in the notebook, and hidden otherwise
+        (:func:`nma_bayes.base.html.in_jupyter_kernel`); ``True``/``False`` force it.
     collapse : bool or None
         Sample the collapsed model (``tau`` only, ``d`` integrated out and drawn exactly given
         ``tau``; :mod:`nma_bayes.models.collapsed`). ``None`` (default): below 30 studies,
@@ -76,7 +79,7 @@ class SamplerSettings:
     cores: int | None = None
     sampler: str = "nutpie"
     target_accept: float | None = None
-    progressbar: bool = False
+    progressbar: bool | None = None
     collapse: bool | None = None
 
     def __post_init__(self):
@@ -91,13 +94,31 @@ class SamplerSettings:
             object.__setattr__(self, name, value)
         value = VA.check_probability(self.target_accept, "target_accept", allow_none=True)
         object.__setattr__(self, "target_accept", value)
-        object.__setattr__(self, "progressbar", VA.check_bool(self.progressbar, "progressbar"))
+        object.__setattr__(self, "progressbar", _check_progressbar(self.progressbar))
         collapse = VA.check_bool(self.collapse, "collapse", allow_none=True)
         object.__setattr__(self, "collapse", collapse)
 
     def n_cores(self) -> int:
         """Return the number of chains to run in parallel."""
         return self.cores or max(1, min(self.chains, os.cpu_count() or 1))
+
+    def show_progress(self) -> bool:
+        """Return whether the sampler shows its progress bar (``None``: inside a Jupyter kernel)."""
+        return self.progressbar if self.progressbar is not None else in_jupyter_kernel()
+
+
+def _check_progressbar(value: object) -> bool | None:
+    """Return ``value`` if it is ``True``, ``False`` or ``None`` (else ``bad-option``)."""
+    if value is None:
+        return None
+    try:
+        return VA.check_bool(value, "progressbar")
+    except ModelSpecError:
+        raise ModelSpecError(
+            f"progressbar must be True or False, or None (shown inside a Jupyter kernel only), "
+            f"got {value!r} ({type(value).__name__}).",
+            rule="bad-option",
+        ) from None
 
 
 #: Networks with fewer studies get the cautious target acceptance rate.
@@ -359,7 +380,7 @@ def sample_posterior(
             chains=settings.chains,
             cores=settings.n_cores(),
             seed=int(seed),
-            progress_bar=settings.progressbar,
+            progress_bar=settings.show_progress(),
             save_warmup=False,
             # the relative effects of a network are strongly correlated (they share comparators);
             # a low-rank-updated mass matrix gives 5-15x the ESS of a diagonal one here
@@ -384,7 +405,7 @@ def sample_posterior(
                 chains=settings.chains,
                 cores=settings.n_cores(),
                 random_seed=int(seed),
-                progressbar=settings.progressbar,
+                progressbar=settings.show_progress(),
                 nuts_sampler="pymc",
                 target_accept=target_accept,
                 compute_convergence_checks=False,

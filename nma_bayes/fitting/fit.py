@@ -67,7 +67,7 @@ def fit_network(
     engine: str = "pymc",
     sampler: str = "nutpie",
     target_accept: float | None = None,
-    progressbar: bool = False,
+    progressbar: bool | None = None,
     collapse: bool | None = None,
     **columns,
 ) -> NetworkFit:
@@ -151,8 +151,10 @@ def fit_network(
     target_accept : float, optional
         NUTS target acceptance rate; by default 0.99 below 30 studies and 0.9 otherwise (see
         :class:`~nma_bayes.engines.nuts.SamplerSettings`).
-    progressbar : bool
-        Show the sampler's progress bar.
+    progressbar : bool, optional
+        Show the sampler's progress bar (PyMC engine). ``None`` (default): shown when running
+        inside a Jupyter (IPython) kernel, e.g. in a notebook, and hidden otherwise (scripts,
+        the terminal); ``True`` or ``False`` force it.
     collapse : bool, optional
         PyMC engine, random effects on contrast data with a normal prior on ``d`` (no classes,
         no meta-regression, up to 64 treatments): sample ``tau`` alone from the model with

@@ -23,9 +23,39 @@ class NetworkFit(FitRecord):
     ``model_fit``, ``diagnostics``, ...) plus the exports below.
     """
 
-    def to_report(self, path, **kwargs):
-        """Write a self-describing HTML report (see :func:`~.html_report.write_report`)."""
-        return write_report(self, path, **kwargs)
+    def to_report(
+        self,
+        path,
+        *,
+        lower_is_better: bool | None = None,
+        title: str | None = None,
+        ci_prob: float = 0.95,
+        model_fit: bool = True,
+        nodesplit=None,
+        sensitivity=None,
+    ):
+        """Write a self-describing single-file HTML report of this fit.
+
+        The keywords are :func:`~nma_bayes.report.html_report.write_report`'s: the benefit direction
+        of the rankings, the title, the interval probability, whether to include the model fit
+        table, and the tables of :func:`nma_bayes.nodesplit` and
+        :func:`nma_bayes.prior_sensitivity` to add as sections.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        return write_report(
+            self,
+            path,
+            lower_is_better=lower_is_better,
+            title=title,
+            ci_prob=ci_prob,
+            model_fit=model_fit,
+            nodesplit=nodesplit,
+            sensitivity=sensitivity,
+        )
 
     def to_csv(self, directory, **kwargs):
         """Write relative effects, league table and SUCRA as CSV files into ``directory``."""

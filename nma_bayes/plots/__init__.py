@@ -13,7 +13,8 @@ Plots that need the draws or several summaries take the fit only (``plot_ranks``
 ``plot_trace``, ``plot_rank_diagnostics``, ``plot_regression``: ``regression_curve`` and
 ``study_points``); plots of analyses that need more than one fit take their table only
 (``plot_nodesplit``, ``plot_dev_dev``). Every plot draws into ``ax=`` when
-given, else into a new figure, and returns the root matplotlib ``Figure`` (not shown). Where a
+given, else into a new figure, and returns the root matplotlib ``Figure`` (not shown, and not
+held by pyplot, so that in Jupyter a returned figure shows exactly once). Where a
 plot needs the benefit direction and is not given it, it uses the one recorded on the network
 (:func:`nma_bayes.base.validate.resolve_direction`); ``plot_ranks`` requires it.
 """

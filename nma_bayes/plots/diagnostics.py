@@ -1,7 +1,9 @@
 """MCMC diagnostic plots: thin wrappers over ArviZ (1.x) trace and rank plots.
 
 ArviZ draws into a ``PlotCollection``; these wrappers draw with the matplotlib backend and
-return its figure. ArviZ and matplotlib are imported when a plot is drawn.
+return its figure, let go by pyplot (ArviZ makes it with pyplot; Jupyter would otherwise draw it
+twice, see :mod:`nma_bayes.plots._figure`). ArviZ and matplotlib are imported when a plot is
+drawn.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..base.errors import ModelSpecError
+from ._figure import release_from_pyplot
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -85,6 +88,9 @@ def _figure(plot, fit, var_names, kwargs) -> Figure:
             f"{list(posterior.data_vars)}.",
             rule="bad-option",
         )
+    import matplotlib.pyplot as plt
+
     kwargs.setdefault("backend", "matplotlib")
+    before = plt.get_fignums()
     collection = plot(fit.idata, var_names=present, **kwargs)
-    return collection.viz["figure"].item()
+    return release_from_pyplot(collection.viz["figure"].item(), before)

@@ -6,13 +6,22 @@ The plot only draws what :meth:`Network.comparisons
 matplotlib and networkx are imported when a plot is drawn. ``plot_network`` takes a network, or a
 fit (it draws the fit's ``.network``).
 
+A new figure is sized to its content (:mod:`nma_bayes.plots._network_geometry`): the graph gets
+as many points per layout unit as it needs for its nodes not to overlap each other and for no
+label to overlap another label or a node (labels along the radius, on a circle outside every
+node, for circular layouts of more than 12 treatments; horizontal labels beside their node
+otherwise), and the figure is then cut to the graph, its labels, the caption under it and the
+legend to its right, so that it has no empty margins. Drawn into a given ``ax``, the graph is
+scaled to fit that Axes instead.
+
 Artists are tagged with a ``gid`` so the figure can be inspected programmatically:
 
 - ``"nma-nodes"``: the node ``PathCollection`` (one offset per treatment, in treatment order;
   ``get_sizes()`` are the marker areas in points²);
 - ``"nma-edges"``: the edge ``LineCollection`` (one segment per row of ``comparisons()``, in its
   order; ``get_linewidths()`` proportional to ``n_studies``);
-- ``"nma-label"``: one text per treatment (its name), in treatment order;
+- ``"nma-label"``: one text per treatment (its name, wrapped at word breaks onto lines of at most
+  22 characters), in treatment order;
 - ``"nma-edge-label"``: one text per edge (its number of studies), if ``edge_labels=True``;
 - ``"nma-caption"``: a caption saying what node areas and edge widths show.
 """
@@ -25,7 +34,8 @@ import numpy as np
 
 from ..base.errors import ModelSpecError
 from ..data.network import Network
-from ._figure import root_figure
+from . import _network_geometry as G
+from ._figure import new_figure, root_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -84,9 +94,12 @@ def plot_network(
     Returns
     -------
     matplotlib.figure.Figure
-        The figure drawn into (not shown). Edge widths are proportional to the number of
-        studies of the comparison. With treatment classes (``network.classes``) nodes are
-        coloured by class and a legend lists the classes.
+        The figure drawn into (not shown; a new one is not held by pyplot, so Jupyter shows it
+        once, and sized to what it shows: it grows with the number and length of the names).
+        Edge widths are proportional to the number of studies of the comparison. With treatment
+        classes (``network.classes``) nodes are coloured by class and a legend lists the
+        classes. A dense spring layout may still have overlapping labels (the graph grows at
+        most 2.5-fold to avoid them).
 
     Raises
     ------
@@ -101,8 +114,10 @@ def plot_network(
     pos = _layout(names, comps, layout, seed)
     xy = np.array([pos[t] for t in names], dtype=float).reshape(len(names), 2)
     areas, basis = _node_areas(network.treatment_table(), node_size)
+    radii = np.sqrt(areas) / 2  # points
     colors, handles = _class_colors(names, network.classes)
-    fig, ax = _figure_and_axes(ax, wide=bool(handles))
+    created = ax is None
+    fig, ax = _figure_and_axes(ax)
 
     index = {t: i for i, t in enumerate(names)}
     ends = [
@@ -115,17 +130,19 @@ def plot_network(
     nodes.set_gid("nma-nodes")
     if edge_labels:
         _draw_edge_labels(ax, xy, ends, comps["n_studies"])
-    labels = []
-    if show_labels:
-        radial = layout == "circular" and len(names) > RADIAL_LABELS_FROM
-        labels = _draw_labels(ax, xy, names, areas, radial=radial)
+    # many treatments on a circle: labels along the radius, all starting on one circle
+    radial = layout == "circular" and len(names) > RADIAL_LABELS_FROM
+    ring = float(radii.max()) + G.GAP if radial else None
+    labels = _draw_labels(ax, xy, names, radii, ring=ring) if show_labels else []
     if handles:
         _draw_legend(ax, handles)
     _draw_caption(ax, basis, node_size)
-
     ax.set_aspect("equal")
     ax.set_axis_off()
-    _fit_limits(fig, ax, xy, np.sqrt(areas) / 2, labels)
+    if created:
+        _size_new_figure(fig, ax, xy, radii, labels, ring)
+    else:
+        _fit_limits(fig, ax, xy, radii, labels)
     return fig
 
 
@@ -177,17 +194,33 @@ def _node_areas(table, node_size: str) -> tuple[np.ndarray, str]:
     return MAX_NODE_AREA * value / value.max(), basis
 
 
-def _figure_and_axes(ax: Axes | None, *, wide: bool) -> tuple[Figure, Axes]:
-    """Return the root figure and Axes to draw into (a new figure has room for a legend)."""
+def _figure_and_axes(ax: Axes | None) -> tuple[Figure, Axes]:
+    """Return the root figure and Axes to draw into (a new figure is sized once drawn)."""
     if ax is not None:
         return root_figure(ax), ax
-    import matplotlib.pyplot as plt
+    fig = new_figure((8.0, 8.0))
+    return fig, fig.add_axes((0.1, 0.1, 0.8, 0.8))
 
-    width = 11.0 if wide else 8.0
-    fig = plt.figure(figsize=(width, 8.0))
-    # a square graph area of 8 inches on the left; the legend goes to its right
-    ax = fig.add_axes((0.02, 0.05, 0.96 * 8.0 / width, 0.92))
-    return fig, ax
+
+def _size_new_figure(fig, ax, xy: np.ndarray, radii: np.ndarray, labels: list, ring) -> None:
+    """Scale the graph so that nothing overlaps, then cut the figure to what is drawn.
+
+    The graph gets :func:`~nma_bayes.plots._network_geometry.choose_scale` points per layout
+    unit; the Axes just hold the nodes and labels at that scale (same scale on both axes), and
+    the figure just holds the Axes, the caption under them and the legend to their right.
+    """
+    boxes = G.label_boxes(fig, ax, xy, labels)
+    thickness = G.label_thickness(fig, labels) if ring is not None else 0.0
+    scale = G.choose_scale(xy, radii, boxes, ring=ring, thickness=thickness)
+    xlim, ylim = G.content_limits(xy, radii, boxes, scale)
+    width = (xlim[1] - xlim[0]) * scale / 72.0  # inches
+    height = (ylim[1] - ylim[0]) * scale / 72.0
+    fig.set_size_inches(width + 4.0, height + 2.0)  # room to spare; cut below
+    ax.set_position((1.0 / (width + 4.0), 1.0 / (height + 2.0), width / (width + 4.0),
+                     height / (height + 2.0)))  # fmt: skip
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    G.shrink_to_content(fig, ax)
 
 
 def _draw_edges(ax: Axes, xy: np.ndarray, ends: list, n_studies: np.ndarray) -> None:
@@ -221,20 +254,24 @@ def _draw_edge_labels(ax: Axes, xy: np.ndarray, ends: list, n_studies) -> None:
 
 
 def _draw_labels(
-    ax: Axes, xy: np.ndarray, names: list[str], areas: np.ndarray, *, radial: bool
+    ax: Axes, xy: np.ndarray, names: list[str], radii: np.ndarray, *, ring: float | None
 ) -> list:
-    """Write each treatment's name next to its node, pushed away from the centre."""
+    """Write each treatment's name (wrapped) next to its node, pushed away from the centre.
+
+    ``ring``: radial labels, all offset by ``ring`` points from their node (so that they start
+    on one circle outside every node); otherwise each label sits just outside its own node.
+    """
     center = xy.mean(axis=0)
     labels = []
     for i, name in enumerate(names):
         direction = xy[i] - center
         norm = np.hypot(*direction)
         direction = direction / norm if norm > 1e-9 else np.array([0.0, 1.0])
-        offset = np.sqrt(areas[i]) / 2 + 4  # marker radius + a gap, in points
+        offset = ring if ring is not None else radii[i] + G.GAP  # points
         ann = ax.annotate(
-            name, xy=xy[i], xytext=tuple(direction * offset), textcoords="offset points",
-            fontsize="small", zorder=4, annotation_clip=False,
-            **_label_alignment(direction, radial),
+            G.label_text(name), xy=xy[i], xytext=tuple(direction * offset),
+            textcoords="offset points", fontsize="small", zorder=4, annotation_clip=False,
+            **_label_alignment(direction, ring is not None),
         )  # fmt: skip
         ann.set_gid("nma-label")
         labels.append(ann)
@@ -244,10 +281,8 @@ def _draw_labels(
 def _label_alignment(direction: np.ndarray, radial: bool) -> dict:
     """Text alignment of a label whose node lies in ``direction`` (unit vector) from the centre."""
     if not radial:
-        return {
-            "ha": _align(direction[0], "left", "right"),
-            "va": _align(direction[1], "bottom", "top"),
-        }
+        ha = _align(direction[0], "left", "right")
+        return {"ha": ha, "va": _align(direction[1], "bottom", "top"), "multialignment": ha}
     # many treatments on a circle: labels along the radius, never upside down
     angle = np.degrees(np.arctan2(direction[1], direction[0]))
     flip = direction[0] < 0
@@ -273,9 +308,10 @@ def _draw_legend(ax: Axes, handles: list) -> None:
 def _draw_caption(ax: Axes, basis: str, node_size: str) -> None:
     """Caption under the graph saying what node areas and edge widths show."""
     note = "" if basis == node_size else " (sample sizes unknown)"
-    caption = ax.text(
-        0.5, -0.02, f"Node area ∝ {basis}{note}; edge width ∝ studies",
-        transform=ax.transAxes, ha="center", va="top", fontsize="small", color="0.35",
+    caption = ax.annotate(
+        f"Node area ∝ {basis}{note}; edge width ∝ studies", xy=(0.5, 0.0),
+        xycoords="axes fraction", xytext=(0.0, -G.GAP), textcoords="offset points",
+        ha="center", va="top", fontsize="small", color="0.35", annotation_clip=False,
     )  # fmt: skip
     caption.set_gid("nma-caption")
 

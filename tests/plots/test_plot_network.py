@@ -202,3 +202,137 @@ def test_draws_the_network_of_a_fit():
 def test_refuses_what_is_not_a_network():
     with pytest.raises(ModelSpecError, match="Network"):
         plot_network(pd.DataFrame({"a": [1]}))
+
+
+# ------------------------------------------------------------------ layout of a new figure
+def long_names() -> Network:
+    """parkinsons with every treatment but Placebo renamed to a very long name."""
+    df = load_dataset("parkinsons").copy()
+    names = {
+        t: f"{t} extended-release formulation with a very long descriptive name number {i}"
+        for i, t in enumerate(sorted(set(df["treat1"]) | set(df["treat2"])))
+        if t != "Placebo"
+    }
+    return Network.from_contrasts(df.replace({"treat1": names, "treat2": names}))
+
+
+NETWORKS = {
+    "parkinsons": lambda: Network.from_contrasts(load_dataset("parkinsons")),
+    "social_anxiety": lambda: Network.from_contrasts(
+        load_dataset("social_anxiety"), classes="class"
+    ),
+    "long_names": long_names,
+}
+
+
+def rendered(fig: Figure, dpi: int = 50) -> np.ndarray:
+    """The figure as an RGB array in [0, 1], drawn as ``savefig`` draws it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return plt.imread(io.BytesIO(buf.getvalue()), format="png")[..., :3]
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_new_figure_has_no_empty_margins(name):
+    image = rendered(plot_network(NETWORKS[name]()))
+    ink = (image < 0.9).any(axis=2)  # anything not (nearly) white
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    height, width = ink.shape
+    margins = {
+        "top": rows[0] / height, "bottom": 1 - (rows[-1] + 1) / height,
+        "left": cols[0] / width, "right": 1 - (cols[-1] + 1) / width,
+    }  # fmt: skip
+    assert max(margins.values()) < 0.05, margins
+
+
+def test_caption_sits_just_under_the_graph(parkinsons):
+    fig = plot_network(parkinsons)
+    rendered(fig)
+    ax = fig.axes[0]
+    (caption,) = [t for t in ax.texts if t.get_gid() == "nma-caption"]
+    labels = [t for t in ax.texts if t.get_gid() == "nma-label"]
+    graph_bottom = min(
+        [t.get_window_extent().y0 for t in labels]
+        + [ax.transData.transform(xy)[1] for xy in artist(fig, "nma-nodes").get_offsets()]
+    )
+    top = caption.get_window_extent().y1
+    assert 0 <= graph_bottom - top < 0.3 * fig.dpi  # under the graph, within 0.3 inch
+
+
+def outline(text) -> np.ndarray:
+    """Corners (display units) of a label's box as drawn: its unrotated box turned about its
+    anchor (``rotation_mode="anchor"``), measured with ``get_window_extent``."""
+    angle = text.get_rotation()
+    text.set_rotation(0)
+    box = text.get_window_extent()
+    text.set_rotation(angle)
+    ax_ = {"left": box.x0, "right": box.x1, "center": (box.x0 + box.x1) / 2}[text.get_ha()]
+    ay_ = {"bottom": box.y0, "top": box.y1, "center": (box.y0 + box.y1) / 2}[text.get_va()]
+    corners = np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]])
+    if angle == 0:
+        return corners
+    assert text.get_rotation_mode() == "anchor"
+    turn = np.radians(angle)
+    rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    return (corners - [ax_, ay_]) @ rot.T + [ax_, ay_]
+
+
+def overlapping(a: np.ndarray, b: np.ndarray) -> bool:
+    from matplotlib.path import Path
+
+    return Path(a, closed=False).intersects_path(Path(b, closed=False), filled=True)
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_labels_overlap_neither_each_other_nor_nodes(name):
+    from matplotlib.path import Path
+
+    network = NETWORKS[name]()
+    fig = plot_network(network)
+    rendered(fig)
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_gid() == "nma-label"]
+    assert len(labels) == network.n_treatments
+    shapes = [outline(t) for t in labels]
+    if name == "social_anxiety":  # radial labels: turned, so their extents differ from boxes
+        assert {t.get_rotation() for t in labels} != {0.0}
+    clashes = [
+        (labels[i].get_text(), labels[j].get_text())
+        for i in range(len(shapes))
+        for j in range(i + 1, len(shapes))
+        if overlapping(shapes[i], shapes[j])
+    ]
+    assert not clashes
+    nodes = artist(fig, "nma-nodes")
+    centres = ax.transData.transform(nodes.get_offsets())
+    radii = np.sqrt(nodes.get_sizes()) / 2 * fig.dpi / 72  # display units
+    discs = [Path.circle(c, r).vertices for c, r in zip(centres, radii, strict=True)]
+    hits = [(i, j) for i, s in enumerate(shapes) for j, d in enumerate(discs)
+            if overlapping(s, d)]  # fmt: skip
+    assert not [(i, j) for i, j in hits if i != j]
+    gaps = np.hypot(*(centres[:, None] - centres[None]).transpose(2, 0, 1))
+    touching = gaps < radii[:, None] + radii[None, :]
+    assert not (touching & ~np.eye(len(centres), dtype=bool)).any()  # nodes apart
+
+
+def test_long_names_are_wrapped_and_the_figure_grows():
+    network = long_names()
+    fig = plot_network(network)
+    wrapped = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "nma-label"]
+    assert ["".join(w.split()) for w in wrapped] == ["".join(t.split()) for t in network.treatments]
+    assert all(len(line) <= 22 for w in wrapped for line in w.split("\n"))
+    assert sum("\n" in w for w in wrapped) == 4  # every long name, not Placebo
+    short = plot_network(Network.from_contrasts(load_dataset("parkinsons")))
+    assert fig.get_size_inches()[0] > short.get_size_inches()[0]
+
+
+def test_a_given_axes_keeps_its_figure_size(parkinsons):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    plot_network(parkinsons, ax=ax)
+    np.testing.assert_allclose(fig.get_size_inches(), (3.0, 2.0))

@@ -17,28 +17,6 @@ from nma_bayes.plots.rankings import plot_ranks, plot_sucra
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    import matplotlib.pyplot as plt
-
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def fit():
-    data = nb.datasets.load_dataset("therapy_formats")
-    return nb.fit_network(data, reference="cau", engine="exact", random_seed=1)
-
-
-@pytest.fixture(scope="module")
-def class_fit():
-    data = nb.datasets.load_dataset("social_anxiety")
-    return nb.fit_network(
-        data, reference="Waitlist", classes="class", engine="exact", random_seed=1
-    )
-
-
 def by_gid(ax, gid):
     """Artists of an Axes with the given gid."""
     return [a for a in ax.get_children() if a.get_gid() == gid]

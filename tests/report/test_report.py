@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
+from report_parsing import parse
 
 import nma_bayes as nb
 from nma_bayes.report.export import export_tables
@@ -63,6 +64,7 @@ def test_report_sections_and_numbers(fit, tmp_path):
         "league-table",
         "rankings",
         "heterogeneity",
+        "model-fit",
         "software",
     ):
         assert sid in sections, sid
@@ -70,8 +72,9 @@ def test_report_sections_and_numbers(fit, tmp_path):
     ind = rel.set_index("treatment").loc["ind"]
     assert f"{ind['median']:.3f}" in sections["relative-effects"]
     assert f"{ind['ci_lower']:.3f}" in sections["relative-effects"]
-    league = fit.league_table()
+    league = fit.league_table(digits=3)  # the report's effects all have 3 decimals
     assert league.loc["grp", "cau"] in sections["league-table"]
+    assert fit.league_table().loc["grp", "cau"] not in sections["league-table"]
     sucra = fit.sucra(lower_is_better=True).set_index("treatment")
     assert f"{sucra.loc['ind', 'sucra']:.3f}" in sections["rankings"]
     tau = fit.heterogeneity().loc["tau", "median"]
@@ -80,7 +83,7 @@ def test_report_sections_and_numbers(fit, tmp_path):
     assert "half-normal(0, 1^2)" in sections["model"]
     assert "182" in sections["data"]
     software = sections["software"]
-    assert re.search(r"seed\s+1\b", software)
+    assert re.search(r"Seed\s+1\b", software)
     assert "exact" in software
     for name, version in package_versions().items():
         assert name in software and version in software
@@ -100,7 +103,16 @@ def test_fixed_effect_report(tmp_path):
     fe = nb.fit_network(df, effects="fixed", engine="exact", random_seed=3)
     sections, _ = _parse(write_report(fe, tmp_path / "fe.html"))
     assert "no between-study heterogeneity" in sections["heterogeneity"]
-    assert "seed" in sections["software"] and "3" in sections["software"]
+    assert re.search(r"Seed\s+3\b", sections["software"])
+
+
+#: Hostile class names: a script, an attribute break-out with quotes, an ampersand entity.
+HOSTILE_CLASSES = {
+    "Placebo": "<script>alert('class')</script>",
+    "Bromocriptine": 'ergot" onmouseover="alert(2)',
+    "Cabergoline": 'ergot" onmouseover="alert(2)',
+    "Pramipexole": "non-ergot & <b>bold</b> &amp;",
+}
 
 
 def test_hostile_names_are_escaped(tmp_path):
@@ -111,14 +123,42 @@ def test_hostile_names_are_escaped(tmp_path):
         df[col] = df[col].replace("Ropinirole", script)
     df["study"] = df["study"].replace("Lieberman 1998", img)
     assert (df["study"] == img).any()
-    fit = nb.fit_network(df, reference="Placebo", engine="exact", random_seed=1)
+    classes = {**HOSTILE_CLASSES, script: HOSTILE_CLASSES["Pramipexole"]}
+    fit = nb.fit_network(df, reference="Placebo", classes=classes, engine="exact", random_seed=1)
     assert script in fit.treatments
-    html = write_report(fit, tmp_path / "hostile.html", lower_is_better=True).read_text()
+    assert set(fit.network.classes.values()) == set(HOSTILE_CLASSES.values())
+    split = nb.nodesplit(df, reference="Placebo", random_seed=1)
+    prior = "<script>alert('prior')</script>"
+    sensitivity = nb.prior_sensitivity(
+        df, {prior: nb.HalfNormal(0.5)}, reference="Placebo", lower_is_better=True, random_seed=1
+    )
+    html = write_report(
+        fit,
+        tmp_path / "hostile.html",
+        lower_is_better=True,
+        nodesplit=split,
+        sensitivity=sensitivity,
+    ).read_text()
     assert script not in html
     assert img not in html
     assert "<script" not in html
     assert "onerror=alert(1)>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # class names: no tag, no attribute break-out, the ampersand escaped once more
+    assert "<b>bold</b>" not in html and 'ergot" onmouseover' not in html
+    assert "ergot&quot; onmouseover=&quot;alert(2)" in html
+    assert "non-ergot &amp; &lt;b&gt;bold&lt;/b&gt; &amp;amp;" in html
+    # the reader sees the names as they were given, in the class sections and the rest
+    report = parse(html)
+    assert {"class-effects", "class-effects-all-pairs", "class-rankings"} <= set(report.sections)
+    shown = {row[0] for row in report.table("class-rankings")[1:]}
+    assert shown == set(HOSTILE_CLASSES.values())
+    assert HOSTILE_CLASSES["Placebo"] in {row[1] for row in report.table("class-effects")[1:]}
+    assert script in {row[0] for row in report.table("nodesplit")[1:]} | {
+        row[1] for row in report.table("nodesplit")[1:]
+    }
+    assert prior in report.table("prior-sensitivity", 1)[0]  # a column per prior
+    assert all(tag != "script" for tag in report.tags)
     for path in export_tables(fit, tmp_path / "t.html", format="html", lower_is_better=True):
         text = path.read_text()
         assert script not in text

@@ -23,6 +23,7 @@ NAV_WITHOUT_REGRESSION = [
     "league-table",
     "rankings",
     "heterogeneity",
+    "model-fit",
     "software",
 ]
 
@@ -85,7 +86,10 @@ def parse(html: str) -> _Report:
 
 def test_regression_section_numbers_and_figure(fit, tmp_path):
     path = write_report(fit, tmp_path / "reg.html", lower_is_better=True)
-    report = parse(path.read_text(encoding="utf-8"))
+    html = path.read_text(encoding="utf-8")
+    assert "could not be drawn" not in html  # every figure drawn, the forest plot included
+    assert html.count("<figcaption>") == html.count("<img ") == 5
+    report = parse(html)
     assert "meta-regression" in report.text
     text = " ".join(report.text["meta-regression"])
     assert text.startswith("Meta-regression")  # the section heading

@@ -2,10 +2,14 @@
 
 Reads the CSV (:func:`nma_bayes.data.io.read_csv_table`), validates the data, checks that ``--out``
 can receive the report and tables, fits the network, writes ``report.html`` and the CSV tables
-into ``--out`` and prints the relative effects. Every failure (invalid input or options, an
-unusable ``--out``, a file that cannot be read or written, an unexpected internal error) prints
-one line prefixed ``error:`` to stderr and exits with status 2, without a traceback (``--debug``
-re-raises errors that are not input errors, to show the traceback).
+into ``--out`` and prints the relative effects. The model options (engine and sampler settings,
+class model, priors by name), the class summaries, node-splitting and DIC are in
+:mod:`nma_bayes.cli.analysis`; the parser of priors by name in :mod:`nma_bayes.cli.priors`.
+
+Every failure (invalid input or options, an unusable ``--out``, a file that cannot be read or
+written, an unexpected internal error) prints one line prefixed ``error:`` to stderr and exits
+with status 2, without a traceback (``--debug`` re-raises errors that are not input errors, to
+show the traceback).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from .. import __version__
+from .analysis import add_model_arguments, model_options
 
 __all__ = ["main", "build_parser"]
 
@@ -34,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nma-bayes",
         description="Bayesian network meta-analysis (nma_bayes on PyMC).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     fit = sub.add_parser(
         "fit",
@@ -63,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         const=False,
         help="larger effects are better (enables rankings / SUCRA)",
     )
-    fit.add_argument("--effects", choices=("random", "fixed"), default="random")
+    fit.add_argument(
+        "--effects", choices=("random", "fixed"), default="random",
+        help="random (default) or fixed effects",
+    )  # fmt: skip
     fit.add_argument(
         "--engine",
         choices=("pymc", "exact"),
@@ -73,8 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--measure", choices=("SMD", "MD"), help="effect measure of arm-level data")
     _add_outcome_arguments(fit)
     fit.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
-    fit.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    fit.add_argument("--classes", metavar="COL", help="column holding treatment classes")
+    add_model_arguments(fit)
     fit.add_argument(
         "--out",
         type=Path,
@@ -113,8 +123,8 @@ def _add_cache_commands(sub) -> None:
 
 
 def _run_cache(args: argparse.Namespace) -> int:
-    from .engines.compiled_cache import cache_dir
-    from .engines.nuts import clear_cache
+    from ..engines.compiled_cache import cache_dir
+    from ..engines.nuts import clear_cache
 
     if args.action == "clear":
         removed = clear_cache()
@@ -127,8 +137,8 @@ def _run_cache(args: argparse.Namespace) -> int:
 def _run_warmup(args: argparse.Namespace) -> int:
     import time
 
-    from .engines.compiled_cache import cache_dir
-    from .engines.nuts import warmup
+    from ..engines.compiled_cache import cache_dir
+    from ..engines.nuts import warmup
 
     start = time.perf_counter()
     done = warmup(buckets=tuple(args.buckets))
@@ -170,10 +180,11 @@ def _progress(message: str) -> None:
 
 def _output_files(args: argparse.Namespace) -> list[str]:
     """Return the names of the files the command writes into ``--out``."""
-    from .report.export import TABLE_TITLES
+    from ..report.export import TABLE_TITLES
+    from .analysis import extra_files
 
     tables = [t for t in TABLE_TITLES if t != "sucra" or args.lower_is_better is not None]
-    return ["report.html", *(f"{t}.csv" for t in tables)]
+    return ["report.html", *(f"{t}.csv" for t in tables), *extra_files(args)]
 
 
 def _check_output_dir(out: Path, files: list[str]) -> None:
@@ -211,7 +222,7 @@ def _check_output_dir(out: Path, files: list[str]) -> None:
     dirs = [f for f in files if (out / f).is_dir()]
     locked = [f for f in files if (out / f).is_file() and not os.access(out / f, os.W_OK)]
     if dirs or locked:
-        from .base.errors import format_items
+        from ..base.errors import format_items
 
         what = "exist as directories" if dirs else "are read-only files"
         raise OutputLocationError(
@@ -225,14 +236,8 @@ def _class_columns(classes: str | None) -> list[str]:
     return [] if classes is None else [classes, f"treat1_{classes}", f"treat2_{classes}"]
 
 
-def _run_fit(args: argparse.Namespace) -> int:
-    from .data.io import read_csv_table
-    from .fitting.fit import as_network, fit_network
-    from .report.export import escape_control_characters, export_tables
-    from .report.html_report import write_report
-
-    _progress("reading data…")
-    data = read_csv_table(args.data, labels=_class_columns(args.classes))
+def _data_options(args: argparse.Namespace) -> dict:
+    """Return the ``Network.from_data`` options given on the command line."""
     options = {}
     if args.measure is not None:
         options["measure"] = args.measure
@@ -240,31 +245,48 @@ def _run_fit(args: argparse.Namespace) -> int:
         options["classes"] = args.classes
     if args.lower_is_better is not None:
         options["lower_is_better"] = args.lower_is_better
-    options |= _outcome_options(args)
+    return options | _outcome_options(args)
 
+
+def _run_fit(args: argparse.Namespace) -> int:
+    from ..data.io import read_csv_table
+    from ..fitting.fit import as_network, fit_network
+    from ..report.export import escape_control_characters, export_tables
+    from ..report.html_report import write_report
+    from .analysis import check_nodesplit, dic_line, extra_tables, run_nodesplit, write_tables
+
+    model = model_options(args)  # priors parsed and options checked before reading the data
+    _progress("reading data…")
+    data = read_csv_table(args.data, labels=_class_columns(args.classes))
     _progress("validating…")
-    network = as_network(data, reference=args.reference, **options)
+    network = as_network(data, reference=args.reference, **_data_options(args))
+    if args.nodesplit:
+        check_nodesplit(network)
     out = Path(args.out)
     _check_output_dir(out, _output_files(args))
 
     _progress("fitting…")
-    fit = fit_network(
-        network,
-        effects=args.effects,
-        engine=args.engine,
-        random_seed=args.seed,
-        draws=args.draws,
-        progressbar=args.engine == "pymc" and sys.stderr.isatty(),
-    )
+    progressbar = args.engine == "pymc" and sys.stderr.isatty()
+    fit = fit_network(network, random_seed=args.seed, progressbar=progressbar, **model)
+    nodesplit = None
+    if args.nodesplit:
+        _progress("node-splitting…")
+        nodesplit = run_nodesplit(network, model, fit.seed)
+    extra = extra_tables(fit, args, nodesplit)
 
     _progress("writing report and tables…")
-    report = write_report(fit, out / "report.html", lower_is_better=args.lower_is_better)
+    # the report's node-split section (only passed when computed)
+    more = {} if nodesplit is None else {"nodesplit": nodesplit}
+    report = write_report(fit, out / "report.html", lower_is_better=args.lower_is_better, **more)
     tables = export_tables(fit, out, format="csv", lower_is_better=args.lower_is_better)
+    tables += write_tables(extra, out)
 
     rel = fit.relative_effects()
     with pd.option_context("display.width", 120, "display.max_columns", None):
         # names from the data must not drive the terminal (e.g. ANSI escape sequences)
         print(escape_control_characters(rel.round(3).to_string(index=False)))
+    if args.dic:
+        print(dic_line(extra["model_fit"]))
     _progress(f"seed {fit.seed}, engine {fit.engine}")
     for path in (report, *tables):
         _progress(f"wrote {path}")
@@ -273,7 +295,7 @@ def _run_fit(args: argparse.Namespace) -> int:
 
 def _error(message: object) -> int:
     """Print ``error: message`` on one line to stderr; return the exit status 2."""
-    from .report.export import escape_control_characters
+    from ..report.export import escape_control_characters
 
     text = re.sub(r"\s*[\r\n]+\s*", " ", str(message).strip())
     print("error: " + escape_control_characters(text), file=sys.stderr)
@@ -295,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         a file that cannot be read or written, or an internal error, each reported as one
         ``error:`` line on stderr.
     """
-    from .base.errors import NMAInputError
+    from ..base.errors import NMAInputError
 
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)

@@ -1,0 +1,179 @@
+"""The model and the analyses of ``nma-bayes fit``: options to keywords, extra tables.
+
+:func:`model_options` turns the model options (effects, engine settings, class model, priors by
+name) into :func:`nma_bayes.fit_network` keywords and refuses, before the data are read,
+combinations that would be silently ignored or that no analysis supports. :func:`extra_tables`
+computes the tables beyond the standard exports: class summaries (``--classes``), node-splitting
+(``--nodesplit``) and model fit (``--dic``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from ..base.errors import ModelSpecError
+from .priors import OPTION_FORMS, PRIOR_OPTIONS, accepted_forms, parse_prior
+
+__all__ = ["add_model_arguments", "model_options", "extra_files", "extra_tables", "dic_line"]
+
+
+def add_model_arguments(fit: argparse.ArgumentParser) -> None:
+    """Options of the model: sampler settings, class model, priors and model checks."""
+    fit.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    fit.add_argument(
+        "--tune", type=int, default=1000, help="tuning steps per chain (PyMC engine; default 1000)"
+    )
+    fit.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    fit.add_argument(
+        "--classes", metavar="COL",
+        help="column of treatment classes (arms: COL; contrasts: treat1_COL and treat2_COL); "
+        "writes class_effects.csv and, with a direction, class_rankings.csv",
+    )  # fmt: skip
+    fit.add_argument(
+        "--class-model", choices=("exchangeable", "common"),
+        help="class model (needs --classes and the PyMC engine): treatment effects exchangeable "
+        "within classes, or one effect per class",
+    )  # fmt: skip
+    group = fit.add_argument_group(
+        "priors", "by name, e.g. --prior-tau 'halfnormal(0.5)' or "
+        "--prior-tau 'turner(all-cause mortality, pharma vs placebo)' (see the README)",
+    )  # fmt: skip
+    for option in OPTION_FORMS:
+        group.add_argument(option, metavar="PRIOR", help=accepted_forms(option))
+    checks = fit.add_argument_group("model checks")
+    checks.add_argument(
+        "--nodesplit", action="store_true",
+        help="node-split every comparison with direct and indirect evidence (writes nodesplit.csv "
+        "and adds the table to the report)",
+    )  # fmt: skip
+    checks.add_argument(
+        "--dic", action="store_true",
+        help="residual deviance, pD and DIC (writes model_fit.csv and prints the DIC)",
+    )  # fmt: skip
+
+
+def _given(args: argparse.Namespace, option: str) -> bool:
+    return getattr(args, option.lstrip("-").replace("-", "_"), None) is not None
+
+
+def _refuse_unused(args: argparse.Namespace) -> None:
+    """Refuse options that the chosen model would silently ignore, or that no analysis runs."""
+    unused = []
+    if args.effects == "fixed" and _given(args, "--prior-tau"):
+        unused.append("--prior-tau has no effect with --effects fixed (there is no tau)")
+    if args.class_model != "exchangeable":
+        for option in ("--prior-class-mean", "--prior-class-sd"):
+            if _given(args, option):
+                unused.append(f"{option} needs --class-model exchangeable")
+    if args.class_model is not None and args.classes is None:
+        unused.append("--class-model needs --classes COL (the column of treatment classes)")
+    if args.nodesplit and args.class_model is not None:
+        unused.append(
+            "--nodesplit cannot be combined with --class-model (the split networks have no "
+            "class structure); node-split without the class model"
+        )
+    if unused:
+        raise ModelSpecError("; ".join(unused) + ".", rule="bad-option")
+
+
+def model_options(args: argparse.Namespace) -> dict:
+    """Return the ``fit_network`` keywords of the model options (priors parsed, checked).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``nma-bayes fit`` arguments.
+
+    Returns
+    -------
+    dict
+        ``effects, engine, draws, tune, chains`` and, when given, ``class_model`` and the
+        priors (``prior_d``, ``prior_tau``, ``prior_class_mean``, ``prior_class_sd``).
+
+    Raises
+    ------
+    ModelSpecError
+        A prior string that is not an accepted form (``bad-prior``), or an option the model
+        would ignore (``bad-option``).
+    """
+    _refuse_unused(args)
+    options = {"effects": args.effects, "engine": args.engine, "draws": args.draws,
+               "tune": args.tune, "chains": args.chains}  # fmt: skip
+    if args.class_model is not None:
+        options["class_model"] = args.class_model
+    for option, keyword in PRIOR_OPTIONS.items():
+        text = getattr(args, keyword)
+        if text is not None:
+            options[keyword] = parse_prior(option, text)
+    return options
+
+
+def extra_files(args: argparse.Namespace) -> list[str]:
+    """Return the names of the extra CSV files the options ask for (checked before fitting)."""
+    names = []
+    if args.classes is not None:
+        names.append("class_effects")
+        if args.lower_is_better is not None:
+            names.append("class_rankings")
+    if args.nodesplit:
+        names.append("nodesplit")
+    if args.dic:
+        names.append("model_fit")
+    return [f"{name}.csv" for name in names]
+
+
+def check_nodesplit(network) -> None:
+    """Refuse ``--nodesplit`` on a network without a comparison to split, before fitting."""
+    from ..data.transforms import splittable_comparisons
+
+    if not splittable_comparisons(network):
+        raise ModelSpecError(
+            "--nodesplit: no comparison has both direct and indirect evidence (the network has "
+            "no closed loop); leave out --nodesplit.",
+            rule="bad-option",
+        )
+
+
+def run_nodesplit(network, model: dict, seed: int) -> pd.DataFrame:
+    """Node-split every splittable comparison with the model settings of the main fit."""
+    from ..analyses.inconsistency import nodesplit
+
+    settings = {k: v for k, v in model.items() if k != "engine"}
+    return nodesplit(network, engine=model["engine"], random_seed=seed, **settings)
+
+
+def extra_tables(fit, args: argparse.Namespace, nodesplit_table) -> dict[str, pd.DataFrame]:
+    """Compute the tables of :func:`extra_files`, by file stem (``class_effects``, ...)."""
+    tables = {}
+    if args.classes is not None:
+        tables["class_effects"] = fit.class_effects()
+        if args.lower_is_better is not None:
+            tables["class_rankings"] = fit.class_rankings(lower_is_better=args.lower_is_better)
+    if nodesplit_table is not None:
+        tables["nodesplit"] = nodesplit_table
+    if args.dic:
+        tables["model_fit"] = fit.model_fit()
+    return tables
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out) -> list:
+    """Write each table as ``out/NAME.csv``, safe to open in a spreadsheet; return the paths."""
+    from ..report.export import spreadsheet_safe
+
+    written = []
+    for name, table in tables.items():
+        path = out / f"{name}.csv"
+        spreadsheet_safe(table).to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def dic_line(model_fit: pd.DataFrame) -> str:
+    """Return the one-line summary of a ``fit.model_fit()`` table."""
+    row = model_fit.iloc[0]
+    return (
+        f"DIC {row['DIC']:.2f} (residual deviance {row['resdev']:.2f}, pD {row['pD']:.2f}, "
+        f"{int(row['n_data'])} data points)"
+    )
