@@ -11,6 +11,7 @@ Typical use::
 
 from . import datasets
 from .analyses.inconsistency import nodesplit
+from .analyses.influence import LeaveOneOut, leave_one_out
 from .analyses.sensitivity import prior_sensitivity
 from .base.errors import (
     DisconnectedNetworkError,
@@ -47,9 +48,11 @@ from .plots import (
     plot_class_ranks,
     plot_dev_dev,
     plot_forest,
+    plot_influence,
     plot_league,
     plot_network,
     plot_nodesplit,
+    plot_prob_difference,
     plot_rank_diagnostics,
     plot_ranks,
     plot_regression,
@@ -105,6 +108,10 @@ __all__ = [
     "plot_rank_diagnostics",
     "plot_dev_dev",
     "plot_regression",
+    "plot_prob_difference",
+    "plot_influence",
+    "leave_one_out",
+    "LeaveOneOut",
     "datasets",
     "priors",
     "Normal",

@@ -387,7 +387,8 @@ def test_pymc_engine_subprocess_matches_an_in_process_fit(tmp_path):
     written = {p.name for p in out.iterdir()}
     assert written == {
         "report.html", "relative_effects.csv", "relative_effects_all_pairs.csv",
-        "league_table.csv", "sucra.csv", "model_fit.csv",
+        "league_table.csv", "sucra.csv", "model_fit.csv", "top_k.csv",
+        "cumulative_rank_probabilities.csv",
     }  # fmt: skip
     fit = _fit_in_process(csv, engine="pymc", random_seed=11, lower_is_better=True, **PYMC)
     assert fit.engine == "pymc" and fit.idata.posterior.sizes["draw"] == PYMC["draws"]

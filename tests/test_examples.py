@@ -20,6 +20,7 @@ def test_examples_found():
         "nodesplit.py",
         "prior_sensitivity.py",
         "exact_vs_mcmc.py",
+        "decisions.py",
     } <= names
 
 

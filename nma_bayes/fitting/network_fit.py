@@ -33,13 +33,15 @@ class NetworkFit(FitRecord):
         model_fit: bool = True,
         nodesplit=None,
         sensitivity=None,
+        mcid: float | None = None,
     ):
         """Write a self-describing single-file HTML report of this fit.
 
         The keywords are :func:`~nma_bayes.report.html_report.write_report`'s: the benefit direction
         of the rankings, the title, the interval probability, whether to include the model fit
-        table, and the tables of :func:`nma_bayes.nodesplit` and
-        :func:`nma_bayes.prior_sensitivity` to add as sections.
+        table, the tables of :func:`nma_bayes.nodesplit` and
+        :func:`nma_bayes.prior_sensitivity` to add as sections, and ``mcid``, the minimal
+        clinically important difference (effect scale of the fit) of the decision section.
 
         Returns
         -------
@@ -55,6 +57,7 @@ class NetworkFit(FitRecord):
             model_fit=model_fit,
             nodesplit=nodesplit,
             sensitivity=sensitivity,
+            mcid=mcid,
         )
 
     def to_csv(self, directory, **kwargs):

@@ -20,8 +20,10 @@ plot needs the benefit direction and is not given it, it uses the one recorded o
 """
 
 from .class_ranks import plot_class_ranks
+from .decisions import plot_prob_difference
 from .diagnostics import plot_rank_diagnostics, plot_trace
 from .forest import plot_forest
+from .influence import plot_influence
 from .league import plot_league
 from .model_checking import plot_dev_dev, plot_nodesplit
 from .network import plot_network
@@ -40,4 +42,6 @@ __all__ = [
     "plot_trace",
     "plot_rank_diagnostics",
     "plot_regression",
+    "plot_prob_difference",
+    "plot_influence",
 ]

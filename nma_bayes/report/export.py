@@ -13,9 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..base.errors import ModelSpecError
 from ..base.validate import resolve_direction
+from ..results.decisions import check_threshold
 
-__all__ = ["EXPORT_FORMATS", "export_tables", "fit_tables", "spreadsheet_safe"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "TOP_K",
+    "check_mcid",
+    "export_tables",
+    "fit_tables",
+    "spreadsheet_safe",
+    "top_k_places",
+]
 
 EXPORT_FORMATS = ("csv", "xlsx", "html")
 
@@ -25,8 +35,42 @@ TABLE_TITLES = {
     "relative_effects_all_pairs": "Relative effects, all pairs",
     "league_table": "League table (row treatment vs column treatment)",
     "sucra": "Rankings (SUCRA)",
+    "top_k": "Probability of being among the best k (with Monte Carlo SE)",
+    "cumulative_rank_probabilities": "Cumulative rank probabilities P(rank <= k) (with MCSE)",
+    "prob_difference": "Probability of beating the reference by more than the MCID (with MCSE)",
+    "class_top_k": "Probability that a class holds one of the best k treatments (with MCSE)",
     "regression": "Meta-regression: treatment-by-covariate interactions",
 }
+
+#: The numbers of best places the report and the exports give (those below the number of
+#: treatments: among the best ``T`` is certain).
+TOP_K = (1, 3)
+
+
+def top_k_places(n: int) -> tuple[int, ...]:
+    """Return the entries of :data:`TOP_K` below ``n`` (the number of treatments)."""
+    return tuple(k for k in TOP_K if k < n)
+
+
+def check_mcid(mcid: object, fit, direction: bool | None) -> float | None:
+    """Validate the report's ``mcid=``: ``None``, or a number ``>= 0`` with a known direction.
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``bad-option``) If ``mcid`` is not a finite number ``>= 0``, or is given while the
+        benefit direction is unknown (the probability of a benefit needs it).
+    """
+    if mcid is None:
+        return None
+    value = check_threshold(mcid, None, fit.network.measure, name="mcid")
+    if direction is None:
+        raise ModelSpecError(
+            "mcid= needs the benefit direction: pass lower_is_better=True or False (or record "
+            "it on the network with Network.from_data(..., lower_is_better=...)).",
+            rule="bad-option",
+        )
+    return value
 
 
 #: Leading characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
@@ -83,7 +127,7 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_tables(
-    fit, *, lower_is_better: bool | None = None, ci_prob: float = 0.95
+    fit, *, lower_is_better: bool | None = None, ci_prob: float = 0.95, mcid: float | None = None
 ) -> dict[str, pd.DataFrame]:
     """Collect the tables that are exported and reported.
 
@@ -92,29 +136,62 @@ def fit_tables(
     fit : NetworkFit
         A fitted network.
     lower_is_better : bool, optional
-        Benefit direction; SUCRA is included only when it is known (given here or recorded on
-        the network).
+        Benefit direction; SUCRA and the decision tables are included only when it is known
+        (given here or recorded on the network).
     ci_prob : float
         Interval probability.
+    mcid : float, optional
+        Minimal clinically important difference on the effect scale of the fit (``>= 0``): adds
+        ``prob_difference`` (needs the direction).
 
     Returns
     -------
     dict of str to DataFrame
-        ``relative_effects``, ``relative_effects_all_pairs``, ``league_table``, when the
-        direction is known ``sucra``, and for a meta-regression ``regression`` (the
-        interactions; the effects are at the centring values).
+        ``relative_effects``, ``relative_effects_all_pairs``, ``league_table``; when the
+        direction is known ``sucra``, ``top_k`` (``treatment, k, probability, mcse`` for
+        ``k`` in :data:`TOP_K` below the number of treatments), ``cumulative_rank_probabilities``
+        (``treatment, rank, cumulative_probability, mcse``: ``P(rank <= rank)``), with ``mcid``
+        ``prob_difference`` (vs the reference) and, with classes, ``class_top_k``; for a
+        meta-regression ``regression`` (the interactions; the effects are at the centring
+        values).
+
+    Raises
+    ------
+    ModelSpecError
+        If ``mcid`` is not a number ``>= 0`` or is given without a direction (before anything
+        is computed).
     """
+    # SUCRA and decisions only when the direction is known (given, else recorded on the network)
+    direction = resolve_direction(lower_is_better, fit.network, required=False)
+    mcid = check_mcid(mcid, fit, direction)
     tables = {
         "relative_effects": fit.relative_effects(ci_prob=ci_prob),
         "relative_effects_all_pairs": fit.relative_effects(all_pairs=True, ci_prob=ci_prob),
         "league_table": fit.league_table(ci_prob=ci_prob),
     }
-    # SUCRA only when the direction is known (given, else recorded on the network)
-    direction = resolve_direction(lower_is_better, fit.network, required=False)
     if direction is not None:
         tables["sucra"] = fit.sucra(lower_is_better=direction, ci_prob=ci_prob)
+        tables.update(decision_tables(fit, direction, mcid))
     if fit.posterior.regression is not None:
         tables["regression"] = fit.regression(ci_prob=ci_prob)
+    return tables
+
+
+def decision_tables(fit, direction: bool, mcid: float | None) -> dict[str, pd.DataFrame]:
+    """Return the decision tables of :func:`fit_tables` (direction known, ``mcid`` checked)."""
+    n = fit.network.n_treatments
+    ks = list(top_k_places(n))
+    cumulative = fit.top_k(k=list(range(1, n + 1)), lower_is_better=direction)
+    tables = {
+        "top_k": fit.top_k(k=ks, lower_is_better=direction),
+        "cumulative_rank_probabilities": cumulative.rename(
+            columns={"k": "rank", "probability": "cumulative_probability"}
+        ),
+    }
+    if mcid is not None:
+        tables["prob_difference"] = fit.prob_difference(threshold=mcid, lower_is_better=direction)
+    if fit.network.classes:
+        tables["class_top_k"] = fit.class_top_k(k=ks, lower_is_better=direction)
     return tables
 
 
@@ -130,8 +207,9 @@ def export_tables(
     format: str = "csv",
     lower_is_better: bool | None = None,
     ci_prob: float = 0.95,
+    mcid: float | None = None,
 ) -> list[Path]:
-    """Write a fit's relative effects, league table and (if the direction is known) SUCRA.
+    """Write a fit's relative effects, league table and (direction known) SUCRA and decisions.
 
     Parameters
     ----------
@@ -140,7 +218,9 @@ def export_tables(
     path : str or Path
         ``format="csv"``: a directory (created if needed) receiving one file per table
         (``relative_effects.csv``, ``relative_effects_all_pairs.csv``, ``league_table.csv``,
-        ``sucra.csv``, and ``regression.csv`` for a meta-regression). ``"xlsx"``: the
+        ``sucra.csv``, ``top_k.csv``, ``cumulative_rank_probabilities.csv``,
+        ``prob_difference.csv`` (with ``mcid``), ``class_top_k.csv`` (with classes), and
+        ``regression.csv`` for a meta-regression; see :func:`fit_tables`). ``"xlsx"``: the
         workbook file, one sheet per table. ``"html"``: the HTML file, one escaped table per
         section. CSV and xlsx tables are neutralised against
         spreadsheet formula injection by :func:`spreadsheet_safe` (names starting with ``=``,
@@ -148,10 +228,13 @@ def export_tables(
     format : {"csv", "xlsx", "html"}
         Output format.
     lower_is_better : bool, optional
-        Benefit direction; SUCRA is written only when it is known (given here or recorded on
-        the network).
+        Benefit direction; SUCRA and the decision tables are written only when it is known
+        (given here or recorded on the network).
     ci_prob : float
         Interval probability.
+    mcid : float, optional
+        Minimal clinically important difference on the effect scale of the fit: adds the
+        probability of beating the reference by more than it (``prob_difference``).
 
     Returns
     -------
@@ -160,7 +243,7 @@ def export_tables(
     """
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format={format!r}: use one of {EXPORT_FORMATS}.")
-    tables = fit_tables(fit, lower_is_better=lower_is_better, ci_prob=ci_prob)
+    tables = fit_tables(fit, lower_is_better=lower_is_better, ci_prob=ci_prob, mcid=mcid)
     if format != "html":
         tables = {name: spreadsheet_safe(table) for name, table in tables.items()}
     path = Path(path)

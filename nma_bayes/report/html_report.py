@@ -4,7 +4,8 @@ Every string that comes from the user's data (study, treatment, class and covari
 names, table cells) is HTML-escaped; the plots are embedded as base64 PNGs with a caption each,
 and the page loads nothing else (no script, font, style sheet or image from anywhere), so the
 file is the whole report. The sections are built by :mod:`.effect_sections` (data, model,
-treatment-level results), :mod:`.class_sections` (class effects and rankings) and
+treatment-level results), :mod:`.class_sections` (class effects and rankings),
+:mod:`.decision_sections` (P(among the best k), cumulative ranks, P(benefit > MCID)) and
 :mod:`.checking_sections` (meta-regression, model fit, node-split, prior sensitivity), from the
 blocks of :mod:`.blocks` (readable tables, figures with captions).
 """
@@ -30,6 +31,7 @@ from .checking_sections import (
     sensitivity_section,
 )
 from .class_sections import class_sections
+from .decision_sections import decisions_section
 from .effect_sections import (
     data_section,
     diagnostics_section,
@@ -39,6 +41,7 @@ from .effect_sections import (
     network_section,
     rankings_section,
 )
+from .export import check_mcid
 
 __all__ = ["write_report", "report_html", "package_versions"]
 
@@ -72,6 +75,7 @@ _NAV = (
     ("rankings", "Rankings"),
     ("class-effects", "Class effects"),
     ("class-rankings", "Class rankings"),
+    ("decisions", "Decisions"),
     ("heterogeneity", "Heterogeneity"),
     ("model-fit", "Model fit"),
     ("nodesplit", "Node-split"),
@@ -101,6 +105,7 @@ def report_html(
     model_fit: bool = True,
     nodesplit: pd.DataFrame | None = None,
     sensitivity: pd.DataFrame | None = None,
+    mcid: float | None = None,
 ) -> str:
     """Render the report of a fit as one HTML document (see :func:`write_report`).
 
@@ -123,6 +128,11 @@ def report_html(
     sensitivity : DataFrame, optional
         The table returned by :func:`nma_bayes.prior_sensitivity` for this network: adds the
         prior-sensitivity tables.
+    mcid : float, optional
+        Minimal clinically important difference on the effect scale of the fit (``>= 0``; log
+        scale for log-ratio measures): adds to the decision section the probability that each
+        treatment beats the reference by more than it, and the MCID forest plot. Needs the
+        benefit direction.
 
     Returns
     -------
@@ -132,9 +142,9 @@ def report_html(
     Raises
     ------
     ModelSpecError
-        If ``model_fit`` is not a boolean, ``ci_prob`` is not in (0, 1), or ``nodesplit`` or
-        ``sensitivity`` is not the table its analysis returns (checked before anything is
-        computed).
+        If ``model_fit`` is not a boolean, ``ci_prob`` is not in (0, 1), ``nodesplit`` or
+        ``sensitivity`` is not the table its analysis returns, or ``mcid`` is not a number
+        ``>= 0`` or is given without a benefit direction (checked before anything is computed).
     """
     net = fit.network
     ctx = ReportContext(
@@ -144,6 +154,7 @@ def report_html(
     )
     model_fit = check_bool(model_fit, "model_fit")
     nodesplit, sensitivity = check_nodesplit(nodesplit), check_sensitivity(sensitivity)
+    mcid = check_mcid(mcid, fit, ctx.direction)
     if title is None:
         title = f"Network meta-analysis: {net.n_treatments} treatments, {net.n_studies} studies"
     sections = [
@@ -155,6 +166,7 @@ def report_html(
         *effects_sections(ctx),
         rankings_section(ctx),
         *class_sections(ctx),
+        decisions_section(ctx, mcid),
         heterogeneity_section(ctx),
         model_fit_section(ctx) if model_fit else "",
         nodesplit_section(ctx, nodesplit) if nodesplit is not None else "",
@@ -207,6 +219,7 @@ def write_report(
     model_fit: bool = True,
     nodesplit: pd.DataFrame | None = None,
     sensitivity: pd.DataFrame | None = None,
+    mcid: float | None = None,
 ) -> Path:
     """Write a self-describing single-file HTML report of a fit.
 
@@ -218,9 +231,12 @@ def write_report(
     ``relative-effects-all-pairs``, ``league-table``, ``rankings`` (SUCRA, rankogram and SUCRA
     plot, when the direction is known), for a network with classes ``class-effects``,
     ``class-effects-all-pairs`` and ``class-rankings`` (with the class rank plot, when the
-    direction is known), ``heterogeneity``, ``model-fit`` (unless ``model_fit=False``),
-    ``nodesplit`` and ``prior-sensitivity`` (when their tables are given) and ``software``
-    (package versions, seed and engine).
+    direction is known), ``decisions`` (when the direction is known: P(best) and P(among the
+    best 3) with Monte Carlo standard errors, cumulative rank probabilities beside SUCRA, with
+    ``mcid`` the probability of beating the reference by more than it and the MCID forest plot,
+    and for classes P(class holds a top treatment)), ``heterogeneity``, ``model-fit`` (unless
+    ``model_fit=False``), ``nodesplit`` and ``prior-sensitivity`` (when their tables are given)
+    and ``software`` (package versions, seed and engine).
 
     Tables use words for labels, leave out empty rows, write counts as integers and other
     numbers with 3 decimals, and say above them the effect measure and the benefit direction;
@@ -246,6 +262,9 @@ def write_report(
         The table returned by :func:`nma_bayes.nodesplit` for this network.
     sensitivity : DataFrame, optional
         The table returned by :func:`nma_bayes.prior_sensitivity` for this network.
+    mcid : float, optional
+        Minimal clinically important difference on the effect scale of the fit (see
+        :func:`report_html`).
 
     Returns
     -------
@@ -260,6 +279,7 @@ def write_report(
         model_fit=model_fit,
         nodesplit=nodesplit,
         sensitivity=sensitivity,
+        mcid=mcid,
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

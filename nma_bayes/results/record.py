@@ -19,6 +19,7 @@ from . import summaries
 from . import tables as T
 from .class_summaries import ClassSummaryMethods
 from .convergence import compare_with_exact, convergence_problems, diagnostics_table
+from .decisions import DecisionMethods
 from .posterior import Posterior
 from .regression import RegressionMethods
 
@@ -30,12 +31,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["FitRecord"]
 
 
-class FitRecord(ClassSummaryMethods, RegressionMethods):
+class FitRecord(ClassSummaryMethods, RegressionMethods, DecisionMethods):
     """A fitted network meta-analysis: data, model, settings and the posterior accessor.
 
     The summaries are functions of the accessor (:mod:`nma_bayes.results.tables`,
-    :mod:`~nma_bayes.results.class_summaries`, :mod:`~nma_bayes.results.goodness_of_fit`,
-    :mod:`~nma_bayes.results.convergence`); the methods below are thin delegates to them. Users get
+    :mod:`~nma_bayes.results.class_summaries`, :mod:`~nma_bayes.results.decisions`,
+    :mod:`~nma_bayes.results.goodness_of_fit`, :mod:`~nma_bayes.results.convergence`); the
+    methods below are thin delegates to them. Users get
     the subclass :class:`nma_bayes.NetworkFit`, which adds the exports (report, CSV, Excel).
 
     Parameters
@@ -249,13 +251,19 @@ class FitRecord(ClassSummaryMethods, RegressionMethods):
             self.posterior.at(at), ci_prob=ci_prob, digits=digits, stat=stat, scale=scale
         )
 
-    def rank_probabilities(self, *, lower_is_better: bool, at: dict | None = None) -> pd.DataFrame:
-        """Probability that each treatment takes each rank (rank 1 = best).
+    def rank_probabilities(
+        self, *, lower_is_better: bool, cumulative: bool = False, at: dict | None = None
+    ) -> pd.DataFrame:
+        """Probability that each treatment takes each rank (rank 1 = best), or that rank or better.
 
         Parameters
         ----------
         lower_is_better : bool
             Benefit direction; required (no default), e.g. ``True`` for symptom scores.
+        cumulative : bool
+            ``P(rank <= k)`` for every ``k`` (the cumulative ranking curves of Salanti et al.
+            2011; 1 at the last rank, and SUCRA is their mean over the first ``T - 1`` ranks).
+            With MCSEs: :meth:`top_k` with ``k=range(1, T + 1)``.
         at : dict, optional
             Covariate values of a meta-regression (see :meth:`relative_effects`).
 
@@ -264,7 +272,9 @@ class FitRecord(ClassSummaryMethods, RegressionMethods):
         DataFrame
             Treatment x rank.
         """
-        return T.rank_probabilities(self.posterior.at(at), lower_is_better=lower_is_better)
+        return T.rank_probabilities(
+            self.posterior.at(at), lower_is_better=lower_is_better, cumulative=cumulative
+        )
 
     def sucra(
         self, *, lower_is_better: bool, ci_prob: float = 0.95, at: dict | None = None

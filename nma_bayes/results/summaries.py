@@ -277,17 +277,26 @@ def rank_draws(d_full: xr.DataArray, *, lower_is_better: bool) -> np.ndarray:
     return ranks
 
 
-def rank_probabilities_table(d_full: xr.DataArray, *, lower_is_better: bool) -> pd.DataFrame:
+def rank_probabilities_table(
+    d_full: xr.DataArray, *, lower_is_better: bool, cumulative: bool = False
+) -> pd.DataFrame:
     """Posterior probability of each rank for each treatment (rankogram data).
+
+    With ``cumulative``, the probability of each rank or better, ``P(rank <= k)``: the
+    cumulative ranking curve of Salanti et al. (2011), whose mean over the first ``T - 1`` ranks
+    is SUCRA. Each entry is the share of draws with ``rank <= k`` (not a cumulative sum of
+    rounded shares), so the last rank's is exactly 1.
 
     Returns
     -------
     DataFrame
-        Index ``treatment``, columns ranks ``1..T`` (rank 1 = best); rows and columns sum to 1.
+        Index ``treatment``, columns ranks ``1..T`` (rank 1 = best); rows and columns sum to 1
+        (cumulative: rows rise to 1 at rank ``T``).
     """
     ranks = rank_draws(d_full, lower_is_better=lower_is_better)
     n_t = ranks.shape[1]
-    probs = np.stack([(ranks == r).mean(axis=0) for r in range(1, n_t + 1)], axis=1)
+    hit = np.less_equal if cumulative else np.equal
+    probs = np.stack([hit(ranks, r).mean(axis=0) for r in range(1, n_t + 1)], axis=1)
     names = [str(t) for t in d_full["treatment"].values]
     out = pd.DataFrame(probs, index=pd.Index(names, name="treatment"), columns=range(1, n_t + 1))
     out.columns.name = "rank"

@@ -115,10 +115,15 @@ def _exp_pairs(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return out, back
 
 
-def rank_probabilities(posterior: Posterior, *, lower_is_better: bool) -> pd.DataFrame:
-    """Probability of each rank (treatment x rank), from the draws."""
+def rank_probabilities(
+    posterior: Posterior, *, lower_is_better: bool, cumulative: bool = False
+) -> pd.DataFrame:
+    """Probability of each rank (treatment x rank), or of each rank or better, from the draws."""
     direction = VA.resolve_direction(lower_is_better, posterior.network, required=True)
-    return summaries.rank_probabilities_table(posterior.d_full(), lower_is_better=direction)
+    cumulative = VA.check_bool(cumulative, "cumulative")
+    return summaries.rank_probabilities_table(
+        posterior.d_full(), lower_is_better=direction, cumulative=cumulative
+    )
 
 
 def sucra(posterior: Posterior, *, lower_is_better: bool, ci_prob: float) -> pd.DataFrame:

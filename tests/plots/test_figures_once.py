@@ -52,6 +52,14 @@ def dev_dev_table() -> pd.DataFrame:
 
 #: One call of every public plot (``nma_bayes.plots.__all__``), given the fixtures.
 CALLS = {
+    "plot_prob_difference": lambda f: plots.plot_prob_difference(
+        f["fit"], threshold=0.3, lower_is_better=True
+    ),
+    "plot_influence": lambda f: plots.plot_influence(
+        nb.leave_one_out(
+            nb.datasets.load_dataset("parkinsons"), lower_is_better=True, random_seed=1
+        )
+    ),
     "plot_network": lambda f: plots.plot_network(f["class_fit"]),
     "plot_forest": lambda f: plots.plot_forest(f["fit"]),
     "plot_league": lambda f: plots.plot_league(f["fit"]),

@@ -169,10 +169,12 @@ def test_export_csv(fit, tmp_path):
     paths = export_tables(fit, tmp_path / "csv", lower_is_better=False)
     names = sorted(p.name for p in paths)
     assert names == [
+        "cumulative_rank_probabilities.csv",  # the decision tables (direction known)
         "league_table.csv",
         "relative_effects.csv",
         "relative_effects_all_pairs.csv",
         "sucra.csv",
+        "top_k.csv",
     ]
     rel = pd.read_csv(tmp_path / "csv" / "relative_effects.csv")
     pd.testing.assert_frame_equal(rel, fit.relative_effects(), check_exact=False, rtol=1e-9)
@@ -191,6 +193,8 @@ def test_export_xlsx(fit, tmp_path):
         "relative_effects_all_pairs",
         "league_table",
         "sucra",
+        "top_k",
+        "cumulative_rank_probabilities",
     }
     assert sheets["relative_effects"]["median"].tolist() == pytest.approx(
         fit.relative_effects()["median"].tolist()
@@ -252,8 +256,8 @@ def test_xlsx_export_neutralises_formulas_and_control_characters(formula_fit, tm
 def test_csv_export_neutralises_formulas(formula_fit, tmp_path):
     import csv
 
-    paths = export_tables(formula_fit, tmp_path / "csv", lower_is_better=True)
-    assert len(paths) == 4
+    paths = export_tables(formula_fit, tmp_path / "csv", lower_is_better=True, mcid=0.2)
+    assert len(paths) == 7  # with top_k, cumulative_rank_probabilities and prob_difference
     cells = []
     for p in paths:
         with p.open(newline="", encoding="utf-8") as handle:

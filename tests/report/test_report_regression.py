@@ -22,6 +22,7 @@ NAV_WITHOUT_REGRESSION = [
     "relative-effects",
     "league-table",
     "rankings",
+    "decisions",  # a note without a direction
     "heterogeneity",
     "model-fit",
     "software",

@@ -271,6 +271,7 @@ def test_interface_of_report_write_report_and_to_report():
         "model_fit": True,
         "nodesplit": None,
         "sensitivity": None,
+        "mcid": None,
     }
     for function, positional in (
         (report_html, ["fit"]),
