@@ -10,6 +10,7 @@ Typical use::
 """
 
 from . import datasets
+from .analyses.batch import BatchError, fit_many
 from .analyses.inconsistency import nodesplit
 from .analyses.influence import LeaveOneOut, leave_one_out
 from .analyses.sensitivity import prior_sensitivity
@@ -65,7 +66,8 @@ __version__ = "0.1.0"
 
 #: Public names whose modules import heavy libraries, loaded on first access (PEP 562):
 #: ``build_model`` needs PyMC and PyTensor (~1.5 s), which an exact-engine session never uses.
-_LAZY = {"build_model": "nma_bayes.models.pymc_graph"}
+#: ``run_sbc`` needs ``scipy.stats`` (its summary tests), which a plain fit never uses.
+_LAZY = {"build_model": "nma_bayes.models.pymc_graph", "run_sbc": "nma_bayes.analyses.calibration"}
 
 
 def __getattr__(name: str):
@@ -84,6 +86,9 @@ def __dir__():
 
 __all__ = [
     "fit_network",
+    "fit_many",
+    "BatchError",
+    "run_sbc",
     "clear_cache",
     "warmup",
     "read_csv_table",

@@ -181,6 +181,7 @@ def run_sbc(
     seed: int = 0,
     effects: str = "random",
     fit_options: dict | None = None,
+    client=None,
 ) -> pd.DataFrame:
     """Run SBC replicates.
 
@@ -200,6 +201,10 @@ def run_sbc(
     fit_options : dict, optional
         Extra keyword arguments of :func:`fit_network` (e.g. ``draws``); they override the
         ones set here (e.g. ``center=False`` or another ``prior_beta`` as negative controls).
+    client : distributed.Client, optional
+        Fit the replicates as tasks on a Dask cluster (:func:`nma_bayes.analyses.batch.run_tasks`);
+        the networks and seeds are simulated here first, in the same order, so the table is
+        identical with and without a client. Needs ``pip install "nma_bayes[dask]"``.
 
     Returns
     -------
@@ -208,12 +213,13 @@ def run_sbc(
         n_ranks, covered`` (rank of the truth among ``n_ranks`` posterior draws; 95% interval
         coverage). ``parameter`` is ``"d"``, ``"tau"`` or (with a covariate) ``"beta"``.
     """
-    from ..fitting.fit import fit_network
+    from .batch import check_client, run_tasks
 
+    check_client(client)
     settings = settings or SBCSettings()
     rng = np.random.default_rng(seed)
-    rows = []
-    for r in range(n_networks):
+    payloads = {}
+    for r in range(n_networks):  # simulated here, in order: the same networks with any client
         data, truth = simulate_from_prior(settings, rng)
         kwargs = {
             "reference": "T1",
@@ -228,17 +234,26 @@ def run_sbc(
             kwargs.update(
                 covariates=COVARIATE, interaction="shared", prior_beta=settings.prior_beta
             )
-        with warnings.catch_warnings():
-            # a simulated network may compare the reference in studies of one covariate value:
-            # beta is then informed by its prior alone, which is exactly what SBC must cover
-            unidentified = r".*\[rule interaction-not-identified\]"
-            warnings.filterwarnings("ignore", message=unidentified, category=CovariateWarning)
-            fit = fit_network(data, **{**kwargs, **(fit_options or {})})
-        rows += _replicate_rows(fit, truth, settings.n_ranks, r, rng)
-    return pd.DataFrame(rows)
+        payloads[r] = (data, truth, {**kwargs, **(fit_options or {})}, settings.n_ranks, r)
+    results = run_tasks(_sbc_replicate, payloads, client=client, progress=False)
+    return pd.DataFrame([row for rows in results.values() for row in rows])
 
 
-def _replicate_rows(fit, truth, n_ranks, replicate, rng):
+def _sbc_replicate(payload) -> list[dict]:
+    """Fit one simulated network and return its rank rows (a task of :func:`run_sbc`)."""
+    from ..fitting.fit import fit_network
+
+    data, truth, kwargs, n_ranks, r = payload
+    with warnings.catch_warnings():
+        # a simulated network may compare the reference in studies of one covariate value:
+        # beta is then informed by its prior alone, which is exactly what SBC must cover
+        unidentified = r".*\[rule interaction-not-identified\]"
+        warnings.filterwarnings("ignore", message=unidentified, category=CovariateWarning)
+        fit = fit_network(data, **kwargs)
+    return _replicate_rows(fit, truth, n_ranks, r)
+
+
+def _replicate_rows(fit, truth, n_ranks, replicate):
     post = fit.idata["posterior"]
     n_total = post.sizes["chain"] * post.sizes["draw"]
     pick = np.linspace(0, n_total - 1, n_ranks).round().astype(int)  # thinned, for MCMC

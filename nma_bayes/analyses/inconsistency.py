@@ -18,6 +18,7 @@ from ..data.network import data_options
 from ..data.transforms import nodesplit_network, splittable_comparisons
 from ..fitting.fit import fit_network
 from ..results.summaries import flat_draws
+from .batch import check_client, run_tasks
 
 __all__ = ["nodesplit", "splittable_comparisons"]
 
@@ -27,6 +28,7 @@ def nodesplit(
     *,
     engine: str = "exact",
     ci_prob: float = 0.95,
+    client=None,
     **fit_kwargs,
 ) -> pd.DataFrame:
     """Node-splitting analysis (Dias et al. 2010) of every splittable comparison, or those given.
@@ -42,6 +44,9 @@ def nodesplit(
         Engine of each fit (default the exact engine: dozens of splits take seconds).
     ci_prob : float
         Interval probability.
+    client : distributed.Client, optional
+        Fit the consistency model and the splits as tasks on a Dask cluster (same seeds, same
+        table). Needs ``pip install "nma_bayes[dask]"``.
     **fit_kwargs
         Passed to :func:`nma_bayes.fit_network` (priors, effects, seed, column names, ...).
 
@@ -62,16 +67,15 @@ def nodesplit(
     pairs = list(comparisons) if comparisons is not None else splittable_comparisons(net)
     if not pairs:
         raise ModelSpecError("No comparison has both direct and indirect evidence.")
-    consistency = fit_network(net, engine=engine, **fit_kwargs)
+    check_client(client)
+    payloads = {None: (net, None, engine, fit_kwargs)}
+    payloads |= {i: (net, (a, b), engine, fit_kwargs) for i, (a, b) in enumerate(pairs)}
+    draws = run_tasks(_split_draws, payloads, client=client, progress=False)
+    dn = draws[None]
     alpha = (1 - ci_prob) / 2
     rows = []
-    for a, b in pairs:
-        split_net, pseudo = nodesplit_network(net, a, b)
-        fit = fit_network(split_net, engine=engine, **fit_kwargs)
-        d = fit.d_full()
-        direct = flat_draws(d.sel(treatment=pseudo) - d.sel(treatment=a))
-        indirect = flat_draws(d.sel(treatment=b) - d.sel(treatment=a))
-        dn = consistency.d_full()
+    for i, (a, b) in enumerate(pairs):
+        direct, indirect = draws[i]
         network = flat_draws(dn.sel(treatment=b) - dn.sel(treatment=a))
         diff = direct - indirect
         row = {"treatment": b, "comparator": a}
@@ -83,3 +87,19 @@ def nodesplit(
         rows.append(row)
     return pd.DataFrame(rows)
 
+
+
+def _split_draws(payload):
+    """One fit of :func:`nodesplit` (a batch task): consistency ``d``, or a split's draws.
+
+    ``pair`` None: the consistency model's ``d``; else the direct and indirect draws of the split
+    of ``(a, b)``.
+    """
+    net, pair, engine, fit_kwargs = payload
+    if pair is None:
+        return fit_network(net, engine=engine, **fit_kwargs).d_full()
+    a, b = pair
+    split_net, pseudo = nodesplit_network(net, a, b)
+    d = fit_network(split_net, engine=engine, **fit_kwargs).d_full()
+    direct = flat_draws(d.sel(treatment=pseudo) - d.sel(treatment=a))
+    return direct, flat_draws(d.sel(treatment=b) - d.sel(treatment=a))

@@ -13,6 +13,7 @@ import pandas as pd
 from ..base.errors import ModelSpecError
 from ..fitting.fit import fit_network
 from ..models.priors import TAU_FAMILIES, Prior
+from .batch import check_client, run_tasks
 
 __all__ = ["prior_sensitivity", "SENSITIVITY_COLUMNS"]
 
@@ -57,6 +58,7 @@ def prior_sensitivity(
     lower_is_better: bool,
     engine: str = "exact",
     ci_prob: float = 0.95,
+    client=None,
     **fit_kwargs,
 ) -> pd.DataFrame:
     """Refit a random-effects NMA under each ``tau`` prior and tabulate the results side by side.
@@ -79,6 +81,9 @@ def prior_sensitivity(
         and the relative effects.
     ci_prob : float
         Probability of the equal-tailed credible intervals.
+    client : distributed.Client, optional
+        Fit the priors as tasks on a Dask cluster (the same seed, so the same table as without
+        one). Needs ``pip install "nma_bayes[dask]"``.
     **fit_kwargs
         Further arguments of :func:`~nma_bayes.fit_network` (``prior_d``, ``draws``, column
         names, ...). ``random_seed``, if omitted, is drawn once and shared by every fit (so
@@ -130,24 +135,27 @@ def prior_sensitivity(
     seed = fit_kwargs.pop("random_seed", None)
     if seed is None:  # one seed for every fit: differences are then not Monte Carlo noise
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    rows: list[dict] = []
-    ref = None
-    for name, prior in priors.items():
-        fit = fit_network(
-            data,
-            reference=reference,
-            prior_tau=prior,
-            engine=engine,
-            random_seed=seed,
-            **fit_kwargs,
-        )
-        ref = fit.reference
-        base = {"prior": name, "prior_description": prior.describe()}
-        rows += _fit_rows(fit, base, lower_is_better=lower_is_better, ci_prob=ci_prob)
+    check_client(client)
+    common = {"reference": reference, "engine": engine, "random_seed": seed, **fit_kwargs}
+    payloads = {
+        name: (data, {**common, "prior_tau": prior}, name, lower_is_better, ci_prob)
+        for name, prior in priors.items()
+    }
+    results = run_tasks(_prior_fit, payloads, client=client, progress=False)
+    rows = [row for _, fit_rows in results.values() for row in fit_rows]
+    ref = list(results.values())[-1][0]
     table = pd.DataFrame(rows).reindex(columns=list(SENSITIVITY_COLUMNS))
     table["rank"] = table["rank"].astype("Int64")
     table.attrs.update({"random_seed": seed, "reference": ref, "engine": engine})
     return table
+
+
+def _prior_fit(payload) -> tuple[str, list[dict]]:
+    """Fit under one prior; return the reference and the rows (a task of the batch runner)."""
+    data, kwargs, name, lower_is_better, ci_prob = payload
+    fit = fit_network(data, **kwargs)
+    base = {"prior": name, "prior_description": kwargs["prior_tau"].describe()}
+    return fit.reference, _fit_rows(fit, base, lower_is_better=lower_is_better, ci_prob=ci_prob)
 
 
 def _check_fit_kwargs(fit_kwargs: dict) -> None:

@@ -212,7 +212,7 @@ def test_engine_defaults(therapy):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"client": object()}, "not available yet"),
+        ({"client": object()}, "distributed.Client"),
         ({"threshold_sd": 0}, "threshold_sd"),
         ({"threshold_sd": "1"}, "threshold_sd"),
         ({"threshold_sd": float("inf")}, "threshold_sd"),
