@@ -555,7 +555,6 @@ def test_bad_prior_strings_are_one_line_errors(senn_csv, tmp_path, capsys, no_fi
         (["--effects", "fixed", "--prior-tau", "halfnormal(1)"], "--prior-tau has no effect"),
         (["--prior-class-sd", "halfnormal(1)"], "--prior-class-sd needs --class-model"),
         (["--class-model", "common"], "--class-model needs --classes"),
-        (["--nodesplit", "--class-model", "common", "--classes", "c"], "--nodesplit cannot"),
     ],
 )
 def test_options_that_would_be_ignored_are_refused(senn_csv, tmp_path, capsys, no_fit, args,

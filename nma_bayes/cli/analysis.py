@@ -69,11 +69,6 @@ def _refuse_unused(args: argparse.Namespace) -> None:
                 unused.append(f"{option} needs --class-model exchangeable")
     if args.class_model is not None and args.classes is None:
         unused.append("--class-model needs --classes COL (the column of treatment classes)")
-    if args.nodesplit and args.class_model is not None:
-        unused.append(
-            "--nodesplit cannot be combined with --class-model (the split networks have no "
-            "class structure); node-split without the class model"
-        )
     if unused:
         raise ModelSpecError("; ".join(unused) + ".", rule="bad-option")
 

@@ -95,7 +95,9 @@ def _rebase(st: StudyRecord, j: int) -> StudyRecord:
     )  # fmt: skip
 
 
-def _rebuild(net: Network, studies: list[StudyRecord], treatments, reference, rule) -> Network:
+def _rebuild(
+    net: Network, studies: list[StudyRecord], treatments, reference, rule, classes=None
+) -> Network:
     return Network._assemble(
         studies,
         trts=tuple(treatments),
@@ -107,7 +109,7 @@ def _rebuild(net: Network, studies: list[StudyRecord], treatments, reference, ru
         closure_tol=net.closure_tol,
         measure=net.measure,
         lower_is_better=net.lower_is_better,
-        classes=None,
+        classes=classes,
         excluded_studies=net.excluded_studies,
         smd_method=net.smd_method,
     )
@@ -199,4 +201,8 @@ def nodesplit_network(net: Network, a: str, b: str) -> tuple[Network, str]:
             st = replace(st, arms=tuple(pseudo if x == b else x for x in st.arms))
         out.append(st)
     treatments = [*net.treatments, pseudo]
-    return _rebuild(net, out, treatments, net.reference, net.reference_rule), pseudo
+    # with treatment classes, the direct effect is a class of its own: a class model must not
+    # shrink it towards b's class (that would mix indirect evidence back into "direct")
+    classes = None if net.classes is None else {**net.classes, pseudo: pseudo}
+    split = _rebuild(net, out, treatments, net.reference, net.reference_rule, classes)
+    return split, pseudo
