@@ -31,6 +31,7 @@ so nutpie's compiled model calls it directly and PyTensor caches it on disk; the
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,6 +73,7 @@ OP_INPUTS = ("y", "var", "cov", "u", "cov_u", "mask", "arm_pos", "base_pos",
              "prior_d_mean", "prior_d_sd")  # fmt: skip
 
 
+@functools.cache
 def _op_class():
     """Define the Op (PyTensor imported only when a model is built)."""
     import pytensor.tensor as pt
@@ -142,15 +144,9 @@ def _register_numba(op_type) -> None:
         return collapsed_loglik, KERNEL_VERSION
 
 
-_OP_TYPE = None
-
-
 def CollapsedLoglik(n_d: int):  # noqa: N802 - behaves as the Op's class
     """Return the Op of the collapsed log density for ``n_d`` relative effects."""
-    global _OP_TYPE
-    if _OP_TYPE is None:
-        _OP_TYPE = _op_class()
-    return _OP_TYPE(n_d)
+    return _op_class()(n_d)
 
 
 def build_collapsed_model(network: Network, spec: ModelSpec, *, pad_to: int | None = None):
@@ -175,13 +171,13 @@ def build_collapsed_model(network: Network, spec: ModelSpec, *, pad_to: int | No
     import pymc as pm
 
     from .likelihood import model_data
-    from .pymc_graph import _tau, prior_data
+    from .pymc_graph import prior_data, tau_variable
 
     n_d = max(network.n_treatments - 1, pad_to or 0)
     with pm.Model() as model:
         data = {k: pm.Data(k, v) for k, v in model_data(network).items()}
         p = {k: pm.Data(k, v) for k, v in prior_data(spec).items()}
-        tau = _tau(spec, p)
+        tau = tau_variable(spec, p)
         inputs = [data[k] if k in data else p[k] for k in OP_INPUTS]
         logp, _ = CollapsedLoglik(n_d)(tau**2, *inputs)
         pm.Potential("loglik", logp)

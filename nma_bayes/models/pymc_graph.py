@@ -137,7 +137,8 @@ def _interactions(reg: RegressionDesign, spec: ModelSpec, p: dict, model: pm.Mod
     return full
 
 
-def _tau(spec: ModelSpec, p: dict):
+def tau_variable(spec: ModelSpec, p: dict):
+    """Create the between-study SD ``tau`` with its prior (the full and the collapsed model)."""
     return _positive("tau", spec.prior_tau, p, "prior_tau")
 
 
@@ -204,7 +205,7 @@ def build_model(
             if not regression.baseline_risk:  # (beta_arm - beta_base)' x_i per contrast
                 diff = beta_full[data["arm_pos"]] - beta_full[data["base_pos"]][:, None, :]
                 mu = mu + (diff * reg_data["reg_x"][:, None, :]).sum(axis=-1)
-        tau = _tau(spec, p) if spec.random else None
+        tau = tau_variable(spec, p) if spec.random else None
         tau2 = tau**2 if tau is not None else pt.as_tensor(np.float64(0.0))
         resid = data["y"] - mu
         loglik = marginal_loglik(
