@@ -20,3 +20,18 @@ def _private_compiled_model_cache(tmp_path_factory):
         os.environ.pop("NMA_BAYES_CACHE_DIR", None)
     else:
         os.environ["NMA_BAYES_CACHE_DIR"] = previous
+
+
+#: Reference tests check accuracy within a tolerance made of Monte Carlo error; sampler health is
+#: the subject of other tests. A seeded fit's trajectory is fixed on one machine but may differ on
+#: another CPU (docs: Reproducibility), where a rare divergent transition can appear: that alone
+#: must not fail an accuracy test, so NMAConvergenceWarning is not an error in reference tests.
+#: The shared reference fits still refuse an unusable sampler run
+#: (``reference_helpers.check_usable``), and every tolerance widens with the run's own MCSE.
+REFERENCE_IGNORE = "ignore::nma_bayes.base.errors.NMAConvergenceWarning"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("reference") is not None:
+            item.add_marker(pytest.mark.filterwarnings(REFERENCE_IGNORE))

@@ -648,3 +648,70 @@ def test_poisson_rates_with_renamed_columns(tmp_path, capsys):
     # without --exposure the default column name is looked for, and its absence is one line
     assert cli.main([a for a in args if a not in ("--exposure", "years")]) == 2
     assert "exposure" in _one_error_line(capsys.readouterr().err)
+
+
+# ------------------------------------------- outcome options the likelihood would ignore
+def _events_csv(tmp_path):
+    path = tmp_path / "smoking.csv"
+    data = nb.datasets.load_dataset("smoking", "arms")[["study", "treatment", "events", "n"]]
+    data.assign(t=1.0).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--likelihood", "binomial", "--time", "t"],
+         "--time needs --likelihood binomial --link cloglog"),
+        (["--likelihood", "binomial", "--link", "logit", "--time", "t"], "--time needs"),
+        (["--likelihood", "binomial", "--exposure", "t"], "--exposure needs --likelihood poisson"),
+        (["--likelihood", "poisson", "--exposure", "n", "--n", "n"],
+         "--n has no effect with --likelihood poisson"),
+        (["--time", "t"], "--time needs"),
+    ],
+)  # fmt: skip
+def test_outcome_options_the_likelihood_ignores_are_refused(tmp_path, capsys, no_fit, args,
+                                                            fragment):  # fmt: skip
+    assert _fit_cli(_events_csv(tmp_path), tmp_path / "out", *args) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert fragment in line and "would be ignored" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--events", "events"], "--events needs --likelihood"),
+        (["--link", "logit"], "--link needs --likelihood"),
+        (["--exposure", "e"], "--exposure needs --likelihood poisson"),
+    ],
+)
+def test_outcome_options_on_contrast_data_are_refused(senn_csv, tmp_path, capsys, no_fit, args,
+                                                      fragment):  # fmt: skip
+    assert _fit_cli(senn_csv, tmp_path / "out", *args) == 2
+    assert fragment in _one_error_line(capsys.readouterr().err)
+
+
+def test_outcome_options_the_likelihood_uses_reach_the_fit(tmp_path, capsys, monkeypatch):
+    passed = {}
+
+    def spy(network, **kwargs):
+        passed["network"] = network
+        raise AssertionError("the fit was reached")
+
+    monkeypatch.setattr("nma_bayes.fitting.fit.fit_network", spy)
+    args = ["--likelihood", "binomial", "--link", "cloglog", "--time", "t"]
+    assert _fit_cli(_events_csv(tmp_path), tmp_path / "out", *args) == 2
+    assert "the fit was reached" in capsys.readouterr().err
+    assert passed["network"].link == "cloglog" and passed["network"].columns["time"] == "t"
+
+
+def test_nodesplit_of_arm_level_outcomes_is_refused_before_the_fit(tmp_path, capsys, no_fit):
+    """Node-splitting does not cover arm-level outcome likelihoods: --nodesplit with --likelihood
+    is one error line, exit 2, before the main fit and before --out is created."""
+    csv = _csv(tmp_path, "smoking", "arms")
+    out = tmp_path / "out"
+    args = ["fit", str(csv), "--likelihood", "binomial", "--nodesplit", "--out", str(out)]
+    assert cli.main(args) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--nodesplit" in line and "arm-level binomial" in line
+    assert not out.exists()

@@ -16,12 +16,13 @@ refitted alone with its seed reproduces its batch result.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 import traceback
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -29,9 +30,23 @@ import pandas as pd
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..base.html import in_jupyter_kernel
-from ..fitting.fit import fit_network
+from ..data.inputs import check_build_options
+from ..data.network import Network, data_options
+from ..data.outcomes import check_likelihood
+from ..engines.nuts import SamplerSettings
+from ..fitting.fit import check_choices, fit_network
+from ..models.classes import normalise_class_sd
+from ..models.spec import ModelSpec
 
-__all__ = ["fit_many", "BatchError", "item_seed", "check_client", "run_tasks", "SUMMARIES"]
+__all__ = [
+    "fit_many",
+    "BatchError",
+    "item_seed",
+    "check_client",
+    "check_fit_options",
+    "run_tasks",
+    "SUMMARIES",
+]
 
 #: Tables ``fit_many(summarize=...)`` computes on the workers (aliases: ``"heterogeneity"``).
 SUMMARIES = ("relative_effects", "sucra", "tau", "diagnostics")
@@ -39,6 +54,8 @@ _ALIASES = {"heterogeneity": "tau"}
 #: Times the scheduler reruns a task that raised in the machinery (not in a fit: those are
 #: caught as :class:`BatchError`); a task lost with its worker is rerun regardless.
 RETRIES = 2
+#: The parameters of :func:`~nma_bayes.fit_network`, with their defaults.
+_FIT_PARAMETERS = inspect.signature(fit_network).parameters
 
 
 @dataclass(frozen=True)
@@ -242,19 +259,72 @@ def _items(networks) -> dict:
     )
 
 
-def _check_summarize(summarize, fit_kwargs: dict):
+def check_fit_options(options: dict, function: str, own: Sequence[str] = ()) -> None:
+    """Validate, once, the options that several :func:`~nma_bayes.fit_network` calls share.
+
+    Runs the checks ``fit_network`` makes before it reads the data (its keywords, the engine and
+    consistency model, :class:`~nma_bayes.engines.nuts.SamplerSettings`,
+    :class:`~nma_bayes.models.spec.ModelSpec`, ``random_seed``) and those of the options of
+    :meth:`~nma_bayes.Network.from_data` that do not depend on the data (``lower_is_better``,
+    ``smd_method``, ``closure_tol``, ``classes``, ``likelihood``/``link``), so that a batch refuses
+    a bad option before fitting anything. What depends on an item's data (its columns,
+    ``reference``, ``measure``, covariates) is checked when that item is fitted.
+
+    Parameters
+    ----------
+    options : dict
+        The keywords passed on to every ``fit_network`` call.
+    function : str
+        The caller's name, shown in the message of an unknown keyword.
+    own : sequence of str
+        The caller's own keywords, offered as suggestions for a misspelt one.
+
+    Raises
+    ------
+    ModelSpecError
+        ``unknown-option`` (a keyword ``fit_network`` does not take, with the closest valid one)
+        or ``bad-option``/``bad-prior`` (a value of the wrong type or range).
+    """
+    params = _FIT_PARAMETERS
+    named = [p for p in params if p not in ("data", "columns")]
+    VA.check_keywords(options, (*named, *data_options(), *own), function)
+    # the values given (None where fit_network's default is None means "not given")
+    given = {k: v for k, v in options.items()
+             if k in params and not (v is None and params[k].default is None)}  # fmt: skip
+    choices = {k: given.get(k, params[k].default) for k in ("engine", "consistency", "class_model")}
+    check_choices(**choices)
+    SamplerSettings(**{f.name: given[f.name] for f in fields(SamplerSettings) if f.name in given})
+    spec = {f.name: given[f.name] for f in fields(ModelSpec) if f.name in given}
+    if "class_sd" in spec:
+        spec["class_sd"] = normalise_class_sd(spec["class_sd"])
+    ModelSpec(**spec)
+    build = inspect.signature(Network.from_data).parameters
+    data = {k: options.get(k, build[k].default)
+            for k in ("lower_is_better", "smd_method", "closure_tol", "classes")}  # fmt: skip
+    # the tables are each item's own (checked per item): an empty one stands in for them here
+    check_build_options(pd.DataFrame(), None, **data)
+    if options.get("likelihood") is not None or options.get("link") is not None:
+        check_likelihood(options.get("likelihood"), options.get("link"))
+    VA.check_seed(options.get("random_seed"))
+
+
+def _check_summarize(summarize, lower_is_better):
     if summarize is None:
         return None
-    names = [summarize] if isinstance(summarize, str) else list(summarize)
-    bad = [n for n in names if n not in SUMMARIES and n not in _ALIASES]
-    if bad or not names:
+    names = [summarize] if isinstance(summarize, str) else summarize
+    if (
+        not isinstance(names, list | tuple)
+        or not names
+        or not all(isinstance(n, str) and (n in SUMMARIES or n in _ALIASES) for n in names)
+    ):
         raise ModelSpecError(
-            f"summarize={summarize!r}: use None, or one or a list of {', '.join(SUMMARIES)} "
-            "(or 'heterogeneity' for 'tau').",
+            f"summarize={summarize!r}: use None (return the fits), one name or a list of names "
+            f"of {', '.join(SUMMARIES)} (or 'heterogeneity' for 'tau'), e.g. "
+            "summarize=['relative_effects', 'tau'].",
             rule="bad-option",
         )
     names = list(dict.fromkeys(_ALIASES.get(n, n) for n in names))
-    if "sucra" in names and fit_kwargs.get("lower_is_better") is None:
+    if "sucra" in names and lower_is_better is None:
         raise ModelSpecError(
             "summarize='sucra' needs the benefit direction: pass lower_is_better=True or False.",
             rule="bad-option",
@@ -271,16 +341,29 @@ def _summaries(fit, names, lower_is_better) -> dict:
             tables[name] = fit.sucra(lower_is_better=lower_is_better)
         elif name == "tau":
             tables[name] = fit.heterogeneity().rename_axis("parameter").reset_index()
-        else:
-            tables[name] = fit.diagnostics().rename_axis("parameter").reset_index()
+        else:  # already has its parameter column; the fit's divergences become a column
+            table = fit.diagnostics()
+            table = table.assign(divergences=int(table.attrs.get("divergences", 0)))
+            table.attrs = {}
+            tables[name] = table
     return tables
+
+
+def _directed(data, lower_is_better) -> tuple:
+    """Return the item and the keywords that record the batch's benefit direction on its fit."""
+    if lower_is_better is None:
+        return data, {}
+    if isinstance(data, Network):  # built already: the explicit direction wins (one rule)
+        return replace(data, lower_is_better=lower_is_better), {}
+    return data, {"lower_is_better": lower_is_better}
 
 
 def _fit_item(payload):
     """One batch item: fit (and summarise); a failure becomes a :class:`BatchError`."""
     key, data, seed, fit_kwargs, names, lower_is_better = payload
     try:
-        fit = fit_network(data, random_seed=seed, **fit_kwargs)
+        data, direction = _directed(data, lower_is_better)
+        fit = fit_network(data, random_seed=seed, **fit_kwargs, **direction)
         return fit if names is None else _summaries(fit, names, lower_is_better)
     except Exception as exc:  # per-item failure: recorded, the batch goes on
         tb = traceback.format_exc()
@@ -312,8 +395,11 @@ def fit_many(networks, *, client=None, summarize=None, random_seed=None, progres
         bar on stderr otherwise). None (default): on in a terminal or a notebook.
     **fit_kwargs
         Passed to every :func:`~nma_bayes.fit_network` call (``engine``, priors, ``reference``,
-        ...; ``progressbar`` defaults to False). ``lower_is_better`` is used by
-        ``summarize="sucra"`` only.
+        ...; ``progressbar`` defaults to False), and validated once before any item is fitted
+        (:func:`check_fit_options`): a bad option raises, where a problem of one item's data
+        gives that item's :class:`BatchError`. ``lower_is_better`` is recorded on every fit (on
+        a :class:`~nma_bayes.Network` item it replaces the network's own direction) and used by
+        ``summarize="sucra"``.
 
     Returns
     -------
@@ -322,11 +408,19 @@ def fit_many(networks, *, client=None, summarize=None, random_seed=None, progres
         the item's seed). One summary: a DataFrame with ``key`` and ``seed`` columns first, the
         failed items listed in ``table.attrs["errors"]`` (a list of :class:`BatchError`). A list
         of summaries: ``{name: DataFrame}``, each with the same ``attrs["errors"]``.
+
+    Raises
+    ------
+    ModelSpecError
+        Before any item is fitted: a bad ``networks``, ``summarize``, ``client``,
+        ``random_seed`` or ``progress``, or a bad option in ``fit_kwargs`` (rules
+        ``bad-option``, ``unknown-option``).
     """
     items = _items(networks)
     if "random_seed" in fit_kwargs:
         raise ModelSpecError("fit_many takes random_seed= as its own argument.", rule="bad-option")
-    names = _check_summarize(summarize, fit_kwargs)
+    names = _check_summarize(summarize, fit_kwargs.get("lower_is_better"))
+    check_fit_options(fit_kwargs, "fit_many", own=("client", "summarize", "progress"))
     lower_is_better = fit_kwargs.pop("lower_is_better", None)
     check_client(client)
     seed = VA.check_seed(random_seed)

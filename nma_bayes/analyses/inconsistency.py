@@ -8,19 +8,75 @@ rest of the network in the same fit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from ..base.errors import ModelSpecError
 from ..base.validate import check_ci_prob
 from ..data.formats import as_network
-from ..data.network import data_options
+from ..data.network import Network, data_options
 from ..data.transforms import nodesplit_network, splittable_comparisons
 from ..fitting.fit import fit_network
 from ..results.summaries import flat_draws
-from .batch import check_client, run_tasks
+from .batch import check_client, check_fit_options, run_tasks
 
-__all__ = ["nodesplit", "splittable_comparisons"]
+__all__ = ["nodesplit", "split_networks", "splittable_comparisons"]
+
+
+def split_networks(net: Network, comparisons=None) -> list[tuple[str, str, Network, str]]:
+    """Build the network of every split of :func:`nodesplit`, refusing what cannot be split.
+
+    Called before any fit, so that node-splitting a network it does not support fails at once.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    comparisons : sequence of (str, str), optional
+        Pairs ``(a, b)`` to split; default :func:`splittable_comparisons`.
+
+    Returns
+    -------
+    list of tuple
+        ``(a, b, split network, pseudo-treatment)`` per pair, in order.
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``bad-option``) No comparison to split, a pair that is not two treatment names or
+        that no study compares directly, or a network node-splitting does not support (study
+        covariates, arm-level outcome studies). ``UnknownTreatmentError`` for an unknown
+        treatment.
+    """
+    if comparisons is None:
+        pairs = splittable_comparisons(net)
+    elif isinstance(comparisons, Sequence) and not isinstance(comparisons, str):
+        pairs = list(comparisons)
+    else:
+        pairs = [comparisons]  # refused below
+    bad = [p for p in pairs if isinstance(p, str) or not isinstance(p, Sequence) or len(p) != 2]
+    if bad:
+        raise ModelSpecError(
+            f"comparisons= must be a list of pairs of treatment names, e.g. [('A', 'B')], got "
+            f"{bad[0]!r} in it.",
+            rule="bad-option",
+        )
+    if not pairs and comparisons is not None:
+        raise ModelSpecError(
+            "comparisons= is empty: give pairs such as [('A', 'B')], or leave it out to split "
+            "every comparison with direct and indirect evidence.",
+            rule="bad-option",
+        )
+    if not pairs:
+        raise ModelSpecError(
+            "No comparison has both direct and indirect evidence (the network has no closed "
+            "loop): there is nothing to split.",
+            rule="bad-option",
+        )
+    return [(a, b, *nodesplit_network(net, a, b)) for a, b in pairs]
+
 
 def nodesplit(
     data,
@@ -58,23 +114,30 @@ def nodesplit(
         indirect_upper, network, network_lower, network_upper`` (posterior medians and
         intervals), ``difference`` (median of direct - indirect), its interval, and ``p_value``
         (Bayesian two-sided: ``2 min(P(diff > 0), P(diff < 0))``).
+
+    Raises
+    ------
+    ModelSpecError
+        Before any fit: a bad option, no comparison to split, or a network node-splitting does
+        not support (study covariates, arm-level outcome studies; :func:`split_networks`).
     """
     ci_prob = check_ci_prob(ci_prob)
     reference = fit_kwargs.pop("reference", None)
     # column names and data options build the network once; the rest go to every fit
     columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k in data_options()}
+    check_fit_options(fit_kwargs | {"engine": engine}, "nodesplit",
+                      own=("comparisons", "ci_prob", "client"))  # fmt: skip
     net = as_network(data, reference=reference, **columns)
-    pairs = list(comparisons) if comparisons is not None else splittable_comparisons(net)
-    if not pairs:
-        raise ModelSpecError("No comparison has both direct and indirect evidence.")
+    splits = split_networks(net, comparisons)  # every split built before the first fit
     check_client(client)
     payloads = {None: (net, None, engine, fit_kwargs)}
-    payloads |= {i: (net, (a, b), engine, fit_kwargs) for i, (a, b) in enumerate(pairs)}
+    payloads |= {i: (split, (a, b, pseudo), engine, fit_kwargs)
+                 for i, (a, b, split, pseudo) in enumerate(splits)}  # fmt: skip
     draws = run_tasks(_split_draws, payloads, client=client, progress=False)
     dn = draws[None]
     alpha = (1 - ci_prob) / 2
     rows = []
-    for i, (a, b) in enumerate(pairs):
+    for i, (a, b, _, _) in enumerate(splits):
         direct, indirect = draws[i]
         network = flat_draws(dn.sel(treatment=b) - dn.sel(treatment=a))
         diff = direct - indirect
@@ -88,18 +151,17 @@ def nodesplit(
     return pd.DataFrame(rows)
 
 
-
 def _split_draws(payload):
     """One fit of :func:`nodesplit` (a batch task): consistency ``d``, or a split's draws.
 
-    ``pair`` None: the consistency model's ``d``; else the direct and indirect draws of the split
-    of ``(a, b)``.
+    ``pair`` None: the consistency model's ``d``; else ``(a, b, pseudo)`` and ``net`` the split
+    network of ``(a, b)`` (:func:`split_networks`): the direct and indirect draws of ``b`` vs
+    ``a``.
     """
     net, pair, engine, fit_kwargs = payload
     if pair is None:
         return fit_network(net, engine=engine, **fit_kwargs).d_full()
-    a, b = pair
-    split_net, pseudo = nodesplit_network(net, a, b)
-    d = fit_network(split_net, engine=engine, **fit_kwargs).d_full()
+    a, b, pseudo = pair
+    d = fit_network(net, engine=engine, **fit_kwargs).d_full()
     direct = flat_draws(d.sel(treatment=pseudo) - d.sel(treatment=a))
     return direct, flat_draws(d.sel(treatment=b) - d.sel(treatment=a))

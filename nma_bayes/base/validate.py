@@ -38,8 +38,9 @@ __all__ = [
 
 #: Options of :meth:`nma_bayes.Network.from_data` that apply to contrast data only.
 CONTRAST_ONLY = ("treat1", "treat2", "TE", "seTE", "se_base", "closure_tol")
-#: Options of :meth:`nma_bayes.Network.from_data` that apply to arm-level data only.
-ARM_ONLY = ("treatment", "mean", "sd", "n", "se", "smd_method")
+#: Options of :meth:`nma_bayes.Network.from_data` that apply to arm-level data only (the
+#: columns of arm-level outcomes among them).
+ARM_ONLY = ("treatment", "mean", "sd", "n", "se", "smd_method", "events", "exposure", "time")
 #: The ratio scale of each log-ratio effect measure and the names accepted for it (compared
 #: case-insensitively, with ``_`` and ``-`` read as spaces). ``"RR"`` is the risk ratio of a
 #: ``logRR`` network and the rate ratio of a ``logRateRatio`` network (a network has one measure).

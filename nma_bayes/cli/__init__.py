@@ -123,25 +123,33 @@ def _add_cache_commands(sub) -> None:
 
 
 def _run_cache(args: argparse.Namespace) -> int:
-    from ..engines.compiled_cache import cache_dir
+    from ..engines.compiled_cache import CacheClearError, cache_dir, cache_root
     from ..engines.nuts import clear_cache
 
-    if args.action == "clear":
-        removed = clear_cache()
-        print(f"removed {len(removed)} cache folder(s)" + "".join(f"\n  {p}" for p in removed))
-    else:
+    if args.action == "info":
         print(cache_dir())
-    return 0
+        return 0
+    try:
+        removed, error = clear_cache(), None
+    except CacheClearError as exc:  # say what was removed, then what was not (exit status 2)
+        removed, error = exc.removed, exc
+    if removed or error is None:
+        print(f"removed {len(removed)} cache folder(s) or stray file(s) named compiled-* from "
+              f"{cache_root()}" + "".join(f"\n  {p}" for p in removed))  # fmt: skip
+    return 0 if error is None else _error(error)
 
 
 def _run_warmup(args: argparse.Namespace) -> int:
     import time
 
-    from ..engines.compiled_cache import cache_dir
+    from ..engines.compiled_cache import CompiledCacheError, cache_dir
     from ..engines.nuts import warmup
 
     start = time.perf_counter()
-    done = warmup(buckets=tuple(args.buckets))
+    try:
+        done = warmup(buckets=tuple(args.buckets))
+    except CompiledCacheError as exc:  # the models were not cached: say where, why and the fix
+        return _error(f"could not fill the disk cache of compiled models: {exc}")
     shown = ", ".join(f"{kind} effects up to {bucket}" for kind, bucket in done)
     print(f"compiled {shown} in {time.perf_counter() - start:.1f} s into {cache_dir()}")
     return 0
@@ -169,9 +177,38 @@ def _add_outcome_arguments(fit: argparse.ArgumentParser) -> None:
 
 
 def _outcome_options(args: argparse.Namespace) -> dict:
-    """Return the outcome options given on the command line as ``Network.from_data`` keywords."""
+    """Return the outcome options given on the command line as ``Network.from_data`` keywords.
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``option-not-applicable``) If the likelihood would ignore an option: ``--link``,
+        ``--events``, ``--exposure`` or ``--time`` without ``--likelihood``, ``--exposure``
+        without ``--likelihood poisson``, ``--time`` without ``--link cloglog``, or ``--n`` with
+        ``--likelihood poisson``.
+    """
     keys = ("likelihood", "link", "events", "n", "exposure", "time")
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    options = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    likelihood = options.get("likelihood")
+    link = options.get("link", {"binomial": "logit", "poisson": "log"}.get(likelihood))
+    unused = {
+        "link": "needs --likelihood" if likelihood is None else None,
+        "events": "needs --likelihood (events per arm)" if likelihood is None else None,
+        "exposure": "needs --likelihood poisson" if likelihood != "poisson" else None,
+        "time": "needs --likelihood binomial --link cloglog" if link != "cloglog" else None,
+        "n": "has no effect with --likelihood poisson (it uses --exposure)"
+        if likelihood == "poisson" else None,
+    }  # fmt: skip
+    refused = [f"--{k} {why}" for k, why in unused.items() if why and k in options]
+    if refused:
+        from ..base.errors import ModelSpecError
+
+        raise ModelSpecError(
+            "; ".join(refused) + ". As given, such options would be ignored: remove them, or "
+            "choose the likelihood that uses them.",
+            rule="option-not-applicable",
+        )
+    return options
 
 
 def _progress(message: str) -> None:

@@ -120,7 +120,18 @@ def extra_files(args: argparse.Namespace) -> list[str]:
 
 
 def check_nodesplit(network) -> None:
-    """Refuse ``--nodesplit`` on a network without a comparison to split, before fitting."""
+    """Refuse ``--nodesplit`` before fitting where node-splitting cannot run.
+
+    Every split network is built here (:func:`nma_bayes.analyses.inconsistency.split_networks`),
+    so a network without a comparison to split, or one node-splitting does not support (arm-level
+    outcomes, ``--likelihood``), is refused before the main fit.
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``bad-option``) Saying why, and to leave out ``--nodesplit``.
+    """
+    from ..analyses.inconsistency import split_networks
     from ..data.transforms import splittable_comparisons
 
     if not splittable_comparisons(network):
@@ -129,6 +140,12 @@ def check_nodesplit(network) -> None:
             "no closed loop); leave out --nodesplit.",
             rule="bad-option",
         )
+    try:
+        split_networks(network)
+    except ModelSpecError as exc:
+        raise ModelSpecError(
+            f"--nodesplit: {exc} Leave out --nodesplit to fit the model alone.", rule=exc.rule
+        ) from None
 
 
 def run_nodesplit(network, model: dict, seed: int) -> pd.DataFrame:

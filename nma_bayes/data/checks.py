@@ -1,11 +1,12 @@
 """Validators of the catalogue's range and structure rules.
 
 The bounds live in :mod:`nma_bayes.data.validation` (``SE_BOUNDS``, ``ABS_VALUE_MAX``, ``N_MAX``,
-``SE_RATIO_MAX``, ``TE_SE_RATIO_MAX``, ``MEASURE_RANGES``) and are documented in
+``EXPOSURE_MAX``, ``SE_RATIO_MAX``, ``TE_SE_RATIO_MAX``, ``MEASURE_RANGES``) and are documented in
 ``docs/data.md``. Two kinds of rule:
 
 * hard bounds on the input columns (``out-of-range``): numbers whose squares, fourth powers and
-  sums of squares the engines cannot compute in floating point;
+  sums of squares the engines cannot compute in floating point; a sanity bound on exposures and
+  follow-up times (``exposure-too-large``);
 * unit-free plausible ranges of the network's contrasts (``se-spread``, ``te-vs-se``) and, for
   measures on a known scale, absolute ones (``implausible-for-measure``).
 
@@ -61,10 +62,14 @@ def check_bounds(values: np.ndarray, col: str, index: pd.Index, kind: str) -> No
         Column name (for the message).
     index : Index
         Row labels.
-    kind : {"se", "abs", "n"}
+    kind : {"se", "abs", "n", "count", "exposure"}
         Standard errors and SDs (within ``SE_BOUNDS``), effects and means (``|x| <=
-        ABS_VALUE_MAX``) or sample sizes (``<= N_MAX``).
+        ABS_VALUE_MAX``), sample sizes or event counts (``<= N_MAX``), or exposures and follow-up
+        times (``<= EXPOSURE_MAX``, rule ``exposure-too-large``).
     """
+    if kind == "exposure":
+        _check_exposure(values, col, index)
+        return
     with np.errstate(invalid="ignore"):
         if kind == "se":
             lo, hi = V.SE_BOUNDS
@@ -75,7 +80,8 @@ def check_bounds(values: np.ndarray, col: str, index: pd.Index, kind: str) -> No
             allowed = f"at most {V.ABS_VALUE_MAX:g} in absolute value"
         else:
             bad = values > V.N_MAX
-            allowed = f"at most {V.N_MAX:g} (a sample size per arm)"
+            what = "an event count" if kind == "count" else "a sample size"
+            allowed = f"at most {V.N_MAX:g} ({what} per arm)"
     if bad.any():
         cells = [f"row {lab}: {v:.6g}" for lab, v in zip(index[bad], values[bad], strict=True)]
         raise InvalidValueError(
@@ -83,6 +89,23 @@ def check_bounds(values: np.ndarray, col: str, index: pd.Index, kind: str) -> No
             f"lie outside; squares and sums of squares of such numbers are not computable in "
             f"floating point. {_FIX}",
             rule="out-of-range",
+        )
+
+
+def _check_exposure(values: np.ndarray, col: str, index: pd.Index) -> None:
+    """Rule ``exposure-too-large``: an exposure or follow-up time above ``EXPOSURE_MAX``."""
+    with np.errstate(invalid="ignore"):
+        bad = values > V.EXPOSURE_MAX
+    if bad.any():
+        cells = [f"row {lab}: {v:.6g}" for lab, v in zip(index[bad], values[bad], strict=True)]
+        raise InvalidValueError(
+            f"Column {col!r} (exposure or follow-up time per arm) must be at most "
+            f"{V.EXPOSURE_MAX:g}, but {_listed(cells)} (by index label) exceed it: more than the "
+            "person-days of the world's population over a century. Check the entries for a "
+            "mistyped exponent or a column in the wrong units (e.g. person-seconds); if they are "
+            "right, express the exposure in larger units (person-years, or thousands of them): "
+            "the rate ratios do not change.",
+            rule="exposure-too-large",
         )
 
 

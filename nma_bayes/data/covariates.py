@@ -17,8 +17,8 @@ Only the studies of the network (:attr:`Network.studies`, in that order) are rea
 excluded by ``component=`` and rows of the studies table for other studies are ignored. Problems
 are raised as :class:`~nma_bayes.base.errors.NMAInputError` subclasses tagged with their rule
 (``covariate-column``, ``covariate-missing``, ``covariate-not-constant``, ``covariate-constant``,
-``studies-table``, ``baseline-risk-data``); weak information is reported by a
-:class:`~nma_bayes.base.errors.CovariateWarning` (``covariate-level-one-study``,
+``studies-table``, ``baseline-risk-data``, ``covariate-term-collision``); weak information is
+reported by a :class:`~nma_bayes.base.errors.CovariateWarning` (``covariate-level-one-study``,
 ``covariate-subgroup-empty``).
 """
 
@@ -91,6 +91,14 @@ class StudyCovariates:
         """Return the kind of covariate ``name``: ``"numeric"`` or ``"categorical"``."""
         return self.kinds[self.names.index(name)]
 
+    def terms(self) -> tuple[tuple[str, str], ...]:
+        """Return ``(term, covariate)`` pairs: the name, or ``name[level]`` per non-first level."""
+        return tuple(
+            (name, name) if kind == "numeric" else (f"{name}[{level}]", name)
+            for name, kind in zip(self.names, self.kinds, strict=True)
+            for level in (self.levels[name][1:] if kind == "categorical" else (None,))
+        )
+
     def subgroups(self, name: str) -> tuple | None:
         """Return the subgroups of covariate ``name``, or ``None`` if it is not a subgroup one.
 
@@ -132,7 +140,7 @@ def read_covariates(
     NMAInputError
         ``bad-option``, ``studies-table``, ``covariate-column``, ``covariate-missing``,
         ``covariate-not-constant``, ``covariate-constant``, ``non-numeric``,
-        ``duplicate-column`` or ``baseline-risk-data``.
+        ``duplicate-column``, ``baseline-risk-data`` or ``covariate-term-collision``.
 
     Warns
     -----
@@ -161,6 +169,7 @@ def read_covariates(
         levels={n: r[2] for n, r in read.items() if r[0] == "categorical"},
         source={n: r[3] for n, r in read.items()},
     )
+    _check_term_names(out)
     for name in names:  # then the warnings
         _warn_single_study_levels(out, name)
         _warn_empty_subgroups(out, name, network)
@@ -249,6 +258,25 @@ def _check_table(table: object, study_col: str) -> pd.DataFrame:
             rule="studies-table",
         )
     return table
+
+
+def _check_term_names(cov: StudyCovariates) -> None:
+    """Rule ``covariate-term-collision``: two covariates may not give one term name."""
+    owners: dict[str, list[str]] = {}
+    for term, name in cov.terms():
+        owners.setdefault(term, []).append(name)
+    clash = [(t, n) for t, n in owners.items() if len(n) > 1]
+    if clash:
+        shown = "; ".join(f"term {t!r} from " + " and ".join(f"{n!r} ({cov.kind(n)})" for n in ns)
+                          for t, ns in clash)  # fmt: skip
+        name = clash[0][1][-1]
+        raise InvalidValueError(
+            f"Covariates give the same term name: {shown}. A categorical covariate's terms are "
+            "named 'covariate[level]', so these terms could not be told apart (in at=, the "
+            f"regression table and the posterior). Rename one covariate's column (e.g. {name!r} "
+            f"to {name.replace('[', '_').replace(']', '')!r}), or recode the level.",
+            rule="covariate-term-collision",
+        )
 
 
 def _label(v: object) -> bool:

@@ -30,7 +30,7 @@ from .covariates import StudyCovariates, read_covariates
 from .inputs import SMD_METHODS as SMD_METHODS  # re-exported: its home before the split
 from .inputs import check_build_options, parse_inputs
 from .layout import resolve_layout
-from .outcomes import check_likelihood
+from .outcomes import check_likelihood, check_outcome_options
 from .views import NetworkViews
 
 __all__ = ["Network", "MEASURES"]
@@ -278,9 +278,9 @@ class Network(NetworkViews):
         se: str | None = None,
         likelihood: str | None = None,
         link: str | None = None,
-        events: str = "events",
-        exposure: str = "exposure",
-        time: str = "time",
+        events: str | None = None,
+        exposure: str | None = None,
+        time: str | None = None,
         covariates: str | Sequence[str] | None = None,
         studies: pd.DataFrame | None = None,
     ) -> Network:
@@ -319,8 +319,12 @@ class Network(NetworkViews):
             ``time`` column), or ``"poisson"`` with link ``"log"`` (log rate ratios, with an
             ``exposure`` column). Contrast studies may be added (mixed evidence) on the same
             scale. See :mod:`nma_bayes.data.outcomes`.
-        events, exposure, time : str
-            Column names of outcome data (with ``n`` for binomial trials).
+        events, exposure, time : str, optional
+            Column names of outcome data (with ``n`` for binomial trials); by default
+            ``"events"``, ``"exposure"`` and ``"time"``. Given for data that do not use them
+            (``time=`` with the logit link, ``exposure=`` with a binomial likelihood, any of
+            them without ``likelihood=``), they are refused (``option-not-applicable``), as is
+            ``se=`` with a binomial or Poisson likelihood.
         covariates : str or list of str, optional
             Study-level covariates for meta-regression: columns of ``studies`` or of the data
             (constant within each study), numeric or categorical; or ``"baseline_risk"`` (arm-level
@@ -350,9 +354,12 @@ class Network(NetworkViews):
             contrasts, arms, lower_is_better, smd_method, closure_tol, classes
         )
         family, measure = _check_family(likelihood, link, measure, arms=arms is not None)
+        optional = dict(events=events, exposure=exposure, time=time, se=se)
+        given = {k: v for k, v in optional.items() if v is not None}
+        check_outcome_options(family, given, arms=arms is not None)
         names = dict(study=study, treat1=treat1, treat2=treat2, TE=TE, seTE=seTE, se_base=se_base)
         names |= dict(treatment=treatment, mean=mean, sd=sd, n=n, se=se)
-        names |= dict(events=events, exposure=exposure, time=time)
+        names |= {k: given.get(k, k) for k in ("events", "exposure", "time")}  # default: the role
         parsed = parse_inputs(
             contrasts, arms, names, classes=classes, measure=measure, family=family
         )

@@ -30,7 +30,14 @@ from . import checks as C
 from . import validation as V
 from .arm_data import read_arm_columns, rows_by_study
 
-__all__ = ["LIKELIHOODS", "OUTCOME_ROLES", "StudyOutcomes", "check_likelihood", "parse_outcomes"]
+__all__ = [
+    "LIKELIHOODS",
+    "OUTCOME_ROLES",
+    "StudyOutcomes",
+    "check_likelihood",
+    "check_outcome_options",
+    "parse_outcomes",
+]
 
 #: Likelihood families of arm-level outcome data, their links and the measure of ``d``.
 LIKELIHOODS = {
@@ -45,8 +52,16 @@ OUTCOME_ROLES = ("events", "n", "exposure", "time", "mean", "sd", "se")
 DEFAULT_LINK = {"binomial": "logit", "poisson": "log", "normal": "identity"}
 
 
-#: Range rule of each role (:func:`nma_bayes.data.checks.check_bounds`).
-_BOUND_KIND = {"mean": "abs", "sd": "se", "se": "se"}
+#: Range rule of each role (:func:`nma_bayes.data.checks.check_bounds`); ``n`` is a sample size.
+_BOUND_KIND = {"mean": "abs", "sd": "se", "se": "se", "events": "count", "exposure": "exposure",
+               "time": "exposure"}  # fmt: skip
+#: Column options whose default is ``None`` (not given), and the data that use them.
+_OPTIONAL_USERS = {
+    "events": "arm-level outcome data (likelihood='binomial' or 'poisson')",
+    "exposure": "Poisson rates (likelihood='poisson')",
+    "time": "log hazard ratios (likelihood='binomial', link='cloglog')",
+    "se": "arm means (likelihood='normal', or arms with measure='MD')",
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,20 @@ class StudyOutcomes:
 
 
 def check_likelihood(likelihood, link) -> tuple[str, str, str]:
-    """Return ``(likelihood, link, measure)``, or raise ``unknown-likelihood``."""
+    """Return ``(likelihood, link, measure)``, or raise ``unknown-likelihood``.
+
+    A ``likelihood`` or ``link`` that is neither a string nor ``None`` raises ``bad-option``
+    (e.g. ``likelihood=["binomial"]``).
+    """
+    for name, value in (("likelihood", likelihood), ("link", link)):
+        if value is not None and not isinstance(value, str):
+            families = sorted({f for f, _ in LIKELIHOODS})
+            raise ModelSpecError(
+                f"{name}= must be a string, got {value!r} ({type(value).__name__}). Pass one "
+                f"name, e.g. likelihood='binomial', link='logit' (likelihoods: "
+                f"{', '.join(families)}).",
+                rule="bad-option",
+            )
     if link is None and likelihood in DEFAULT_LINK:
         link = DEFAULT_LINK[likelihood]
     if (likelihood, link) not in LIKELIHOODS:
@@ -76,6 +104,41 @@ def check_likelihood(likelihood, link) -> tuple[str, str, str]:
             rule="unknown-likelihood",
         )
     return likelihood, link, LIKELIHOODS[likelihood, link]
+
+
+def check_outcome_options(family: tuple[str, str] | None, given: dict, *, arms: bool) -> None:
+    """Refuse column options that the data would not use (rule ``option-not-applicable``).
+
+    Parameters
+    ----------
+    family : (likelihood, link) or None
+        The family of arm-level outcome data, or ``None`` (contrasts, continuous arms).
+    given : dict
+        The options among ``events, exposure, time, se`` that the user gave (not ``None``).
+    arms : bool
+        Whether an arm-level table was given (continuous arms use ``se=``).
+
+    Raises
+    ------
+    ModelSpecError
+        If an option is not used: ``events=`` without ``likelihood=``, ``exposure=`` with a
+        binomial likelihood, ``time=`` with the logit link or a Poisson likelihood, ``se=`` with
+        a binomial or Poisson likelihood, or any of them with contrast data only.
+    """
+    if family is None:
+        used, what = ({"se"}, "continuous arm-level data") if arms else (set(), "contrast data")
+    else:
+        used = set(_roles(*family)) | ({"se"} if family[0] == "normal" else set())
+        what = f"likelihood={family[0]!r}, link={family[1]!r}"
+    unused = [k for k in given if k not in used]
+    if unused:
+        uses = "; ".join(f"{k}= is for {_OPTIONAL_USERS[k]}" for k in unused)
+        raise ModelSpecError(
+            f"Option(s) {', '.join(f'{k}={given[k]!r}' for k in unused)} do not apply to "
+            f"{what}: they would be ignored ({uses}). Remove them, or choose the likelihood (and "
+            "link) that uses them.",
+            rule="option-not-applicable",
+        )
 
 
 def _roles(likelihood: str, link: str, cols: dict | None = None, df=None) -> list[str]:

@@ -92,7 +92,7 @@ RULES: tuple[Rule, ...] = (
     Rule("se-base-two-arm", "InvalidValueError", "se_base given for a two-arm study"),
     Rule("data-format", "ModelSpecError", "data hold complete arm and contrast columns"),
     Rule("unknown-option", "ModelSpecError", "a keyword the function does not take (a typo)"),
-    Rule("option-not-applicable", "ModelSpecError", "an option that does not apply to the format"),
+    Rule("option-not-applicable", "ModelSpecError", "an option the format or likelihood ignores"),
     Rule("covariate-column", "MissingColumnError", "a covariate is in neither studies= nor data"),
     Rule("covariate-missing", "InvalidValueError", "a covariate missing or non-finite in a study"),
     Rule("covariate-not-constant", "InvalidValueError", "a covariate differs within a study"),
@@ -102,6 +102,8 @@ RULES: tuple[Rule, ...] = (
     Rule("covariate-subgroup-empty", "CovariateWarning", "a comparison in one subgroup (warns)"),
     Rule("interaction-not-identified", "CovariateWarning", "an interaction only its prior informs"),
     Rule("baseline-risk-data", "ModelSpecError", "baseline_risk with non-outcome studies"),
+    Rule("covariate-term-collision", "InvalidValueError", "two covariates give one term name"),
+    Rule("exposure-too-large", "InvalidValueError", "exposure or follow-up above EXPOSURE_MAX"),
 )
 
 # ------------------------------------------------------------------------ numeric ranges
@@ -111,8 +113,16 @@ RULES: tuple[Rule, ...] = (
 SE_BOUNDS = (1e-50, 1e50)
 #: ``out-of-range``: largest ``|TE|`` and ``|mean|``.
 ABS_VALUE_MAX = 1e50
-#: ``out-of-range``: largest arm sample size ``n``.
+#: ``out-of-range``: largest arm sample size ``n`` (and event count).
 N_MAX = 1e9
+#: ``exposure-too-large``: largest exposure (Poisson) or follow-up time (cloglog) of an arm. It
+#: enters the model only through its log, the offset, so any finite positive float is computable;
+#: the bound is a sanity check, not a numerical one. Person-days of every person alive (8e9) over
+#: a century are 3e14, so no real arm exceeds 1e15 in any unit, while person-days or
+#: person-hours of a large trial (beyond ``N_MAX``) pass. It also keeps the log rate per unit of
+#: exposure of a few events within about 35 of 0, a third of an SD of the default vague baseline
+#: prior ``normal(0, 100^2)``, which therefore stays vague.
+EXPOSURE_MAX = 1e15
 #: ``se-spread``: largest ratio of the largest to the smallest standard error in the network
 #: (contrast SEs and their arm-level parts); precisions 1e12 apart make every engine
 #: ill-conditioned.

@@ -24,12 +24,16 @@ equal PyTensor's own; on any failure (or ``NMA_BAYES_CACHE=0``) the model is com
 own ``compile_pymc_model`` instead, with a :class:`CompiledCacheWarning` when something was wrong.
 The cache folder is keyed on the versions of everything that shapes the compiled code, so a stale
 entry is never loaded; files are written to a temporary name and linked into place, so two
-processes filling an empty cache at once are safe; an unreadable entry is removed and rebuilt
-with a warning.
+processes filling an empty cache at once are safe. A damaged entry (a file that is not the
+generated source, e.g. truncated or not UTF-8, a folder in its place, numba cache files that do
+not load) is removed and rebuilt once, with one warning. Under :func:`require_disk_cache` (used
+by :func:`nma_bayes.warmup`) a model that cannot be cached raises :class:`CompiledCacheError`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import importlib.util
 import os
@@ -43,11 +47,14 @@ import numpy as np
 from .wrapper_source import wrapper_source
 
 __all__ = [
+    "CacheClearError",
+    "CompiledCacheError",
     "CompiledCacheWarning",
     "cache_dir",
     "clear_cache",
     "compile_model",
     "FORMAT_VERSION",
+    "require_disk_cache",
 ]
 
 #: Version of the generated wrapper format (part of the cache key).
@@ -61,8 +68,24 @@ _PREFIX = "nma_bayes_wrap_"
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
+#: Set by :func:`require_disk_cache`: a model that cannot be cached raises instead.
+_REQUIRED = contextvars.ContextVar("nma_bayes_require_disk_cache", default=False)
+
+
 class CompiledCacheWarning(UserWarning):
     """The disk cache of compiled models could not be used as is (rebuilt or bypassed)."""
+
+
+class CompiledCacheError(RuntimeError):
+    """A model could not be cached on disk where that was required (:func:`require_disk_cache`)."""
+
+
+class CacheClearError(OSError):
+    """The disk cache could not be cleared: ``failed`` paths were not removed, ``removed`` were."""
+
+    def __init__(self, message: str, removed: list, failed: list):
+        super().__init__(message)
+        self.removed, self.failed = list(removed), list(failed)
 
 
 def _enabled() -> bool:
@@ -113,18 +136,104 @@ def cache_dir() -> Path:
 
 
 def clear_cache() -> list[Path]:
-    """Empty the disk cache of compiled models (every version); return the folders removed.
+    """Empty the disk cache of compiled models (every version); return the entries removed.
 
-    The in-process cache of compiled models is left alone (see
-    :func:`nma_bayes.engines.nuts.clear_compiled_cache`).
+    Every entry of the cache folder named ``compiled-*`` is removed: the versioned folders, and
+    a stray file or link of that name (the name is nma_bayes's, and such a file would block the
+    folder of its version). Nothing else is touched, nor the cache folder itself, nor the
+    in-process cache (:func:`nma_bayes.engines.nuts.clear_compiled_cache`).
+
+    Returns
+    -------
+    list of Path
+        The entries removed (empty when the cache folder does not exist).
+
+    Raises
+    ------
+    CacheClearError
+        The cache folder exists but is not a folder (it is left alone), cannot be listed, or an
+        entry could not be removed; its ``removed`` lists what was removed nonetheless.
     """
     root = cache_root()
-    removed = []
-    if root.is_dir():
-        for entry in sorted(root.glob("compiled-*")):
-            shutil.rmtree(entry, ignore_errors=True)
+    if not os.path.lexists(root):
+        return []
+    if not root.is_dir():
+        raise CacheClearError(
+            f"the cache folder {root} is not a folder, so no compiled model is cached there (it "
+            f"was left alone); remove it, or set {CACHE_DIR_ENV} to a folder.", [], [root]
+        )  # fmt: skip
+    try:  # not Path.glob, which reads an unlistable folder as empty
+        entries = sorted(p for p in root.iterdir() if p.name.startswith("compiled-"))
+    except OSError as exc:
+        raise CacheClearError(
+            f"cannot list the cache folder {root}: {exc.strerror or exc}; check its permissions.",
+            [], [root],
+        ) from exc  # fmt: skip
+    removed, failed = [], []
+    for entry in entries:
+        try:
+            _remove_path(entry)
+        except OSError as exc:
+            failed.append((entry, exc.strerror or str(exc)))
+        else:
             removed.append(entry)
+    if failed:
+        what = "; ".join(f"{p} ({why})" for p, why in failed)
+        raise CacheClearError(
+            f"could not remove {len(failed)} cache entr{'y' if len(failed) == 1 else 'ies'}: "
+            f"{what}; check the permissions of {root}.", removed, [p for p, _ in failed]
+        )  # fmt: skip
     return removed
+
+
+def _remove_path(path: Path) -> None:
+    """Remove a file, a link or a folder tree (nothing if absent; raises ``OSError`` else)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def require_disk_cache():
+    """Within this context, a model that cannot be cached on disk raises instead of falling back.
+
+    The cache folder is created (or checked) on entry; :func:`compile_model` then raises
+    :class:`CompiledCacheError` (naming the folder, the reason and the fix) where it would
+    otherwise warn and compile with nutpie directly. Damaged entries are still rebuilt.
+
+    Raises
+    ------
+    CompiledCacheError
+        The cache is turned off, or its folder cannot be created.
+    """
+    if not _enabled():
+        raise _required_error(None)
+    try:
+        _cache_folder()
+    except OSError as exc:
+        raise _required_error(exc) from exc
+    token = _REQUIRED.set(True)
+    try:
+        yield
+    finally:
+        _REQUIRED.reset(token)
+
+
+def _required_error(exc: BaseException | None) -> CompiledCacheError:
+    """Say why no model can be cached (``exc``; ``None``: the cache is off) and what to do."""
+    if exc is None:
+        return CompiledCacheError(
+            f"the disk cache of compiled models is turned off ({CACHE_ENV}="
+            f"{os.environ.get(CACHE_ENV)}), so nothing can be cached; unset {CACHE_ENV}."
+        )
+    fix = (f"make {cache_root()} a writable folder, or set {CACHE_DIR_ENV} to one (fits work "
+           "without the cache, but every new process compiles its models again)")  # fmt: skip
+    if not isinstance(exc, OSError):
+        fix = "this is unexpected: please report it (fits still work, compiled by nutpie)"
+    return CompiledCacheError(
+        f"could not cache compiled models in {cache_dir()} ({type(exc).__name__}: {exc}); {fix}."
+    )
 
 
 # ------------------------------------------------------------------------------- compiling
@@ -132,16 +241,21 @@ def compile_model(model):
     """Compile a PyMC model for nutpie, with wrappers cached on disk.
 
     Returns nutpie's ``CompiledPyMCModel``; falls back to ``nutpie.compile_pymc_model`` when the
-    cache is turned off or anything about the cached route fails (with a warning then).
+    cache is turned off or anything about the cached route fails (with a warning then), except
+    under :func:`require_disk_cache`, where it raises :class:`CompiledCacheError` instead.
     """
     from .light_import import import_nutpie
 
     nutpie = import_nutpie()
     if not _enabled():
+        if _REQUIRED.get():
+            raise _required_error(None)
         return nutpie.compile_pymc_model(model)
     try:
         return _compile_cached(model)
     except Exception as exc:  # noqa: BLE001 - any failure: the uncached route still works
+        if _REQUIRED.get():
+            raise _required_error(exc) from exc
         warnings.warn(
             CompiledCacheWarning(
                 f"The disk cache of compiled models could not be used ({type(exc).__name__}: "
@@ -246,30 +360,67 @@ def _record_dtype(data: dict) -> np.dtype:
 def _load_wrappers(source: str):
     """Import the wrappers of ``source`` from the cache (written there first if new).
 
-    A file that cannot be imported (corrupt, truncated, or a numba cache entry that does not
-    load) is removed with its numba cache files and rebuilt once, with a warning.
+    A damaged entry (a generated file that is not ``source``: truncated, altered, not UTF-8, a
+    folder; or numba cache files that do not load) is removed with its numba cache files and
+    rebuilt once, with a warning.
     """
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _cache_folder()
     name = _PREFIX + hashlib.sha256(source.encode()).hexdigest()[:24]
     path = folder / f"{name}.py"
     for attempt in (1, 2):
-        _write_once(path, source)
-        try:
-            return _import(name, path)
-        except Exception as exc:  # noqa: BLE001 - a broken entry: rebuild it once
-            if attempt == 2:
-                raise
-            sys.modules.pop(name, None)
-            _remove_entry(folder, name)
-            warnings.warn(
-                CompiledCacheWarning(
-                    f"A cached compiled model in {folder} could not be loaded "
-                    f"({type(exc).__name__}: {exc}); rebuilding it."
-                ),
-                skip_file_prefixes=(_PACKAGE_DIR,),
-            )
+        damage = _damage(path, source)
+        if damage is None:
+            _write_once(path, source)  # an unwritable folder raises here: nothing to rebuild
+            try:
+                return _import(name, path)
+            except Exception as exc:  # noqa: BLE001 - e.g. numba cache files that do not load
+                if attempt == 2:
+                    raise
+                damage = f"could not be loaded ({type(exc).__name__}: {exc})"
+        elif attempt == 2:  # pragma: no cover - removed, then damaged again by someone else
+            raise OSError(f"{path} {damage}, even after it was rebuilt")
+        sys.modules.pop(name, None)
+        _remove_entry(folder, name)
+        warnings.warn(
+            CompiledCacheWarning(
+                f"A cached compiled model in {folder} was damaged: {path.name} {damage}; "
+                "rebuilding it."
+            ),
+            skip_file_prefixes=(_PACKAGE_DIR,),
+        )
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _cache_folder() -> Path:
+    """Create the cache folder of this version if needed (replacing a stray file of its name)."""
+    folder = cache_dir()
+    if os.path.lexists(folder) and not folder.is_dir():  # ``compiled-*`` is ours by name
+        folder.unlink()
+        warnings.warn(
+            CompiledCacheWarning(f"{folder} was not a folder; replaced it by the cache folder."),
+            skip_file_prefixes=(_PACKAGE_DIR,),
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _damage(path: Path, source: str) -> str | None:
+    """Say what is wrong with the file ``path`` if it exists and does not hold ``source``."""
+    if not os.path.lexists(path):
+        return None
+    if path.is_dir():
+        return "is a folder"
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if text == source.encode("utf-8"):
+        return None
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    return "does not hold the generated source (truncated or altered)"
 
 
 def _write_once(path: Path, source: str) -> None:
@@ -277,12 +428,13 @@ def _write_once(path: Path, source: str) -> None:
 
     The text goes to a temporary file first and is hard-linked into place: a reader never sees
     a half-written file, and of two processes writing at once the first link wins (the content
-    is the same, since the name is its hash).
+    is the same, since the name is its hash). Anything else at ``path`` (a damaged file, a
+    folder) is removed first.
     """
-    if path.exists() and path.read_text(encoding="utf-8") == source:
-        return
-    if path.exists():  # a name collision or a damaged file: replace it atomically
-        path.unlink(missing_ok=True)
+    if os.path.lexists(path):
+        if _damage(path, source) is None:
+            return
+        _remove_path(path)  # a name collision or a damaged file: replace it atomically
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(source, encoding="utf-8")
     try:
@@ -315,10 +467,10 @@ def _import(name: str, path: Path):
 
 
 def _remove_entry(folder: Path, name: str) -> None:
-    """Delete a generated module and its numba cache files."""
-    (folder / f"{name}.py").unlink(missing_ok=True)
+    """Delete a generated module and its numba cache files (files or folders in their place)."""
+    _remove_path(folder / f"{name}.py")
     for cached in (folder / "__pycache__").glob(f"{name}.*"):
-        cached.unlink(missing_ok=True)
+        _remove_path(cached)
 
 
 def _self_test(compiled, kernel, init_fn) -> None:

@@ -16,10 +16,10 @@ bulk ESS of some of them below 400 from 4000 draws on social_anxiety (vs > 4000 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import xarray as xr
+import numpy as np
 
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
@@ -28,6 +28,8 @@ from ..models.arm_likelihood import OutcomeData
 from ..models.likelihood import ContrastData
 from ..models.regression import RegressionDesign
 from ..models.spec import ModelSpec
+from .determinism import reproducible_numerics
+from .posterior_labels import relabel
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
@@ -154,7 +156,8 @@ def clear_cache() -> list:
     Returns
     -------
     list of Path
-        The cache folders removed (:func:`nma_bayes.engines.compiled_cache.clear_cache`).
+        The entries removed (:func:`nma_bayes.engines.compiled_cache.clear_cache`, which says
+        what it removes, and raises ``CacheClearError`` when something could not be removed).
     """
     from .compiled_cache import clear_cache as clear_disk
 
@@ -176,15 +179,25 @@ def warmup(*, buckets=(8, 16), effects=("random", "fixed")) -> list[tuple]:
     -------
     list of tuple
         The ``(effects, bucket)`` pairs compiled.
+
+    Raises
+    ------
+    nma_bayes.engines.compiled_cache.CompiledCacheError
+        Nothing can be cached (e.g. a read-only folder); it names the folder, reason and fix.
     """
+    from .compiled_cache import require_disk_cache
+
     done = []
-    for kind in effects:
-        for bucket in buckets:
-            bucket = BUCKET * -(-VA.check_int(bucket, "bucket", minimum=1) // BUCKET)
-            net = _template(bucket)
-            spec = ModelSpec(kind)
-            _compiled_for(net, spec, ContrastData.from_network(net), None)
-            done.append((kind, bucket))
+    # a model that cannot be cached raises (no fallback); the kernels are those fits compile
+    with require_disk_cache(), reproducible_numerics():
+        for kind in effects:
+            for bucket in buckets:
+                bucket = BUCKET * -(-VA.check_int(bucket, "bucket", minimum=1) // BUCKET)
+                net = _template(bucket)
+                spec = ModelSpec(kind)
+                _COMPILED.pop(_structure_key(net, spec, None), None)  # maybe compiled uncached
+                _compiled_for(net, spec, ContrastData.from_network(net), None)
+                done.append((kind, bucket))
     return done
 
 
@@ -265,6 +278,7 @@ def _compiled_for(
             model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
         else:  # class structures, regressions and outcome layouts are network-specific
             model = build_model(network, spec, classes=classes, regression=regression)
+            _set_canonical_priors(model, spec, network, regression)
         compiled = compile_model(model)  # wrappers cached on disk (compiled_cache)
         _COMPILED[key] = compiled
     outcomes = OutcomeData.from_network(network)
@@ -281,48 +295,28 @@ def _canonical(spec: ModelSpec) -> ModelSpec:
     return ModelSpec(spec.effects, type(spec.prior_d)(), type(spec.prior_tau)())  # no classes
 
 
-def _relabel(tree, network: Network):
-    """Give ``d`` its treatment names (a reused compiled model carries the first fit's).
+#: The priors of a ModelSpec whose numbers are data of the compiled model.
+_PRIOR_FIELDS = ("prior_d", "prior_tau", "prior_class_mean", "prior_class_sd", "prior_baseline",
+                 "prior_beta", "prior_beta_sd")  # fmt: skip
 
-    Fits with arm-level outcome studies also keep the study baselines ``mu`` (over
-    ``outcome_study``, named by the outcome studies) and, for random effects, the deviates
-    ``e_arm`` of the non-base arms (over ``outcome_arm``, named ``"study: treatment"``):
-    goodness of fit needs them.
+
+def _set_canonical_priors(model, spec: ModelSpec, network: Network, regression) -> None:
+    """Give a network-specific model the default numbers of its prior families before compiling.
+
+    nutpie's ``with_data`` swaps the numbers of the log density, not of the initial point: built
+    with the first fit's priors, a later fit of the layout would start where those put it (a
+    history-dependent draw). With default numbers the compiled model, initial point included,
+    depends on its structure key alone, like the template-built contrast models (``_template``).
     """
-    others = list(network.non_reference)
-    post = tree["posterior"].to_dataset()
-    extra = [d for d in post["d"].dims if d not in ("chain", "draw")]
-    d = post["d"].isel({extra[0]: slice(0, len(others))})  # drop shape-bucket padding
-    d = d.rename({extra[0]: "treatment"}).assign_coords(treatment=others)
-    post = post.drop_vars(["d", extra[0]], errors="ignore").assign(d=d)
-    keep = [v for v in ("d", "tau", "class_mean", "class_sd", *REGRESSION_VARS) if v in post]
-    if "mu" in post:
-        post = _outcome_coords(post, network)
-        keep += [v for v in ("mu", "e_arm") if v in post]
-    tree["posterior"] = xr.DataTree(post[keep])
-    return tree
+    from ..models.pymc_graph import prior_data
 
-
-#: Posterior variables of a meta-regression kept in the fit (``beta`` over treatment and term).
-REGRESSION_VARS = ("beta", "beta_group", "beta_mean", "beta_sd")
-
-
-def _outcome_coords(post, network: Network):
-    """Name the outcome studies of ``mu`` and the arms of ``e_arm``."""
-    outcomes = OutcomeData.from_network(network)
-    studies = [str(network.studies[i]) for i in outcomes.study_index]
-    arms = []
-    for j, i in enumerate(outcomes.study_index):  # non-base arms, study by study (deviates)
-        k = int(network.n_arms[i])
-        arms += [f"{studies[j]}: {network.treatments[a]}" for a in network.arm[i][: k - 1]]
-    labels = {"mu": ("outcome_study", studies), "e_arm": ("outcome_arm", arms)}
-    for var, (dim, coord) in labels.items():
-        if var in post:
-            old = [x for x in post[var].dims if x not in ("chain", "draw")][0]
-            da = post[var].rename({old: dim}) if old != dim else post[var]
-            post = post.drop_vars([var, old], errors="ignore")
-            post = post.assign({var: da.assign_coords({dim: coord})})
-    return post
+    canonical = replace(spec, **{f: type(getattr(spec, f))() for f in _PRIOR_FIELDS})
+    values = prior_data(
+        canonical, baselines=OutcomeData.from_network(network).n_studies > 0, regression=regression
+    )
+    for name, value in values.items():
+        if name in model.named_vars:
+            model[name].set_value(np.asarray(value, dtype=model[name].dtype))
 
 
 def sample_posterior(
@@ -370,6 +364,19 @@ def sample_posterior(
     target_accept = settings.target_accept or auto_target_accept(
         network, collapsed=collapsed, tau_family=spec.prior_tau.family
     )
+    # IEEE-exact kernels and one BLAS thread: the draws do not depend on the cache or the process
+    with reproducible_numerics():
+        tree = _sample(network, spec, settings, seed, data, classes, regression, collapsed,
+                       target_accept)  # fmt: skip
+    if collapsed:  # d drawn exactly given each draw of tau (Liu 1994's collapsed sampler)
+        from .collapsed import add_conditional_d
+
+        tree = add_conditional_d(tree, data, spec, seed)
+    return relabel(tree, network)
+
+
+def _sample(network, spec, settings, seed, data, classes, regression, collapsed, target_accept):
+    """Run nutpie or PyMC's NUTS on the (compiled) model; return the sampler's DataTree."""
     if settings.sampler == "nutpie":
         from .light_import import import_nutpie
 
@@ -410,11 +417,7 @@ def sample_posterior(
                 target_accept=target_accept,
                 compute_convergence_checks=False,
             )
-    if collapsed:  # d drawn exactly given each draw of tau (Liu 1994's collapsed sampler)
-        from .collapsed import add_conditional_d
-
-        tree = add_conditional_d(tree, data, spec, seed)
-    return _relabel(tree, network)
+    return tree
 
 
 def use_collapsed(

@@ -36,7 +36,7 @@ from ..models.regression import RegressionDesign, warn_unidentified
 from ..models.spec import ModelSpec
 from .network_fit import NetworkFit
 
-__all__ = ["fit_network", "as_network", "detect_format", "ENGINES"]
+__all__ = ["fit_network", "as_network", "check_choices", "detect_format", "ENGINES"]
 
 #: Inference engines: MCMC on the PyMC model (default) or the exact quadrature engine.
 ENGINES = ("pymc", "exact")
@@ -56,8 +56,8 @@ def fit_network(
     class_sd: dict | None = None,
     prior_baseline: Prior = DEFAULT_PRIOR_BASELINE,
     interaction: str | None = None,
-    prior_beta: Prior = DEFAULT_PRIOR_BETA,
-    prior_beta_sd: Prior = DEFAULT_PRIOR_BETA_SD,
+    prior_beta: Prior | None = None,
+    prior_beta_sd: Prior | None = None,
     center=None,
     random_seed: int | None = None,
     draws: int = 1000,
@@ -126,11 +126,13 @@ def fit_network(
         ``N(B, sigma_beta^2)``), ``"independent"`` (one per treatment) or ``"class"`` (one per
         treatment class). Refused without ``covariates=``. See :meth:`NetworkFit.regression`
         and the ``at=`` argument of the summaries.
-    prior_beta : Normal
+    prior_beta : Normal, optional
         Prior of each interaction (or of their mean ``B``, exchangeable); default
-        ``normal(0, 10^2)`` per unit of the covariate.
-    prior_beta_sd : Prior
+        ``normal(0, 10^2)`` per unit of the covariate. Refused without ``covariates=``.
+    prior_beta_sd : Prior, optional
         Prior of ``sigma_beta`` (exchangeable interactions); default ``half-normal(0, 1^2)``.
+        Refused unless ``interaction="exchangeable"`` (the other structures have no
+        ``sigma_beta``).
     center : None, bool or dict
         Centring of numeric covariates: by default (``None`` or ``True``) the mean over studies,
         so that ``d`` are the effects at that value (recorded in ``fit.regression()``'s
@@ -188,12 +190,16 @@ def fit_network(
         If R-hat > 1.01, bulk ESS < 400 or any divergence.
     """
     VA.check_keywords(columns, (*_FIT_PARAMETERS, *data_options()), "fit_network")
-    _check_choices(engine=engine, consistency=consistency, class_model=class_model)
+    check_choices(engine=engine, consistency=consistency, class_model=class_model)
     settings = SamplerSettings(
         draws=draws, tune=tune, chains=chains, cores=cores, sampler=sampler,
         target_accept=target_accept, progressbar=progressbar, collapse=collapse,
     )  # fmt: skip
     seed = _resolve_seed(random_seed)
+    given = {"interaction": interaction, "center": center, "prior_beta": prior_beta,
+             "prior_beta_sd": prior_beta_sd}  # fmt: skip
+    prior_beta = DEFAULT_PRIOR_BETA if prior_beta is None else prior_beta
+    prior_beta_sd = DEFAULT_PRIOR_BETA_SD if prior_beta_sd is None else prior_beta_sd
     spec = ModelSpec(
         effects=effects, prior_d=prior_d, prior_tau=prior_tau, class_model=class_model,
         prior_class_mean=prior_class_mean, prior_class_sd=prior_class_sd,
@@ -202,7 +208,7 @@ def fit_network(
         center=center,
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
-    _check_regression_options(network, interaction=interaction, center=center)
+    _check_regression_options(network, given)
     if engine == "exact" and network.outcome.any():
         raise ModelSpecError(
             f"The exact engine covers normal likelihoods only; this network has arm-level "
@@ -234,7 +240,7 @@ def fit_network(
     return fit
 
 
-def _check_choices(*, engine: str, consistency: str, class_model: str | None) -> None:
+def check_choices(*, engine: str, consistency: str, class_model: str | None) -> None:
     """Refuse an unknown engine or consistency model, and combinations no engine supports."""
     if engine not in ENGINES:
         raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
@@ -254,15 +260,32 @@ def _check_choices(*, engine: str, consistency: str, class_model: str | None) ->
         )
 
 
-def _check_regression_options(network, *, interaction, center) -> None:
-    """Refuse meta-regression options without covariates (they would be silently ignored)."""
-    if network.covariates is not None:
-        return
-    given = [k for k, v in (("interaction", interaction), ("center", center)) if v is not None]
-    if given:
+def _check_regression_options(network, options: dict) -> None:
+    """Refuse meta-regression options that would be silently ignored (``bad-option``).
+
+    Parameters
+    ----------
+    network : Network
+        The network to fit (its ``covariates``).
+    options : dict
+        ``interaction, center, prior_beta, prior_beta_sd`` as the user gave them, before the
+        defaults are filled in (``None``: not given), so that a default is never mistaken for a
+        given value.
+    """
+    given = [k for k, v in options.items() if v is not None]
+    if network.covariates is None and given:
         raise ModelSpecError(
-            f"{' and '.join(given)}= configure a meta-regression, but no covariates were given: "
-            "pass covariates= (a column constant within studies, or of a studies= table).",
+            f"{' and '.join(f'{k}=' for k in given)} configure{'s' * (len(given) == 1)} a "
+            "meta-regression, but no covariates were given: pass covariates= (a column constant "
+            "within studies, or of a studies= table), or drop them.",
+            rule="bad-option",
+        )
+    interaction = options["interaction"] or "shared"
+    if options["prior_beta_sd"] is not None and interaction != "exchangeable":
+        raise ModelSpecError(
+            f"prior_beta_sd= is the prior of the SD of exchangeable interactions, but "
+            f"interaction={interaction!r} has no such SD, so it would be ignored. Drop "
+            "prior_beta_sd=, or fit interaction='exchangeable'.",
             rule="bad-option",
         )
 

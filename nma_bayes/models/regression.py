@@ -120,19 +120,16 @@ class RegressionDesign:
                        {BASELINE_RISK: center}, {BASELINE_RISK: "numeric"}, {}, interaction,
                        True, groups, group_pos)  # fmt: skip
         centers = _centers(cov, spec.center)
-        terms, term_cov, cols = [], [], []
-        for name, kind in zip(cov.names, cov.kinds, strict=True):
-            values = cov.values[name]
-            if kind == "numeric":
-                terms.append(name)
-                term_cov.append(name)
-                cols.append(values.to_numpy(dtype=float) - centers[name])
-                continue
-            for level in cov.levels[name][1:]:
-                terms.append(f"{name}[{level}]")
-                term_cov.append(name)
-                cols.append((values.astype(str).to_numpy() == str(level)).astype(float))
         kinds = dict(zip(cov.names, cov.kinds, strict=True))
+        terms, term_cov = zip(*cov.terms(), strict=True)  # names unique (covariate rules)
+        cols = []
+        for term, name in cov.terms():
+            values = cov.values[name]
+            if kinds[name] == "numeric":
+                cols.append(values.to_numpy(dtype=float) - centers[name])
+            else:  # the level of the term "name[level]"
+                level = term[len(name) + 1 : -1]
+                cols.append((values.astype(str).to_numpy() == level).astype(float))
         return cls(tuple(cov.names), tuple(terms), tuple(term_cov), np.column_stack(cols),
                    centers, kinds, dict(cov.levels), interaction, False, groups,
                    group_pos)  # fmt: skip
@@ -191,6 +188,12 @@ class RegressionDesign:
 
     def check_covariate(self, name: str, what: str = "") -> str:
         """Return ``name`` if it is a covariate of the model, else raise ``bad-option``."""
+        if not isinstance(name, str):
+            raise ModelSpecError(
+                f"{what + ' ' if what else ''}{name!r} ({type(name).__name__}): name one "
+                f"covariate of this fit as a string; covariates: {format_items(self.covariates)}.",
+                rule="bad-option",
+            )
         if name not in self.covariates:
             raise ModelSpecError(
                 f"{what + ' ' if what else ''}{name!r}, which is not a covariate of this fit; "
@@ -210,19 +213,25 @@ class RegressionDesign:
             )
         for name, value in at.items():
             self.check_covariate(name, "at= names")
-            if self.kinds[name] == "numeric":
-                if not _finite_number(value):
-                    raise ModelSpecError(
-                        f"at={{{name!r}: {value!r}}}: {name} is numeric; give a finite number.",
-                        rule="bad-option",
-                    )
-            elif str(value) not in [str(v) for v in self.levels[name]]:
-                raise ModelSpecError(
-                    f"at={{{name!r}: {value!r}}}: not a level of {name}; levels: "
-                    f"{format_items([str(v) for v in self.levels[name]])}.",
-                    rule="bad-option",
-                )
+            self.check_value(name, value, f"at={{{name!r}: {value!r}}}")
         return dict(at)
+
+    def check_value(self, name: str, value: object, where: str) -> None:
+        """Refuse a value of covariate ``name`` that is not a finite number (numeric) or a level.
+
+        ``where`` names the argument in the message (e.g. ``"at={'age': 'x'}"``).
+        """
+        if self.kinds[name] == "numeric":
+            if not _finite_number(value):
+                raise ModelSpecError(
+                    f"{where}: {name} is numeric; give a finite number.", rule="bad-option"
+                )
+        elif str(value) not in [str(v) for v in self.levels[name]]:
+            raise ModelSpecError(
+                f"{where}: not a level of {name}; levels: "
+                f"{format_items([str(v) for v in self.levels[name]])}.",
+                rule="bad-option",
+            )
 
     def contrast_design(self, data: ContrastData) -> np.ndarray:
         """Dense design of the contrast shifts over the free parameters (S, K, G * P).

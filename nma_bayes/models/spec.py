@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..base.errors import ModelSpecError
+from ..base.errors import ModelSpecError, format_items
 from .priors import (
     CLASS_SD_FAMILIES,
     DEFAULT_PRIOR_BASELINE,
@@ -144,6 +144,14 @@ class ModelSpec:
             names = ", ".join(c.__name__ for c in CLASS_SD_FAMILIES)
             raise ModelSpecError(f"prior_beta_sd must be one of {names}.", rule="bad-prior")
         if isinstance(self.center, dict):  # hashable, order-independent
+            bad = [k for k in self.center if not isinstance(k, str)]
+            if bad:
+                raise ModelSpecError(
+                    f"center= must map covariate names (strings) to values, but its keys "
+                    f"{format_items(bad)} are not strings. Name each numeric covariate as in "
+                    "covariates=, e.g. center={'age': 50}.",
+                    rule="bad-option",
+                )
             object.__setattr__(self, "center", tuple(sorted(self.center.items())))
 
     def _describe_regression(self, network, reg=None) -> dict[str, str]:

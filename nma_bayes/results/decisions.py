@@ -78,10 +78,10 @@ def check_k(k: object, n_max: int, what: str = "treatments") -> tuple[int, ...]:
     ------
     ModelSpecError
         (rule ``bad-option``) If ``k`` (or an entry) is not an integer in ``1..n_max``, a list is
-        empty, or a value repeats.
+        empty or nested (``k=[[1, 2]]`` is refused, not flattened), or a value repeats.
     """
-    many = isinstance(k, list | tuple | range | np.ndarray)
-    values = list(np.ravel(np.asarray(k, dtype=object))) if many else [k]
+    many = isinstance(k, list | tuple | range) or (isinstance(k, np.ndarray) and k.ndim == 1)
+    values = list(k) if many else [k]
     if not values or any(not VA.is_int(v) or not 1 <= v <= n_max for v in values):
         raise ModelSpecError(
             f"k must be an integer from 1 to {n_max} (the number of {what}), or a list of such "

@@ -129,12 +129,24 @@ def regression_curve(
     -------
     DataFrame
         ``treatment, comparator, covariate, value, mean, sd, median, ci_lower, ci_upper``.
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``bad-option``) If ``covariate`` is not one covariate's name, ``values`` is not a
+        non-empty flat sequence of its values, or ``treatments`` is not a list of treatments.
     """
     ci_prob = VA.check_ci_prob(ci_prob)
-    grid = covariate_grid(posterior, covariate) if values is None else list(values)
+    grid = covariate_grid(posterior, covariate)  # validates the name
+    grid = grid if values is None else _check_values(posterior.regression, covariate, values)
     names = list(posterior.network.treatments)
     comparator = posterior.network.reference if comparator is None else comparator
     _check_names(names, [comparator])
+    if treatments is not None and not _flat(treatments):
+        raise ModelSpecError(
+            f"treatments= must be a list of treatment names, got {treatments!r}.",
+            rule="bad-option",
+        )
     chosen = [t for t in names if t != comparator] if treatments is None else list(treatments)
     _check_names(names, chosen)
     plus = np.array([names.index(t) for t in chosen])
@@ -146,6 +158,28 @@ def regression_curve(
                                    "covariate": covariate, "value": value,
                                    **{k: stats[k] for k in STATS}}))  # fmt: skip
     return pd.concat(parts, ignore_index=True)
+
+
+def _flat(values) -> bool:
+    """Whether ``values`` is a one-dimensional sequence (not a string, a scalar or a set)."""
+    if isinstance(values, np.ndarray):
+        return values.ndim == 1
+    return isinstance(values, list | tuple | range | pd.Series | pd.Index)
+
+
+def _check_values(reg, covariate: str, values) -> list:
+    """Return ``values`` as a list: a non-empty, flat sequence of values of ``covariate``."""
+    if not _flat(values) or len(values) == 0:
+        raise ModelSpecError(
+            f"values= must be a non-empty list of values of {covariate!r} (numbers for a numeric "
+            f"covariate, levels for a categorical one), got {values!r}. E.g. values=[40, 50, 60]; "
+            "omit it for the observed range (or every level).",
+            rule="bad-option",
+        )
+    out = list(values)
+    for value in out:
+        reg.check_value(covariate, value, f"values= holds {value!r}")
+    return out
 
 
 def _check_names(names, chosen) -> None:

@@ -104,6 +104,27 @@ def test_pymc_fits_on_the_cluster_equal_serial_fits(client):
     _assert_same_fits(serial, dask)
 
 
+def test_arm_level_and_joint_fits_on_the_cluster_equal_serial_fits(client):
+    """Binomial arm-level data and the joint model of d and tau, compiled in the workers (their
+    own processes) and here: the same draws (issue 22: fast-math kernels differed)."""
+    arms = {"statins": nb.datasets.load_dataset("statins", "arms")}
+    ctx = _quiet_pymc()
+    try:
+        serial = nb.fit_many(arms, random_seed=4, progress=False, likelihood="binomial",
+                             reference="control", **PYMC)  # fmt: skip
+        dask = nb.fit_many(arms, random_seed=4, progress=False, likelihood="binomial",
+                           reference="control", client=client, **PYMC)  # fmt: skip
+        nets = _networks(2, seed=13)
+        joint = nb.fit_many(nets, random_seed=8, progress=False, collapse=False, **PYMC)
+        joint_dask = nb.fit_many(nets, random_seed=8, progress=False, collapse=False,
+                                 client=client, **PYMC)  # fmt: skip
+    finally:
+        ctx.__exit__(None, None, None)
+    _assert_same_fits(serial, dask)
+    _assert_same_fits(joint, joint_dask)
+    assert "mu" in serial["statins"].idata["posterior"]  # the arm-level model was sampled
+
+
 def test_summaries_equal_serial_and_carry_the_errors(client):
     nets = _networks(3)
     nets["bad"] = nets["net0"].drop(columns="seTE")  # fails validation

@@ -155,6 +155,14 @@ CASES = {
         E.InvalidValueError, "no study column 'study'.*'trial'",
     ),
     "baseline-risk-data": (lambda: fit(contrasts(), covariates="baseline_risk"), E.ModelSpecError, "baseline_risk.*studies 's1', 's2', 's3'.*arm-level"),
+    "covariate-term-collision": (
+        lambda: fit(contrasts(g=["a", "b", "a"], **{"g[b]": [0.0, 1.0, 2.0]}), covariates=["g", "g[b]"]),
+        E.InvalidValueError, r"term 'g\[b\]' from 'g' \(categorical\) and 'g\[b\]' \(numeric\).*Rename.*'g_b'",
+    ),
+    "exposure-too-large": (
+        lambda: fit(set_value(events().rename(columns={"n": "exposure"}), 1, "exposure", 2e15), likelihood="poisson"),
+        E.InvalidValueError, r"'exposure' \(exposure or follow-up time per arm\) must be at most 1e\+15.*row 1: 2e\+15",
+    ),
 }  # fmt: skip
 
 #: Rules that warn instead of raising: each has its own test below, named ``test_rule_<id>...``.

@@ -54,8 +54,9 @@ def closed_form(net, reg, prior_d=PRIOR_D, prior_beta=PRIOR_BETA):
 
 
 def fit(df, **kw):
-    opts = dict(reference="cau", effects="fixed", engine="exact", prior_d=PRIOR_D,
-                prior_beta=PRIOR_BETA, random_seed=5)  # fmt: skip
+    opts = dict(reference="cau", effects="fixed", engine="exact", prior_d=PRIOR_D, random_seed=5)
+    if "covariates" in kw:  # prior_beta= without covariates is refused (it would be ignored)
+        opts["prior_beta"] = PRIOR_BETA
     return nb.fit_network(df, **(opts | kw))
 
 

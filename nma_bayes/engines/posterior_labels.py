@@ -1,0 +1,63 @@
+"""Names on the sampler's output: treatments on ``d``, outcome studies and arms, padding dropped.
+
+A compiled model is reused across networks of one structure (:mod:`nma_bayes.engines.nuts`), so
+the sampler's coordinates are those of the model it was compiled from; they are replaced here by
+the fitted network's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import xarray as xr
+
+from ..models.arm_likelihood import OutcomeData
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.network import Network
+
+__all__ = ["relabel", "REGRESSION_VARS"]
+
+
+def relabel(tree, network: Network):
+    """Give ``d`` its treatment names (a reused compiled model carries the first fit's).
+
+    Fits with arm-level outcome studies also keep the study baselines ``mu`` (over
+    ``outcome_study``, named by the outcome studies) and, for random effects, the deviates
+    ``e_arm`` of the non-base arms (over ``outcome_arm``, named ``"study: treatment"``):
+    goodness of fit needs them.
+    """
+    others = list(network.non_reference)
+    post = tree["posterior"].to_dataset()
+    extra = [d for d in post["d"].dims if d not in ("chain", "draw")]
+    d = post["d"].isel({extra[0]: slice(0, len(others))})  # drop shape-bucket padding
+    d = d.rename({extra[0]: "treatment"}).assign_coords(treatment=others)
+    post = post.drop_vars(["d", extra[0]], errors="ignore").assign(d=d)
+    keep = [v for v in ("d", "tau", "class_mean", "class_sd", *REGRESSION_VARS) if v in post]
+    if "mu" in post:
+        post = _outcome_coords(post, network)
+        keep += [v for v in ("mu", "e_arm") if v in post]
+    tree["posterior"] = xr.DataTree(post[keep])
+    return tree
+
+
+#: Posterior variables of a meta-regression kept in the fit (``beta`` over treatment and term).
+REGRESSION_VARS = ("beta", "beta_group", "beta_mean", "beta_sd")
+
+
+def _outcome_coords(post, network: Network):
+    """Name the outcome studies of ``mu`` and the arms of ``e_arm``."""
+    outcomes = OutcomeData.from_network(network)
+    studies = [str(network.studies[i]) for i in outcomes.study_index]
+    arms = []
+    for j, i in enumerate(outcomes.study_index):  # non-base arms, study by study (deviates)
+        k = int(network.n_arms[i])
+        arms += [f"{studies[j]}: {network.treatments[a]}" for a in network.arm[i][: k - 1]]
+    labels = {"mu": ("outcome_study", studies), "e_arm": ("outcome_arm", arms)}
+    for var, (dim, coord) in labels.items():
+        if var in post:
+            old = [x for x in post[var].dims if x not in ("chain", "draw")][0]
+            da = post[var].rename({old: dim}) if old != dim else post[var]
+            post = post.drop_vars([var, old], errors="ignore")
+            post = post.assign({var: da.assign_coords({dim: coord})})
+    return post
