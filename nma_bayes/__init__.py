@@ -60,7 +60,10 @@ from .plots import (
     plot_sucra,
     plot_trace,
 )
+from .results.contribution import ContributionMatrix, contribution_matrix
+from .results.evidence_flow import EvidenceSummary, evidence_summary
 from .results.goodness_of_fit import compare_models, dev_dev
+from .results.q_decomposition import QDecomposition, decompose_q
 
 __version__ = "0.1.0"
 
@@ -117,6 +120,12 @@ __all__ = [
     "plot_influence",
     "leave_one_out",
     "LeaveOneOut",
+    "decompose_q",
+    "QDecomposition",
+    "evidence_summary",
+    "EvidenceSummary",
+    "contribution_matrix",
+    "ContributionMatrix",
     "datasets",
     "priors",
     "Normal",

@@ -30,6 +30,8 @@ __all__ = [
     "check_keywords",
     "check_applicable",
     "check_scale",
+    "check_choice",
+    "check_nonnegative",
     "RATIO_SCALES",
     "SEED_MAX",
     "CONTRAST_ONLY",
@@ -110,6 +112,24 @@ def check_probability(value: object, name: str, *, allow_none: bool = False) -> 
     if not is_real(value) or not 0 < float(value) < 1:
         extra = " or None" if allow_none else ""
         raise _bad(name, f"a number strictly between 0 and 1{extra} (not a string)", value)
+    return float(value)
+
+
+def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of the strings ``choices`` (compared exactly)."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise _bad(name, f"one of {', '.join(map(repr, choices))}", value)
+    return value
+
+
+def check_nonnegative(value: object, name: str, *, allow_none: bool = False) -> float | None:
+    """Return ``value`` as a float after checking it is a finite number >= 0."""
+    if value is None and allow_none:
+        return None
+    if not is_real(value) or not np.isfinite(float(value)) or float(value) < 0:
+        extra = " or None" if allow_none else ""
+        raise _bad(name, f"a finite number >= 0{extra} (not a bool or string)", value)
     return float(value)
 
 

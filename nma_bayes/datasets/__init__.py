@@ -35,6 +35,13 @@ class DatasetInfo:
     citation: str
 
 
+#: netmeta 3.3-1 evidence-structure references bundled with the five data sets that have them
+#: (Q decomposition, contribution matrices, network measures; see each README).
+_NETMETA_EVIDENCE = tuple(
+    f"netmeta_inconsistency_{part}"
+    for part in ("decomp", "netcontrib", "netcontrib_study", "netmeasures", "netmeasures_Htilde")
+)
+
 _TSD3 = (
     "Dias S, Sutton AJ, Welton NJ, Ades AE (2013). Evidence synthesis for decision making 3: "
     "heterogeneity - subgroups, meta-regression, bias, and bias-adjustment. Med Decis Making "
@@ -50,7 +57,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "SMD",
             True,
             "cau",
-            ("contrasts", "contrasts_netmeta_allpairs", "treatments"),
+            ("contrasts", "contrasts_netmeta_allpairs", "treatments", *_NETMETA_EVIDENCE),
             "Harrer M, Cuijpers P, Furukawa TA, Ebert DD (2021). Doing Meta-Analysis with R: A "
             "Hands-On Guide, ch. Network Meta-Analysis. CRC Press. doi:10.1201/9781003107347. "
             "Data: R package dmetar 0.1.0 (TherapyFormats, TherapyFormatsGeMTC).",
@@ -61,7 +68,14 @@ DATASETS: dict[str, DatasetInfo] = {
             "MD",
             True,
             "Placebo",
-            ("contrasts", "arms", "smd_escalc", "smd_netmeta_pairwise", "smd_netmeta_nma"),
+            (
+                "contrasts",
+                "arms",
+                "smd_escalc",
+                "smd_netmeta_pairwise",
+                "smd_netmeta_nma",
+                *_NETMETA_EVIDENCE,
+            ),
             "Dias S, Welton NJ, Sutton AJ, Ades AE (2011, updated 2016). NICE DSU Technical "
             "Support Document 2. Data from Franchini AJ et al. (2012) Res Synth Methods 3:142-160; "
             "as distributed in R package multinma (parkinsons).",
@@ -84,7 +98,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "MD",
             True,
             "plac",
-            ("contrasts", "contrasts_netmeta_allpairs"),
+            ("contrasts", "contrasts_netmeta_allpairs", *_NETMETA_EVIDENCE),
             "Senn S, Gavini F, Magrez D, Scheen A (2013). Issues in performing a network "
             "meta-analysis. Stat Methods Med Res 22(2):169-189. doi:10.1177/0962280211432220. "
             "Data: R package netmeta (Senn2013).",
@@ -95,7 +109,14 @@ DATASETS: dict[str, DatasetInfo] = {
             "MD",
             True,
             "Placebo",
-            ("arms", "contrasts", "smd_escalc", "smd_netmeta_pairwise", "smd_netmeta_nma"),
+            (
+                "arms",
+                "contrasts",
+                "smd_escalc",
+                "smd_netmeta_pairwise",
+                "smd_netmeta_nma",
+                *_NETMETA_EVIDENCE,
+            ),
             "Stowe R, Ives N, Clarke CE, et al. (2010). Evaluation of the efficacy and safety of "
             "adjuvant treatment to levodopa therapy in Parkinson's disease patients with motor "
             "complications. Cochrane Database Syst Rev. doi:10.1002/14651858.CD007166.pub2. "
@@ -119,7 +140,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "logOR",
             False,
             "No intervention",
-            ("arms",),
+            ("arms", *_NETMETA_EVIDENCE),
             "Hasselblad V (1998). Meta-analysis of multitreatment studies. Med Decis Making "
             "18(1):37-43. doi:10.1177/0272989X9801800110. Reference analysis: Dias S, Welton NJ, "
             "Sutton AJ, et al. (2011) NICE DSU Technical Support Document 4. Data: R package "

@@ -11,6 +11,11 @@ Used as an exact computation to check the sampler: under a normal prior on ``d``
 where ``A_i = V_i + tau^2 (I + J)/2`` (Dias et al. 2011, TSD2; Lu & Ades 2004). With
 ``tau = 0`` and no prior this is the common-effect (fixed-effect) GLS estimate that netmeta reports
 (Rücker 2012, Res Synth Methods 3:312-324), including the exact multi-arm covariance.
+
+The same algebra serves the frequentist evidence-structure quantities
+(:mod:`nma_bayes.results.evidence_graph`): :func:`study_covariances` gives every study's ``A_i``
+and :func:`gls_solve` the covariance and the hat matrix ``H = \Sigma X' W`` (``\hat d = H y``) of
+any stacked design.
 """
 
 from __future__ import annotations
@@ -25,7 +30,54 @@ from ..models.likelihood import ContrastData
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["gls_estimate"]
+__all__ = ["gls_estimate", "gls_solve", "study_covariances", "random_effects_covariance"]
+
+
+def random_effects_covariance(k: int, tau: float) -> np.ndarray:
+    """Covariance ``tau^2 (I + J) / 2`` of the random effects of a study's ``k`` contrasts.
+
+    Each arm's random effect has variance ``tau^2 / 2``, so every contrast has variance ``tau^2``
+    and two contrasts sharing the base arm have covariance ``tau^2 / 2`` (Higgins & Whitehead
+    1996); the matrix is the same whichever arm is the base.
+    """
+    return float(tau) ** 2 / 2 * (np.eye(k) + np.ones((k, k)))
+
+
+def study_covariances(network: Network, *, tau: float = 0.0) -> list[np.ndarray]:
+    """Covariance ``A_i = V_i + tau^2 (I + J)/2`` of each study's contrasts, in network order."""
+    return [
+        network.study_covariance(i) + random_effects_covariance(int(network.mask[i].sum()), tau)
+        for i in range(network.n_studies)
+    ]
+
+
+def gls_solve(
+    design: np.ndarray, weight: np.ndarray, *, prior_precision: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance and hat matrix of the GLS estimate of a stacked linear model.
+
+    Parameters
+    ----------
+    design : ndarray (n, p)
+        Design matrix ``X`` of the stacked observations.
+    weight : ndarray (n, n)
+        Their inverse covariance ``W`` (block diagonal for independent studies).
+    prior_precision : ndarray (p, p), optional
+        Precision of a normal prior on the parameters, added to ``X' W X``.
+
+    Returns
+    -------
+    cov : ndarray (p, p)
+        ``(X' W X + P_0)^{-1}``.
+    hat : ndarray (p, n)
+        ``cov X' W``: the estimate is ``hat @ y`` (plus ``cov @ P_0 m_0`` under a prior).
+    """
+    xtw = design.T @ weight
+    precision = xtw @ design
+    if prior_precision is not None:
+        precision = precision + prior_precision
+    cov = np.linalg.inv(precision)
+    return cov, cov @ xtw
 
 
 def gls_estimate(
@@ -52,26 +104,22 @@ def gls_estimate(
         Their covariance matrix.
     """
     others = list(network.non_reference)
-    data = ContrastData.from_network(network)
-    design = data.design()  # (S, K, T-1)
-    n_d = len(others)
-    precision = np.zeros((n_d, n_d))
-    score = np.zeros(n_d)
-    tau2 = float(tau) ** 2
-    for i in range(network.n_studies):
-        # dense per-study algebra (no Woodbury), independent of the exact engine's kernels
-        m = np.asarray(network.mask[i], dtype=bool)
-        k = int(m.sum())
-        re_cov = tau2 / 2 * (np.eye(k) + np.ones((k, k)))  # random effects: tau^2 (I + J) / 2
-        a_inv = np.linalg.inv(network.study_covariance(i) + re_cov)
-        x = design[i, m]
-        precision += x.T @ a_inv @ x
-        score += x.T @ a_inv @ np.asarray(network.y[i])[m]
-    if prior_sd is not None:
-        precision += np.eye(n_d) / float(prior_sd) ** 2
-        score += prior_mean / float(prior_sd) ** 2
-    cov = np.linalg.inv(precision)
-    mean = cov @ score
+    design = ContrastData.from_network(network).design()  # (S, K, T-1)
+    mask = np.asarray(network.mask, dtype=bool)
+    # dense stacked algebra (no Woodbury), independent of the exact engine's kernels
+    x = design[mask]
+    y = np.asarray(network.y)[mask]
+    weight = np.zeros((len(y), len(y)))
+    start = 0
+    for a in study_covariances(network, tau=tau):
+        stop = start + a.shape[0]
+        weight[start:stop, start:stop] = np.linalg.inv(a)
+        start = stop
+    prior = None if prior_sd is None else np.eye(len(others)) / float(prior_sd) ** 2
+    cov, hat = gls_solve(x, weight, prior_precision=prior)
+    mean = hat @ y
+    if prior is not None:
+        mean = mean + cov @ (prior @ np.full(len(others), float(prior_mean)))
     return (
         pd.Series(mean, index=pd.Index(others, name="treatment"), name="mean"),
         pd.DataFrame(cov, index=others, columns=others),

@@ -1,4 +1,5 @@
-"""Tests for nma_bayes.base.validate.resolve_direction (the one rule for the benefit direction)."""
+"""Tests for nma_bayes.base.validate: resolve_direction (the one rule for the benefit
+direction), check_choice and check_nonnegative."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from nma_bayes.base.errors import ModelSpecError
-from nma_bayes.base.validate import resolve_direction
+from nma_bayes.base.validate import check_choice, check_nonnegative, resolve_direction
 
 
 def net(direction):
@@ -63,3 +64,21 @@ def test_real_network_direction():
     recorded = Network.from_data(contrasts=df, lower_is_better=True)
     assert resolve_direction(None, recorded, required=True) is True
     assert resolve_direction(False, recorded, required=True) is False
+
+
+def test_check_choice():
+    assert check_choice("b", "method", ("a", "b")) == "b"
+    for bad in ("c", "B", None, 1, ("a",)):
+        with pytest.raises(ModelSpecError, match="method must be one of 'a', 'b'") as err:
+            check_choice(bad, "method", ("a", "b"))
+        assert err.value.rule == "bad-option"
+
+
+def test_check_nonnegative():
+    assert check_nonnegative(0, "tau") == 0.0 and isinstance(check_nonnegative(0, "tau"), float)
+    assert check_nonnegative(np.float32(0.5), "tau") == 0.5
+    assert check_nonnegative(None, "tau", allow_none=True) is None
+    for bad in (-1e-9, float("inf"), float("nan"), True, "0.2", None):
+        with pytest.raises(ModelSpecError, match="tau must be a finite number >= 0") as err:
+            check_nonnegative(bad, "tau")
+        assert err.value.rule == "bad-option"
