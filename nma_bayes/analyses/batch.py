@@ -16,13 +16,12 @@ refitted alone with its seed reproduces its batch result.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import sys
 import traceback
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -30,20 +29,14 @@ import pandas as pd
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..base.html import in_jupyter_kernel
-from ..data.inputs import check_build_options
-from ..data.network import Network, data_options
-from ..data.outcomes import check_likelihood
-from ..engines.nuts import SamplerSettings
-from ..fitting.fit import check_choices, fit_network
-from ..models.classes import normalise_class_sd
-from ..models.spec import ModelSpec
+from ..data.network import Network
+from ..fitting.fit import check_fit_options, fit_network
 
 __all__ = [
     "fit_many",
     "BatchError",
     "item_seed",
     "check_client",
-    "check_fit_options",
     "run_tasks",
     "SUMMARIES",
 ]
@@ -54,8 +47,6 @@ _ALIASES = {"heterogeneity": "tau"}
 #: Times the scheduler reruns a task that raised in the machinery (not in a fit: those are
 #: caught as :class:`BatchError`); a task lost with its worker is rerun regardless.
 RETRIES = 2
-#: The parameters of :func:`~nma_bayes.fit_network`, with their defaults.
-_FIT_PARAMETERS = inspect.signature(fit_network).parameters
 
 
 @dataclass(frozen=True)
@@ -257,55 +248,6 @@ def _items(networks) -> dict:
         f"{type(networks).__name__}.",
         rule="bad-option",
     )
-
-
-def check_fit_options(options: dict, function: str, own: Sequence[str] = ()) -> None:
-    """Validate, once, the options that several :func:`~nma_bayes.fit_network` calls share.
-
-    Runs the checks ``fit_network`` makes before it reads the data (its keywords, the engine and
-    consistency model, :class:`~nma_bayes.engines.nuts.SamplerSettings`,
-    :class:`~nma_bayes.models.spec.ModelSpec`, ``random_seed``) and those of the options of
-    :meth:`~nma_bayes.Network.from_data` that do not depend on the data (``lower_is_better``,
-    ``smd_method``, ``closure_tol``, ``classes``, ``likelihood``/``link``), so that a batch refuses
-    a bad option before fitting anything. What depends on an item's data (its columns,
-    ``reference``, ``measure``, covariates) is checked when that item is fitted.
-
-    Parameters
-    ----------
-    options : dict
-        The keywords passed on to every ``fit_network`` call.
-    function : str
-        The caller's name, shown in the message of an unknown keyword.
-    own : sequence of str
-        The caller's own keywords, offered as suggestions for a misspelt one.
-
-    Raises
-    ------
-    ModelSpecError
-        ``unknown-option`` (a keyword ``fit_network`` does not take, with the closest valid one)
-        or ``bad-option``/``bad-prior`` (a value of the wrong type or range).
-    """
-    params = _FIT_PARAMETERS
-    named = [p for p in params if p not in ("data", "columns")]
-    VA.check_keywords(options, (*named, *data_options(), *own), function)
-    # the values given (None where fit_network's default is None means "not given")
-    given = {k: v for k, v in options.items()
-             if k in params and not (v is None and params[k].default is None)}  # fmt: skip
-    choices = {k: given.get(k, params[k].default) for k in ("engine", "consistency", "class_model")}
-    check_choices(**choices)
-    SamplerSettings(**{f.name: given[f.name] for f in fields(SamplerSettings) if f.name in given})
-    spec = {f.name: given[f.name] for f in fields(ModelSpec) if f.name in given}
-    if "class_sd" in spec:
-        spec["class_sd"] = normalise_class_sd(spec["class_sd"])
-    ModelSpec(**spec)
-    build = inspect.signature(Network.from_data).parameters
-    data = {k: options.get(k, build[k].default)
-            for k in ("lower_is_better", "smd_method", "closure_tol", "classes")}  # fmt: skip
-    # the tables are each item's own (checked per item): an empty one stands in for them here
-    check_build_options(pd.DataFrame(), None, **data)
-    if options.get("likelihood") is not None or options.get("link") is not None:
-        check_likelihood(options.get("likelihood"), options.get("link"))
-    VA.check_seed(options.get("random_seed"))
 
 
 def _check_summarize(summarize, lower_is_better):

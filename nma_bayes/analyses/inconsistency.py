@@ -18,9 +18,9 @@ from ..base.validate import check_ci_prob
 from ..data.formats import as_network
 from ..data.network import Network, data_options
 from ..data.transforms import nodesplit_network, splittable_comparisons
-from ..fitting.fit import fit_network
+from ..fitting.fit import check_fit_options, fit_network
 from ..results.summaries import flat_draws
-from .batch import check_client, check_fit_options, run_tasks
+from .batch import check_client, run_tasks
 
 __all__ = ["nodesplit", "split_networks", "splittable_comparisons"]
 

@@ -370,7 +370,8 @@ def _load_wrappers(source: str):
     for attempt in (1, 2):
         damage = _damage(path, source)
         if damage is None:
-            _write_once(path, source)  # an unwritable folder raises here: nothing to rebuild
+            if not os.path.lexists(path):  # (checked above: an existing file holds ``source``)
+                _write_once(path, source)  # an unwritable folder raises here: nothing to rebuild
             try:
                 return _import(name, path)
             except Exception as exc:  # noqa: BLE001 - e.g. numba cache files that do not load

@@ -19,8 +19,6 @@ import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..base.html import in_jupyter_kernel
@@ -277,8 +275,7 @@ def _compiled_for(
             bucket = _bucket(network)
             model = build_model(_template(bucket), _canonical(spec), pad_to=bucket)
         else:  # class structures, regressions and outcome layouts are network-specific
-            model = build_model(network, spec, classes=classes, regression=regression)
-            _set_canonical_priors(model, spec, network, regression)
+            model = build_model(network, _canonical(spec), classes=classes, regression=regression)
         compiled = compile_model(model)  # wrappers cached on disk (compiled_cache)
         _COMPILED[key] = compiled
     outcomes = OutcomeData.from_network(network)
@@ -290,33 +287,20 @@ def _compiled_for(
     return compiled.with_data(**{k: v for k, v in data.items() if k in used})
 
 
-def _canonical(spec: ModelSpec) -> ModelSpec:
-    """Return the same model and prior families with default numbers (swapped in as data)."""
-    return ModelSpec(spec.effects, type(spec.prior_d)(), type(spec.prior_tau)())  # no classes
-
-
 #: The priors of a ModelSpec whose numbers are data of the compiled model.
 _PRIOR_FIELDS = ("prior_d", "prior_tau", "prior_class_mean", "prior_class_sd", "prior_baseline",
                  "prior_beta", "prior_beta_sd")  # fmt: skip
 
 
-def _set_canonical_priors(model, spec: ModelSpec, network: Network, regression) -> None:
-    """Give a network-specific model the default numbers of its prior families before compiling.
+def _canonical(spec: ModelSpec) -> ModelSpec:
+    """Return ``spec`` with the default numbers of its prior families (swapped in as data).
 
-    nutpie's ``with_data`` swaps the numbers of the log density, not of the initial point: built
-    with the first fit's priors, a later fit of the layout would start where those put it (a
-    history-dependent draw). With default numbers the compiled model, initial point included,
-    depends on its structure key alone, like the template-built contrast models (``_template``).
+    Every compiled model is built from it: nutpie's ``with_data`` swaps the numbers of the log
+    density, not of the initial point, so a model built with the first fit's priors would start
+    a later fit of its structure where those put it (a history-dependent draw). Built with default
+    numbers, a compiled model, initial point included, depends on its structure key alone.
     """
-    from ..models.pymc_graph import prior_data
-
-    canonical = replace(spec, **{f: type(getattr(spec, f))() for f in _PRIOR_FIELDS})
-    values = prior_data(
-        canonical, baselines=OutcomeData.from_network(network).n_studies > 0, regression=regression
-    )
-    for name, value in values.items():
-        if name in model.named_vars:
-            model[name].set_value(np.asarray(value, dtype=model[name].dtype))
+    return replace(spec, **{f: type(getattr(spec, f))() for f in _PRIOR_FIELDS})
 
 
 def sample_posterior(
@@ -366,8 +350,9 @@ def sample_posterior(
     )
     # IEEE-exact kernels and one BLAS thread: the draws do not depend on the cache or the process
     with reproducible_numerics():
-        tree = _sample(network, spec, settings, seed, data, classes, regression, collapsed,
-                       target_accept)  # fmt: skip
+        tree = _sample(network, spec=spec, settings=settings, seed=seed, data=data,
+                       classes=classes, regression=regression, collapsed=collapsed,
+                       target_accept=target_accept)  # fmt: skip
     if collapsed:  # d drawn exactly given each draw of tau (Liu 1994's collapsed sampler)
         from .collapsed import add_conditional_d
 
@@ -375,7 +360,7 @@ def sample_posterior(
     return relabel(tree, network)
 
 
-def _sample(network, spec, settings, seed, data, classes, regression, collapsed, target_accept):
+def _sample(network, *, spec, settings, seed, data, classes, regression, collapsed, target_accept):
     """Run nutpie or PyMC's NUTS on the (compiled) model; return the sampler's DataTree."""
     if settings.sampler == "nutpie":
         from .light_import import import_nutpie

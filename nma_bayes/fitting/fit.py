@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
+import pandas as pd
 
 from ..base import validate as VA
 from ..base.errors import ModelSpecError, NMAConvergenceWarning
 from ..data.formats import as_network, detect_format
-from ..data.network import data_options
+from ..data.inputs import check_build_options
+from ..data.network import Network, data_options
+from ..data.outcomes import check_likelihood
 from ..data.transforms import ume_network
 from ..engines.exact import exact_posterior
 from ..engines.nuts import SamplerSettings, sample_posterior, use_collapsed
@@ -36,7 +41,7 @@ from ..models.regression import RegressionDesign, warn_unidentified
 from ..models.spec import ModelSpec
 from .network_fit import NetworkFit
 
-__all__ = ["fit_network", "as_network", "check_choices", "detect_format", "ENGINES"]
+__all__ = ["fit_network", "as_network", "check_fit_options", "detect_format", "ENGINES"]
 
 #: Inference engines: MCMC on the PyMC model (default) or the exact quadrature engine.
 ENGINES = ("pymc", "exact")
@@ -190,7 +195,7 @@ def fit_network(
         If R-hat > 1.01, bulk ESS < 400 or any divergence.
     """
     VA.check_keywords(columns, (*_FIT_PARAMETERS, *data_options()), "fit_network")
-    check_choices(engine=engine, consistency=consistency, class_model=class_model)
+    _check_choices(engine=engine, consistency=consistency, class_model=class_model)
     settings = SamplerSettings(
         draws=draws, tune=tune, chains=chains, cores=cores, sampler=sampler,
         target_accept=target_accept, progressbar=progressbar, collapse=collapse,
@@ -240,7 +245,7 @@ def fit_network(
     return fit
 
 
-def check_choices(*, engine: str, consistency: str, class_model: str | None) -> None:
+def _check_choices(*, engine: str, consistency: str, class_model: str | None) -> None:
     """Refuse an unknown engine or consistency model, and combinations no engine supports."""
     if engine not in ENGINES:
         raise ModelSpecError(f"engine={engine!r}: use one of {ENGINES}.", rule="bad-option")
@@ -316,3 +321,51 @@ def _resolve_seed(random_seed) -> int:
 _FIT_PARAMETERS = tuple(
     p for p in inspect.signature(fit_network).parameters if p not in ("data", "columns")
 )
+
+
+def check_fit_options(options: dict, function: str, own: Sequence[str] = ()) -> None:
+    """Validate, once, the options that several :func:`~nma_bayes.fit_network` calls share.
+
+    Runs the checks ``fit_network`` makes before it reads the data (its keywords, the engine and
+    consistency model, :class:`~nma_bayes.engines.nuts.SamplerSettings`,
+    :class:`~nma_bayes.models.spec.ModelSpec`, ``random_seed``) and those of the options of
+    :meth:`~nma_bayes.Network.from_data` that do not depend on the data (``lower_is_better``,
+    ``smd_method``, ``closure_tol``, ``classes``, ``likelihood``/``link``), so that a batch refuses
+    a bad option before fitting anything. What depends on an item's data (its columns,
+    ``reference``, ``measure``, covariates) is checked when that item is fitted.
+
+    Parameters
+    ----------
+    options : dict
+        The keywords passed on to every ``fit_network`` call.
+    function : str
+        The caller's name, shown in the message of an unknown keyword.
+    own : sequence of str
+        The caller's own keywords, offered as suggestions for a misspelt one.
+
+    Raises
+    ------
+    ModelSpecError
+        ``unknown-option`` (a keyword ``fit_network`` does not take, with the closest valid one)
+        or ``bad-option``/``bad-prior`` (a value of the wrong type or range).
+    """
+    params = inspect.signature(fit_network).parameters
+    VA.check_keywords(options, (*_FIT_PARAMETERS, *data_options(), *own), function)
+    # the values given (None where fit_network's default is None means "not given")
+    given = {k: v for k, v in options.items()
+             if k in params and not (v is None and params[k].default is None)}  # fmt: skip
+    choices = {k: given.get(k, params[k].default) for k in ("engine", "consistency", "class_model")}
+    _check_choices(**choices)
+    SamplerSettings(**{f.name: given[f.name] for f in fields(SamplerSettings) if f.name in given})
+    spec = {f.name: given[f.name] for f in fields(ModelSpec) if f.name in given}
+    if "class_sd" in spec:
+        spec["class_sd"] = normalise_class_sd(spec["class_sd"])
+    ModelSpec(**spec)
+    build = inspect.signature(Network.from_data).parameters
+    data = {k: options.get(k, build[k].default)
+            for k in ("lower_is_better", "smd_method", "closure_tol", "classes")}  # fmt: skip
+    # the tables are each item's own (checked per item): an empty one stands in for them here
+    check_build_options(pd.DataFrame(), None, **data)
+    if options.get("likelihood") is not None or options.get("link") is not None:
+        check_likelihood(options.get("likelihood"), options.get("link"))
+    VA.check_seed(options.get("random_seed"))
