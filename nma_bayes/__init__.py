@@ -11,6 +11,7 @@ Typical use::
 
 from . import datasets
 from .analyses.batch import BatchError, fit_many
+from .analyses.design_by_treatment import design_by_treatment
 from .analyses.inconsistency import nodesplit
 from .analyses.influence import LeaveOneOut, leave_one_out
 from .analyses.sensitivity import prior_sensitivity
@@ -47,10 +48,14 @@ from .models.priors import (
 from .models.spec import ModelSpec
 from .plots import (
     plot_class_ranks,
+    plot_contribution,
     plot_dev_dev,
     plot_forest,
+    plot_funnel,
     plot_influence,
     plot_league,
+    plot_leverage,
+    plot_netheat,
     plot_network,
     plot_nodesplit,
     plot_prob_difference,
@@ -62,7 +67,12 @@ from .plots import (
 )
 from .results.contribution import ContributionMatrix, contribution_matrix
 from .results.evidence_flow import EvidenceSummary, evidence_summary
+from .results.funnel import Funnel, funnel
 from .results.goodness_of_fit import compare_models, dev_dev
+from .results.inconsistency_result import DesignByTreatment
+from .results.leverage import Leverage
+from .results.leverage import leverage_table as leverage
+from .results.netheat import NetHeat, netheat
 from .results.q_decomposition import QDecomposition, decompose_q
 
 __version__ = "0.1.0"
@@ -103,9 +113,13 @@ __all__ = [
     "build_model",
     "gls_estimate",
     "nodesplit",
+    "design_by_treatment",
+    "DesignByTreatment",
     "splittable_comparisons",
     "compare_models",
     "dev_dev",
+    "leverage",
+    "Leverage",
     "plot_nodesplit",
     "plot_forest",
     "plot_league",
@@ -115,6 +129,7 @@ __all__ = [
     "plot_trace",
     "plot_rank_diagnostics",
     "plot_dev_dev",
+    "plot_leverage",
     "plot_regression",
     "plot_prob_difference",
     "plot_influence",
@@ -126,6 +141,13 @@ __all__ = [
     "EvidenceSummary",
     "contribution_matrix",
     "ContributionMatrix",
+    "netheat",
+    "NetHeat",
+    "funnel",
+    "Funnel",
+    "plot_netheat",
+    "plot_funnel",
+    "plot_contribution",
     "datasets",
     "priors",
     "Normal",

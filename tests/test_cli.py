@@ -705,13 +705,3 @@ def test_outcome_options_the_likelihood_uses_reach_the_fit(tmp_path, capsys, mon
     assert passed["network"].link == "cloglog" and passed["network"].columns["time"] == "t"
 
 
-def test_nodesplit_of_arm_level_outcomes_is_refused_before_the_fit(tmp_path, capsys, no_fit):
-    """Node-splitting does not cover arm-level outcome likelihoods: --nodesplit with --likelihood
-    is one error line, exit 2, before the main fit and before --out is created."""
-    csv = _csv(tmp_path, "smoking", "arms")
-    out = tmp_path / "out"
-    args = ["fit", str(csv), "--likelihood", "binomial", "--nodesplit", "--out", str(out)]
-    assert cli.main(args) == 2
-    line = _one_error_line(capsys.readouterr().err)
-    assert "--nodesplit" in line and "arm-level binomial" in line
-    assert not out.exists()

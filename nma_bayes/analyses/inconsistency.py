@@ -18,11 +18,36 @@ from ..base.validate import check_ci_prob
 from ..data.formats import as_network
 from ..data.network import Network, data_options
 from ..data.transforms import nodesplit_network, splittable_comparisons
-from ..fitting.fit import check_fit_options, fit_network
-from ..results.summaries import flat_draws
+from ..fitting.fit import check_engine, check_fit_options, fit_network
+from ..results.summaries import interval_row
 from .batch import check_client, run_tasks
 
-__all__ = ["nodesplit", "split_networks", "splittable_comparisons"]
+__all__ = ["nodesplit", "prepare_network", "split_networks", "splittable_comparisons"]
+
+
+def prepare_network(data, engine, fit_kwargs: dict, function: str, *, own) -> tuple[Network, str]:
+    """Build the network once and check every option before the fits of an analysis.
+
+    Column names and data options (and ``reference``) are taken out of ``fit_kwargs`` (in
+    place) to build the network; the rest are checked as options of every fit. ``engine=None``
+    becomes the exact engine for contrast (normal-likelihood) data and NUTS (``"pymc"``) when
+    the network has arm-level outcome studies. ``consistency=`` is refused: the analysis chooses
+    its models.
+    """
+    reference = fit_kwargs.pop("reference", None)
+    columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k in data_options()}
+    net = as_network(data, reference=reference, **columns)
+    if engine is None:  # the exact engine covers normal likelihoods only
+        engine = "pymc" if np.asarray(net.outcome).any() else "exact"
+    check_fit_options(fit_kwargs | {"engine": engine}, function, own=own)
+    if "consistency" in fit_kwargs:
+        raise ModelSpecError(
+            f"{function}() fits its own models: leave out consistency= (got "
+            f"{fit_kwargs['consistency']!r}).",
+            rule="bad-option",
+        )
+    check_engine(net, engine)
+    return net, engine
 
 
 def split_networks(net: Network, comparisons=None) -> list[tuple[str, str, Network, str]]:
@@ -47,8 +72,7 @@ def split_networks(net: Network, comparisons=None) -> list[tuple[str, str, Netwo
     ModelSpecError
         (rule ``bad-option``) No comparison to split, a pair that is not two treatment names or
         that no study compares directly, or a network node-splitting does not support (study
-        covariates, arm-level outcome studies). ``UnknownTreatmentError`` for an unknown
-        treatment.
+        covariates). ``UnknownTreatmentError`` for an unknown treatment.
     """
     if comparisons is None:
         pairs = splittable_comparisons(net)
@@ -82,7 +106,7 @@ def nodesplit(
     data,
     comparisons=None,
     *,
-    engine: str = "exact",
+    engine: str | None = None,
     ci_prob: float = 0.95,
     client=None,
     **fit_kwargs,
@@ -96,8 +120,10 @@ def nodesplit(
     comparisons : sequence of (str, str), optional
         Pairs ``(a, b)`` to split (effect of ``b`` vs ``a``); default
         :func:`splittable_comparisons`.
-    engine : {"exact", "pymc"}
-        Engine of each fit (default the exact engine: dozens of splits take seconds).
+    engine : {"exact", "pymc"}, optional
+        Engine of each fit. Default: the exact engine for contrast (normal-likelihood) data,
+        where dozens of splits take seconds; NUTS (``"pymc"``) when the network has arm-level
+        outcome studies (binomial, Poisson), whose posterior the exact engine does not cover.
     ci_prob : float
         Interval probability.
     client : distributed.Client, optional
@@ -112,22 +138,29 @@ def nodesplit(
         One row per split: ``treatment, comparator`` (effect of ``treatment`` vs
         ``comparator``), ``direct, direct_lower, direct_upper, indirect, indirect_lower,
         indirect_upper, network, network_lower, network_upper`` (posterior medians and
-        intervals), ``difference`` (median of direct - indirect), its interval, and ``p_value``
-        (Bayesian two-sided: ``2 min(P(diff > 0), P(diff < 0))``).
+        intervals), ``difference`` (median of direct - indirect), its interval, ``p_value``
+        (Bayesian two-sided: ``2 min(P(diff > 0), P(diff < 0))``), and the split's smallest
+        bulk ``ess_bulk`` and largest ``r_hat`` over its direct, indirect and difference draws.
 
     Raises
     ------
     ModelSpecError
         Before any fit: a bad option, no comparison to split, or a network node-splitting does
-        not support (study covariates, arm-level outcome studies; :func:`split_networks`).
+        not support (study covariates; :func:`split_networks`).
+
+    Notes
+    -----
+    Multi-arm studies follow multinma's convention (``nma(consistency = "nodesplit")``): for a
+    split of ``b`` vs ``a`` (``a`` first in the network's treatment order) every arm is kept, and
+    in each study with both ``a`` and ``b`` the ``b`` arm gets its own effect, the direct one
+    (:func:`nma_bayes.data.transforms.nodesplit_network`). ``difference`` is multinma's
+    inconsistency factor ``omega``. The splittable comparisons are those with direct evidence
+    that keep indirect evidence once the studies comparing them are removed (van Valkenhoef et
+    al. 2016; gemtc and multinma use the same rule), whatever the likelihood.
     """
     ci_prob = check_ci_prob(ci_prob)
-    reference = fit_kwargs.pop("reference", None)
-    # column names and data options build the network once; the rest go to every fit
-    columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k in data_options()}
-    check_fit_options(fit_kwargs | {"engine": engine}, "nodesplit",
-                      own=("comparisons", "ci_prob", "client"))  # fmt: skip
-    net = as_network(data, reference=reference, **columns)
+    net, engine = prepare_network(data, engine, fit_kwargs, "nodesplit",
+                                  own=("comparisons", "ci_prob", "client"))  # fmt: skip
     splits = split_networks(net, comparisons)  # every split built before the first fit
     check_client(client)
     payloads = {None: (net, None, engine, fit_kwargs)}
@@ -135,19 +168,15 @@ def nodesplit(
                  for i, (a, b, split, pseudo) in enumerate(splits)}  # fmt: skip
     draws = run_tasks(_split_draws, payloads, client=client, progress=False)
     dn = draws[None]
-    alpha = (1 - ci_prob) / 2
     rows = []
     for i, (a, b, _, _) in enumerate(splits):
         direct, indirect = draws[i]
-        network = flat_draws(dn.sel(treatment=b) - dn.sel(treatment=a))
-        diff = direct - indirect
-        row = {"treatment": b, "comparator": a}
-        for name, x in (("direct", direct), ("indirect", indirect), ("network", network),
-                        ("difference", diff)):  # fmt: skip
-            lo, med, hi = np.quantile(x, [alpha, 0.5, 1 - alpha])
-            row |= {name: med, f"{name}_lower": lo, f"{name}_upper": hi}
-        row["p_value"] = 2 * min((diff > 0).mean(), (diff < 0).mean())
-        rows.append(row)
+        parts = {"direct": direct, "indirect": indirect,
+                 "network": dn.sel(treatment=b) - dn.sel(treatment=a),
+                 "difference": direct - indirect}  # fmt: skip
+        row = interval_row(parts, ci_prob, test="difference",
+                           converge=("direct", "indirect", "difference"))  # fmt: skip
+        rows.append({"treatment": b, "comparator": a} | row)
     return pd.DataFrame(rows)
 
 
@@ -156,12 +185,11 @@ def _split_draws(payload):
 
     ``pair`` None: the consistency model's ``d``; else ``(a, b, pseudo)`` and ``net`` the split
     network of ``(a, b)`` (:func:`split_networks`): the direct and indirect draws of ``b`` vs
-    ``a``.
+    ``a`` (``chain`` x ``draw``).
     """
     net, pair, engine, fit_kwargs = payload
     if pair is None:
         return fit_network(net, engine=engine, **fit_kwargs).d_full()
     a, b, pseudo = pair
     d = fit_network(net, engine=engine, **fit_kwargs).d_full()
-    direct = flat_draws(d.sel(treatment=pseudo) - d.sel(treatment=a))
-    return direct, flat_draws(d.sel(treatment=b) - d.sel(treatment=a))
+    return d.sel(treatment=pseudo) - d.sel(treatment=a), d.sel(treatment=b) - d.sel(treatment=a)

@@ -3,7 +3,8 @@
 Reads the CSV (:func:`nma_bayes.data.io.read_csv_table`), validates the data, checks that ``--out``
 can receive the report and tables, fits the network, writes ``report.html`` and the CSV tables
 into ``--out`` and prints the relative effects. The model options (engine and sampler settings,
-class model, priors by name), the class summaries, node-splitting and DIC are in
+class model, priors by name), the class summaries, node-splitting, the global inconsistency
+checks (``--inconsistency``) and DIC are in
 :mod:`nma_bayes.cli.analysis`; the parser of priors by name in :mod:`nma_bayes.cli.priors`.
 
 Every failure (invalid input or options, an unusable ``--out``, a file that cannot be read or
@@ -217,10 +218,11 @@ def _progress(message: str) -> None:
 
 def _output_files(args: argparse.Namespace) -> list[str]:
     """Return the names of the files the command writes into ``--out``."""
-    from ..report.export import TABLE_TITLES
+    from ..report.export import INCONSISTENCY_TABLES, TABLE_TITLES
     from .analysis import extra_files
 
-    tables = [t for t in TABLE_TITLES if t != "sucra" or args.lower_is_better is not None]
+    tables = [t for t in TABLE_TITLES if t not in INCONSISTENCY_TABLES
+              and (t != "sucra" or args.lower_is_better is not None)]  # fmt: skip
     return ["report.html", *(f"{t}.csv" for t in tables), *extra_files(args)]
 
 
@@ -290,7 +292,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     from ..fitting.fit import as_network, fit_network
     from ..report.export import escape_control_characters, export_tables
     from ..report.html_report import write_report
-    from .analysis import check_nodesplit, dic_line, extra_tables, run_nodesplit, write_tables
+    from . import analysis as A
 
     model = model_options(args)  # priors parsed and options checked before reading the data
     _progress("reading data…")
@@ -298,32 +300,39 @@ def _run_fit(args: argparse.Namespace) -> int:
     _progress("validating…")
     network = as_network(data, reference=args.reference, **_data_options(args))
     if args.nodesplit:
-        check_nodesplit(network)
+        A.check_nodesplit(network)
+    if args.inconsistency:
+        A.check_inconsistency(network, model)
     out = Path(args.out)
     _check_output_dir(out, _output_files(args))
 
     _progress("fitting…")
     progressbar = args.engine == "pymc" and sys.stderr.isatty()
     fit = fit_network(network, random_seed=args.seed, progressbar=progressbar, **model)
-    nodesplit = None
+    checks = {"nodesplit": None, "design_by_treatment": None}
     if args.nodesplit:
         _progress("node-splitting…")
-        nodesplit = run_nodesplit(network, model, fit.seed)
-    extra = extra_tables(fit, args, nodesplit)
+        checks["nodesplit"] = A.run_nodesplit(network, model, fit.seed)
+    if args.inconsistency:
+        _progress("fitting the design-by-treatment model…")
+        checks["design_by_treatment"] = A.run_inconsistency(network, model, fit.seed)
+    extra = A.extra_tables(fit, args, *checks.values())
 
     _progress("writing report and tables…")
-    # the report's node-split section (only passed when computed)
-    more = {} if nodesplit is None else {"nodesplit": nodesplit}
-    report = write_report(fit, out / "report.html", lower_is_better=args.lower_is_better, **more)
+    # the report's "Inconsistency and evidence" section (only passed when computed)
+    report = write_report(fit, out / "report.html", lower_is_better=args.lower_is_better,
+                          **{k: v for k, v in checks.items() if v is not None})  # fmt: skip
     tables = export_tables(fit, out, format="csv", lower_is_better=args.lower_is_better)
-    tables += write_tables(extra, out)
+    tables += A.write_tables(extra, out)
 
     rel = fit.relative_effects()
     with pd.option_context("display.width", 120, "display.max_columns", None):
         # names from the data must not drive the terminal (e.g. ANSI escape sequences)
         print(escape_control_characters(rel.round(3).to_string(index=False)))
     if args.dic:
-        print(dic_line(extra["model_fit"]))
+        print(A.dic_line(extra["model_fit"]))
+    if args.inconsistency:
+        print(A.inconsistency_line(checks["design_by_treatment"]))
     _progress(f"seed {fit.seed}, engine {fit.engine}")
     for path in (report, *tables):
         _progress(f"wrote {path}")

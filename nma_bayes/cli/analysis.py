@@ -4,7 +4,9 @@
 name) into :func:`nma_bayes.fit_network` keywords and refuses, before the data are read,
 combinations that would be silently ignored or that no analysis supports. :func:`extra_tables`
 computes the tables beyond the standard exports: class summaries (``--classes``), node-splitting
-(``--nodesplit``) and model fit (``--dic``).
+(``--nodesplit``, any likelihood), the global inconsistency checks (``--inconsistency``: the
+design-by-treatment model and the evidence structure) and model fit
+(``--dic``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ import pandas as pd
 from ..base.errors import ModelSpecError
 from .priors import OPTION_FORMS, PRIOR_OPTIONS, accepted_forms, parse_prior
 
-__all__ = ["add_model_arguments", "model_options", "extra_files", "extra_tables", "dic_line"]
+__all__ = [
+    "add_model_arguments",
+    "model_options",
+    "extra_files",
+    "extra_tables",
+    "dic_line",
+    "check_inconsistency",
+    "run_inconsistency",
+    "inconsistency_line",
+]
 
 
 def add_model_arguments(fit: argparse.ArgumentParser) -> None:
@@ -47,6 +58,15 @@ def add_model_arguments(fit: argparse.ArgumentParser) -> None:
         "--nodesplit", action="store_true",
         help="node-split every comparison with direct and indirect evidence (writes nodesplit.csv "
         "and adds the table to the report)",
+    )  # fmt: skip
+    checks.add_argument(
+        "--inconsistency", action="store_true",
+        help="global inconsistency checks: fit the design-by-treatment interaction model "
+        "(writes design_by_treatment.csv and design_by_treatment_fit.csv), and the "
+        "decomposition of Q, the proportion of direct evidence and the contribution matrix "
+        "(q_decomposition.csv, evidence_summary.csv, contribution_matrix.csv; arm-level "
+        "outcomes by their normal approximation); adds the 'Inconsistency and evidence' "
+        "section to the report",
     )  # fmt: skip
     checks.add_argument(
         "--dic", action="store_true",
@@ -114,6 +134,9 @@ def extra_files(args: argparse.Namespace) -> list[str]:
             names.append("class_rankings")
     if args.nodesplit:
         names.append("nodesplit")
+    if args.inconsistency:
+        names += ["design_by_treatment", "design_by_treatment_fit", "q_decomposition",
+                  "evidence_summary", "contribution_matrix"]  # fmt: skip
     if args.dic:
         names.append("model_fit")
     return [f"{name}.csv" for name in names]
@@ -123,8 +146,9 @@ def check_nodesplit(network) -> None:
     """Refuse ``--nodesplit`` before fitting where node-splitting cannot run.
 
     Every split network is built here (:func:`nma_bayes.analyses.inconsistency.split_networks`),
-    so a network without a comparison to split, or one node-splitting does not support (arm-level
-    outcomes, ``--likelihood``), is refused before the main fit.
+    so a network without a comparison to split, or one node-splitting does not support, is
+    refused before the main fit. Arm-level outcome data (``--likelihood``) are split like
+    contrasts (each split fitted by NUTS).
 
     Raises
     ------
@@ -156,8 +180,48 @@ def run_nodesplit(network, model: dict, seed: int) -> pd.DataFrame:
     return nodesplit(network, engine=model["engine"], random_seed=seed, **settings)
 
 
-def extra_tables(fit, args: argparse.Namespace, nodesplit_table) -> dict[str, pd.DataFrame]:
-    """Compute the tables of :func:`extra_files`, by file stem (``class_effects``, ...)."""
+def check_inconsistency(network, model: dict) -> None:
+    """Refuse ``--inconsistency`` before fitting where the design-by-treatment model cannot run.
+
+    Raises
+    ------
+    ModelSpecError
+        (rule ``bad-option``) With ``--class-model`` (not supported by the model), or when the
+        network has no identifiable design inconsistency (no loop of designs).
+    """
+    from ..data.transforms import design_by_treatment_network
+
+    if model.get("class_model") is not None:
+        raise ModelSpecError(
+            "--inconsistency: the design-by-treatment model does not fit treatment-class models; "
+            "leave out --class-model or --inconsistency.",
+            rule="bad-option",
+        )
+    _, kept = design_by_treatment_network(network)
+    if not kept:
+        raise ModelSpecError(
+            "--inconsistency: the network has no identifiable design inconsistency (no loop of "
+            "designs), so the design-by-treatment model equals the consistency model; leave out "
+            "--inconsistency.",
+            rule="bad-option",
+        )
+
+
+def run_inconsistency(network, model: dict, seed: int):
+    """Fit the design-by-treatment and consistency models with the main fit's settings."""
+    from ..analyses.design_by_treatment import design_by_treatment
+
+    return design_by_treatment(network, random_seed=seed, **model)
+
+
+def extra_tables(
+    fit, args: argparse.Namespace, nodesplit_table, dbt=None
+) -> dict[str, pd.DataFrame]:
+    """Compute the tables of :func:`extra_files`, by file stem (``class_effects``, ...).
+
+    With ``--inconsistency``, ``dbt`` is the design-by-treatment result, and the evidence
+    structure tables are added where they are defined (not for the cloglog link).
+    """
     tables = {}
     if args.classes is not None:
         tables["class_effects"] = fit.class_effects()
@@ -165,6 +229,10 @@ def extra_tables(fit, args: argparse.Namespace, nodesplit_table) -> dict[str, pd
             tables["class_rankings"] = fit.class_rankings(lower_is_better=args.lower_is_better)
     if nodesplit_table is not None:
         tables["nodesplit"] = nodesplit_table
+    if args.inconsistency:
+        from ..report.inconsistency_sections import inconsistency_tables
+
+        tables |= inconsistency_tables(fit, design_by_treatment=dbt, evidence=True)
     if args.dic:
         tables["model_fit"] = fit.model_fit()
     return tables
@@ -180,6 +248,16 @@ def write_tables(tables: dict[str, pd.DataFrame], out) -> list:
         spreadsheet_safe(table).to_csv(path, index=False)
         written.append(path)
     return written
+
+
+def inconsistency_line(dbt) -> str:
+    """Return the one-line DIC comparison of the consistency and design-by-treatment models."""
+    rows = dbt.model_fit.set_index("model")
+    dic = {m: float(rows.loc[m, "DIC"]) for m in ("consistency", "design-by-treatment")}
+    return (
+        f"design-by-treatment model: DIC {dic['design-by-treatment']:.2f} vs consistency "
+        f"{dic['consistency']:.2f} ({dbt.n_parameters} inconsistency parameters)"
+    )
 
 
 def dic_line(model_fit: pd.DataFrame) -> str:

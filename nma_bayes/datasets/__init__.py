@@ -39,8 +39,17 @@ class DatasetInfo:
 #: (Q decomposition, contribution matrices, network measures; see each README).
 _NETMETA_EVIDENCE = tuple(
     f"netmeta_inconsistency_{part}"
-    for part in ("decomp", "netcontrib", "netcontrib_study", "netmeasures", "netmeasures_Htilde")
+    for part in (
+        "decomp",
+        "netcontrib",
+        "netcontrib_study",
+        "netmeasures",
+        "netmeasures_Htilde",
+        "netheat",
+    )
 )
+#: netmeta's comparison-adjusted funnel and its tests: only the four networks with >= 10 studies.
+_NETMETA_FUNNEL = ("netmeta_inconsistency_funnel", "netmeta_inconsistency_funneltest")
 
 _TSD3 = (
     "Dias S, Sutton AJ, Welton NJ, Ades AE (2013). Evidence synthesis for decision making 3: "
@@ -57,7 +66,13 @@ DATASETS: dict[str, DatasetInfo] = {
             "SMD",
             True,
             "cau",
-            ("contrasts", "contrasts_netmeta_allpairs", "treatments", *_NETMETA_EVIDENCE),
+            (
+                "contrasts",
+                "contrasts_netmeta_allpairs",
+                "treatments",
+                *_NETMETA_EVIDENCE,
+                *_NETMETA_FUNNEL,
+            ),
             "Harrer M, Cuijpers P, Furukawa TA, Ebert DD (2021). Doing Meta-Analysis with R: A "
             "Hands-On Guide, ch. Network Meta-Analysis. CRC Press. doi:10.1201/9781003107347. "
             "Data: R package dmetar 0.1.0 (TherapyFormats, TherapyFormatsGeMTC).",
@@ -98,7 +113,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "MD",
             True,
             "plac",
-            ("contrasts", "contrasts_netmeta_allpairs", *_NETMETA_EVIDENCE),
+            ("contrasts", "contrasts_netmeta_allpairs", *_NETMETA_EVIDENCE, *_NETMETA_FUNNEL),
             "Senn S, Gavini F, Magrez D, Scheen A (2013). Issues in performing a network "
             "meta-analysis. Stat Methods Med Res 22(2):169-189. doi:10.1177/0962280211432220. "
             "Data: R package netmeta (Senn2013).",
@@ -116,6 +131,7 @@ DATASETS: dict[str, DatasetInfo] = {
                 "smd_netmeta_pairwise",
                 "smd_netmeta_nma",
                 *_NETMETA_EVIDENCE,
+                *_NETMETA_FUNNEL,
             ),
             "Stowe R, Ives N, Clarke CE, et al. (2010). Evaluation of the efficacy and safety of "
             "adjuvant treatment to levodopa therapy in Parkinson's disease patients with motor "
@@ -140,7 +156,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "logOR",
             False,
             "No intervention",
-            ("arms", *_NETMETA_EVIDENCE),
+            ("arms", *_NETMETA_EVIDENCE, *_NETMETA_FUNNEL, "jags_tsd4_ume", "jags_nodesplit"),
             "Hasselblad V (1998). Meta-analysis of multitreatment studies. Med Decis Making "
             "18(1):37-43. doi:10.1177/0272989X9801800110. Reference analysis: Dias S, Welton NJ, "
             "Sutton AJ, et al. (2011) NICE DSU Technical Support Document 4. Data: R package "

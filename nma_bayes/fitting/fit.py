@@ -214,13 +214,7 @@ def fit_network(
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
     _check_regression_options(network, given)
-    if engine == "exact" and network.outcome.any():
-        raise ModelSpecError(
-            f"The exact engine covers normal likelihoods only; this network has arm-level "
-            f"{network.likelihood} outcomes (their posterior is not Gaussian given tau). Use "
-            "engine='pymc'.",
-            rule="bad-option",
-        )
+    check_engine(network, engine)
     if consistency == "ume":
         network = ume_network(network)
     # built once, validated before any sampling, and handed to whichever engine runs
@@ -243,6 +237,17 @@ def fit_network(
             stacklevel=2,
         )
     return fit
+
+
+def check_engine(network, engine: str) -> None:
+    """Refuse the exact engine for a network with arm-level outcome studies (before any fit)."""
+    if engine == "exact" and network.outcome.any():
+        raise ModelSpecError(
+            f"The exact engine covers normal likelihoods only; this network has arm-level "
+            f"{network.likelihood} outcomes (their posterior is not Gaussian given tau). Use "
+            "engine='pymc'.",
+            rule="bad-option",
+        )
 
 
 def _check_choices(*, engine: str, consistency: str, class_model: str | None) -> None:

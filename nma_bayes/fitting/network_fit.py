@@ -34,14 +34,17 @@ class NetworkFit(FitRecord):
         nodesplit=None,
         sensitivity=None,
         mcid: float | None = None,
+        design_by_treatment=None,
     ):
         """Write a self-describing single-file HTML report of this fit.
 
         The keywords are :func:`~nma_bayes.report.html_report.write_report`'s: the benefit direction
         of the rankings, the title, the interval probability, whether to include the model fit
         table, the tables of :func:`nma_bayes.nodesplit` and
-        :func:`nma_bayes.prior_sensitivity` to add as sections, and ``mcid``, the minimal
-        clinically important difference (effect scale of the fit) of the decision section.
+        :func:`nma_bayes.prior_sensitivity` to add as sections, ``mcid``, the minimal
+        clinically important difference (effect scale of the fit) of the decision section, and
+        the result of :func:`nma_bayes.design_by_treatment` (section "Inconsistency and
+        evidence").
 
         Returns
         -------
@@ -58,6 +61,7 @@ class NetworkFit(FitRecord):
             nodesplit=nodesplit,
             sensitivity=sensitivity,
             mcid=mcid,
+            design_by_treatment=design_by_treatment,
         )
 
     def to_csv(self, directory, **kwargs):

@@ -12,7 +12,8 @@ or by a fit's summary methods in :mod:`nma_bayes.results`), and it accepts eithe
 Plots that need the draws or several summaries take the fit only (``plot_ranks``,
 ``plot_trace``, ``plot_rank_diagnostics``, ``plot_regression``: ``regression_curve`` and
 ``study_points``); plots of analyses that need more than one fit take their table only
-(``plot_nodesplit``, ``plot_dev_dev``). Every plot draws into ``ax=`` when
+(``plot_nodesplit``, ``plot_dev_dev``); ``plot_leverage`` takes a fit or its ``Leverage``.
+Every plot draws into ``ax=`` when
 given, else into a new figure, and returns the root matplotlib ``Figure`` (not shown, and not
 held by pyplot, so that in Jupyter a returned figure shows exactly once). Where a
 plot needs the benefit direction and is not given it, it uses the one recorded on the network
@@ -20,11 +21,14 @@ plot needs the benefit direction and is not given it, it uses the one recorded o
 """
 
 from .class_ranks import plot_class_ranks
+from .contribution import plot_contribution
 from .decisions import plot_prob_difference
 from .diagnostics import plot_rank_diagnostics, plot_trace
+from .evidence import plot_funnel, plot_netheat
 from .forest import plot_forest
 from .influence import plot_influence
 from .league import plot_league
+from .leverage import plot_leverage
 from .model_checking import plot_dev_dev, plot_nodesplit
 from .network import plot_network
 from .rankings import plot_ranks, plot_sucra
@@ -44,4 +48,8 @@ __all__ = [
     "plot_regression",
     "plot_prob_difference",
     "plot_influence",
+    "plot_netheat",
+    "plot_funnel",
+    "plot_leverage",
+    "plot_contribution",
 ]

@@ -1,9 +1,10 @@
-"""Report sections of model checking: meta-regression, model fit, node-split, prior sensitivity.
+"""Report sections of model checking: meta-regression, model fit, prior sensitivity.
 
 The node-split and prior-sensitivity results need several fits, which the analyses layer runs
 (:func:`nma_bayes.nodesplit`, :func:`nma_bayes.prior_sensitivity`); the report takes the tables
 they return (this layer does not import that one). :func:`check_nodesplit` and
-:func:`check_sensitivity` refuse a table that is not one of them before anything is drawn.
+:func:`check_sensitivity` refuse a table that is not one of them before anything is drawn. The
+node-split table is shown by :mod:`.inconsistency_sections`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import pandas as pd
 
 from ..base.errors import ModelSpecError
-from ..plots.model_checking import plot_nodesplit
 from ..plots.regression import plot_regression
 from .blocks import (
     DECIMALS,
@@ -21,7 +21,6 @@ from .blocks import (
     frame_html,
     interval_cell,
     is_blank,
-    on_new_axes,
     paragraph,
     section,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "check_nodesplit",
     "check_sensitivity",
     "model_fit_section",
-    "nodesplit_section",
     "regression_sections",
     "sensitivity_section",
 ]
@@ -122,50 +120,6 @@ def model_fit_section(ctx: ReportContext) -> str:
         "is better when comparing models of the same data; Dias et al. 2011, TSD2)."
     )
     return section("model-fit", "Model fit", note + frame_html(table, pct=ctx.pct))
-
-
-def nodesplit_section(ctx: ReportContext, table: pd.DataFrame) -> str:
-    """Direct, indirect and network estimates of each split comparison, with the plot."""
-    shown = pd.DataFrame(
-        {
-            "Treatment": table["treatment"].astype(str),
-            "Comparator": table["comparator"].astype(str),
-            **{
-                label: [
-                    interval_cell(m, lo, hi)
-                    for m, lo, hi in zip(
-                        table[s], table[f"{s}_lower"], table[f"{s}_upper"], strict=True
-                    )
-                ]
-                for s, label in (
-                    ("direct", "Direct"),
-                    ("indirect", "Indirect"),
-                    ("network", "Network"),
-                    ("difference", "Direct - indirect"),
-                )
-            },
-            "Bayesian p-value": [format_number(float(p)) for p in table["p_value"]],
-        }
-    )
-    note = paragraph(
-        "Node-splitting (Dias et al. 2010): for each split comparison, the posterior median "
-        "(credible interval, at the probability given to nb.nodesplit) of the direct evidence, "
-        "the indirect evidence and the consistency model, their difference, and the Bayesian "
-        "p-value of the difference (small values flag inconsistency)."
-    )
-    caption = (
-        "Direct (circle), indirect (square) and network (diamond) estimates of each split "
-        f"comparison, treatment minus comparator, {ctx.on_scale}: posterior "
-        "median and credible interval; the Bayesian p-value is in each row's label."
-    )
-    size = (10.0, 1.0 + 0.75 * len(table))  # wide: the row labels name both treatments
-    figure = figure_html(
-        lambda: on_new_axes(size, lambda ax: plot_nodesplit(table, ax=ax)),
-        "node-split plot",
-        caption,
-    )
-    body = ctx.scale_note() + note + frame_html(shown, relabel=False) + figure
-    return section("nodesplit", "Inconsistency: node-splitting", body)
 
 
 def _cell(row) -> str:

@@ -14,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..base.errors import ModelSpecError
-from ..base.validate import resolve_direction
+from ..base.validate import check_bool, resolve_direction
 from ..results.decisions import check_threshold
 
 __all__ = [
     "EXPORT_FORMATS",
+    "INCONSISTENCY_TABLES",
     "TOP_K",
     "check_mcid",
     "export_tables",
@@ -40,7 +41,25 @@ TABLE_TITLES = {
     "prob_difference": "Probability of beating the reference by more than the MCID (with MCSE)",
     "class_top_k": "Probability that a class holds one of the best k treatments (with MCSE)",
     "regression": "Meta-regression: treatment-by-covariate interactions",
+    "nodesplit": "Node-splitting: direct, indirect and network estimates",
+    "design_by_treatment": "Design-by-treatment model: inconsistency parameters",
+    "design_by_treatment_fit": "Consistency vs design-by-treatment model: residual deviance, DIC",
+    "q_decomposition": "Decomposition of Cochran's Q (within and between designs)",
+    "evidence_summary": "Proportion of direct evidence, mean path length, minimal parallelism",
+    "contribution_matrix": "Contribution of each direct comparison to each network estimate",
 }
+
+#: The tables of the "Inconsistency and evidence" section (written by :func:`export_tables`
+#: when their inputs are given; see
+#: :func:`~nma_bayes.report.inconsistency_sections.inconsistency_tables`).
+INCONSISTENCY_TABLES = (
+    "nodesplit",
+    "design_by_treatment",
+    "design_by_treatment_fit",
+    "q_decomposition",
+    "evidence_summary",
+    "contribution_matrix",
+)
 
 #: The numbers of best places the report and the exports give (those below the number of
 #: treatments: among the best ``T`` is certain).
@@ -208,6 +227,9 @@ def export_tables(
     lower_is_better: bool | None = None,
     ci_prob: float = 0.95,
     mcid: float | None = None,
+    nodesplit: pd.DataFrame | None = None,
+    design_by_treatment=None,
+    evidence: bool = False,
 ) -> list[Path]:
     """Write a fit's relative effects, league table and (direction known) SUCRA and decisions.
 
@@ -235,15 +257,44 @@ def export_tables(
     mcid : float, optional
         Minimal clinically important difference on the effect scale of the fit: adds the
         probability of beating the reference by more than it (``prob_difference``).
+    nodesplit : DataFrame, optional
+        The table of :func:`nma_bayes.nodesplit` for this network: written as ``nodesplit``.
+    design_by_treatment : DesignByTreatment, optional
+        The result of :func:`nma_bayes.design_by_treatment` for this network: written as
+        ``design_by_treatment`` (inconsistency parameters) and ``design_by_treatment_fit``
+        (residual deviance, pD and DIC of the consistency and design-by-treatment models).
+    evidence : bool
+        Also write the sampling-free evidence structure of the fit: ``q_decomposition``
+        (Krahn et al. 2013), ``evidence_summary`` (proportion of direct evidence, mean path
+        length, minimal parallelism; König et al. 2013) and ``contribution_matrix`` (long
+        table; Papakonstantinou et al. 2018), with the fit's effects model and posterior median
+        ``tau`` (arm-level outcomes by their normal approximation; not written where they are
+        not defined, e.g. the cloglog link).
 
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    ModelSpecError
+        If ``mcid`` is not a number ``>= 0`` or is given without a direction, or ``nodesplit``,
+        ``design_by_treatment`` or ``evidence`` is not what it should be (before anything is
+        written).
     """
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format={format!r}: use one of {EXPORT_FORMATS}.")
     tables = fit_tables(fit, lower_is_better=lower_is_better, ci_prob=ci_prob, mcid=mcid)
+    if nodesplit is not None or design_by_treatment is not None or evidence is not False:
+        from .inconsistency_sections import inconsistency_tables
+
+        tables |= inconsistency_tables(
+            fit,
+            nodesplit=nodesplit,
+            design_by_treatment=design_by_treatment,
+            evidence=check_bool(evidence, "evidence"),
+        )
     if format != "html":
         tables = {name: spreadsheet_safe(table) for name, table in tables.items()}
     path = Path(path)

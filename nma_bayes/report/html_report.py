@@ -6,7 +6,8 @@ and the page loads nothing else (no script, font, style sheet or image from anyw
 file is the whole report. The sections are built by :mod:`.effect_sections` (data, model,
 treatment-level results), :mod:`.class_sections` (class effects and rankings),
 :mod:`.decision_sections` (P(among the best k), cumulative ranks, P(benefit > MCID)) and
-:mod:`.checking_sections` (meta-regression, model fit, node-split, prior sensitivity), from the
+:mod:`.checking_sections` (meta-regression, model fit, prior sensitivity) and
+:mod:`.inconsistency_sections` (node-split, design-by-treatment model, evidence flow), from the
 blocks of :mod:`.blocks` (readable tables, figures with captions).
 """
 
@@ -26,7 +27,6 @@ from .checking_sections import (
     check_nodesplit,
     check_sensitivity,
     model_fit_section,
-    nodesplit_section,
     regression_sections,
     sensitivity_section,
 )
@@ -42,6 +42,11 @@ from .effect_sections import (
     rankings_section,
 )
 from .export import check_mcid
+from .inconsistency_sections import (
+    check_design_by_treatment,
+    evidence_structure,
+    inconsistency_section,
+)
 
 __all__ = ["write_report", "report_html", "package_versions"]
 
@@ -78,6 +83,7 @@ _NAV = (
     ("decisions", "Decisions"),
     ("heterogeneity", "Heterogeneity"),
     ("model-fit", "Model fit"),
+    ("inconsistency", "Inconsistency and evidence"),
     ("nodesplit", "Node-split"),
     ("prior-sensitivity", "Prior sensitivity"),
     ("software", "Software"),
@@ -106,6 +112,7 @@ def report_html(
     nodesplit: pd.DataFrame | None = None,
     sensitivity: pd.DataFrame | None = None,
     mcid: float | None = None,
+    design_by_treatment=None,
 ) -> str:
     """Render the report of a fit as one HTML document (see :func:`write_report`).
 
@@ -123,8 +130,8 @@ def report_html(
     model_fit : bool
         Include the model fit table (residual deviance, pD, DIC).
     nodesplit : DataFrame, optional
-        The table returned by :func:`nma_bayes.nodesplit` for this network: adds the node-split
-        table and plot.
+        The table returned by :func:`nma_bayes.nodesplit` for this network: adds the section
+        "Inconsistency and evidence" with the node-split table and plot.
     sensitivity : DataFrame, optional
         The table returned by :func:`nma_bayes.prior_sensitivity` for this network: adds the
         prior-sensitivity tables.
@@ -133,6 +140,14 @@ def report_html(
         scale for log-ratio measures): adds to the decision section the probability that each
         treatment beats the reference by more than it, and the MCID forest plot. Needs the
         benefit direction.
+    design_by_treatment : DesignByTreatment, optional
+        The result of :func:`nma_bayes.design_by_treatment` for this network (taken
+        duck-typed: its ``model_fit`` and ``inconsistency`` tables): adds the section
+        "Inconsistency and evidence" with the fit of the consistency and design-by-treatment
+        models and the inconsistency parameters. With ``nodesplit`` or ``design_by_treatment``
+        the section also holds the sampling-free evidence structure of the fit: the
+        decomposition of Q, the proportion of direct evidence and the contribution matrix heat
+        map (arm-level outcomes by their normal approximation, which a note says).
 
     Returns
     -------
@@ -142,9 +157,10 @@ def report_html(
     Raises
     ------
     ModelSpecError
-        If ``model_fit`` is not a boolean, ``ci_prob`` is not in (0, 1), ``nodesplit`` or
-        ``sensitivity`` is not the table its analysis returns, or ``mcid`` is not a number
-        ``>= 0`` or is given without a benefit direction (checked before anything is computed).
+        If ``model_fit`` is not a boolean, ``ci_prob`` is not in (0, 1), ``nodesplit``,
+        ``sensitivity`` or ``design_by_treatment`` is not what its analysis returns, or
+        ``mcid`` is not a number ``>= 0`` or is given without a benefit direction (checked
+        before anything is computed).
     """
     net = fit.network
     ctx = ReportContext(
@@ -155,6 +171,8 @@ def report_html(
     model_fit = check_bool(model_fit, "model_fit")
     nodesplit, sensitivity = check_nodesplit(nodesplit), check_sensitivity(sensitivity)
     mcid = check_mcid(mcid, fit, ctx.direction)
+    dbt = check_design_by_treatment(design_by_treatment)
+    checks = nodesplit is not None or dbt is not None
     if title is None:
         title = f"Network meta-analysis: {net.n_treatments} treatments, {net.n_studies} studies"
     sections = [
@@ -169,7 +187,7 @@ def report_html(
         decisions_section(ctx, mcid),
         heterogeneity_section(ctx),
         model_fit_section(ctx) if model_fit else "",
-        nodesplit_section(ctx, nodesplit) if nodesplit is not None else "",
+        inconsistency_section(ctx, nodesplit, dbt, evidence_structure(fit) if checks else None),
         sensitivity_section(ctx, sensitivity) if sensitivity is not None else "",
         _software_section(fit),
     ]
@@ -220,6 +238,7 @@ def write_report(
     nodesplit: pd.DataFrame | None = None,
     sensitivity: pd.DataFrame | None = None,
     mcid: float | None = None,
+    design_by_treatment=None,
 ) -> Path:
     """Write a self-describing single-file HTML report of a fit.
 
@@ -235,8 +254,10 @@ def write_report(
     best 3) with Monte Carlo standard errors, cumulative rank probabilities beside SUCRA, with
     ``mcid`` the probability of beating the reference by more than it and the MCID forest plot,
     and for classes P(class holds a top treatment)), ``heterogeneity``, ``model-fit`` (unless
-    ``model_fit=False``), ``nodesplit`` and ``prior-sensitivity`` (when their tables are given)
-    and ``software`` (package versions, seed and engine).
+    ``model_fit=False``), ``inconsistency`` (with ``nodesplit`` or ``design_by_treatment``: its
+    sub-sections ``nodesplit``, ``design-by-treatment``, ``q-decomposition``,
+    ``direct-evidence`` and ``contribution``), ``prior-sensitivity`` (when
+    its table is given) and ``software`` (package versions, seed and engine).
 
     Tables use words for labels, leave out empty rows, write counts as integers and other
     numbers with 3 decimals, and say above them the effect measure and the benefit direction;
@@ -265,6 +286,9 @@ def write_report(
     mcid : float, optional
         Minimal clinically important difference on the effect scale of the fit (see
         :func:`report_html`).
+    design_by_treatment : DesignByTreatment, optional
+        The result of :func:`nma_bayes.design_by_treatment` for this network (see
+        :func:`report_html`).
 
     Returns
     -------
@@ -280,6 +304,7 @@ def write_report(
         nodesplit=nodesplit,
         sensitivity=sensitivity,
         mcid=mcid,
+        design_by_treatment=design_by_treatment,
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ import pandas as pd
 from ..base import validate as VA
 from ..engines.gls import gls_solve
 from .evidence_flow import model_tau
-from .evidence_graph import EvidenceGraph, check_effects, contrast_network
+from .evidence_graph import EvidenceGraph, check_effects, contrast_network, fit_model
 from .evidence_result import ContributionMatrix
 
 __all__ = ["contribution_matrix", "ContributionMatrix", "shortest_path_row", "random_walk_row"]
@@ -180,7 +180,7 @@ def contribution_matrix(
     data,
     *,
     method: str = "shortestpath",
-    effects: str = "random",
+    effects: str | None = None,
     by: str = "comparison",
     tau: float | None = None,
     **options,
@@ -195,20 +195,24 @@ def contribution_matrix(
 
     Parameters
     ----------
-    data : DataFrame or Network
-        Contrast data as :func:`nma_bayes.fit_network` accepts (contrasts, or continuous arm
-        data with ``measure=``), or a built :class:`~nma_bayes.Network`.
+    data : DataFrame, Network or NetworkFit
+        Data as :func:`nma_bayes.fit_network` accepts, a built :class:`~nma_bayes.Network`, or a
+        fit (its network). Arm-level outcome studies (binomial logit, Poisson, normal arms)
+        enter as contrasts with their normal approximation, as after netmeta's ``pairwise``
+        (:mod:`nma_bayes.data.approximate`).
     method : {"shortestpath", "randomwalk"}
         ``"shortestpath"``: Papakonstantinou et al. (2018), netmeta's default;
         ``"randomwalk"``: Davies et al. (2022).
-    effects : {"random", "fixed"}
-        Model whose hat matrix is decomposed.
+    effects : {"random", "fixed"}, optional
+        Model whose hat matrix is decomposed; default random effects for data, the fit's model
+        for a fit.
     by : {"comparison", "study"}
         Columns: the direct comparisons, or the studies (each direct comparison's contribution
         split among its studies in proportion to their weights).
     tau : float, optional
         Between-study SD of the random-effects model; by default netmeta's DerSimonian-Laird
-        estimate. ``effects="random"`` only.
+        estimate, and for a random-effects fit the posterior median of its ``tau`` (the hat
+        matrix of a Bayesian fit is the GLS hat matrix at that ``tau``). ``effects="random"`` only.
     **options
         ``reference=``, column names and options of :func:`nma_bayes.data.formats.as_network`.
 
@@ -228,7 +232,7 @@ def contribution_matrix(
     """
     method = VA.check_choice(method, "method", METHODS)
     by = VA.check_choice(by, "by", BY)
-    effects, preset = check_effects(effects, tau)
+    effects, preset = check_effects(*fit_model(data, effects, tau, "random"))
     network = contrast_network(data, options.pop("reference", None), options, "contribution_matrix")
     graph = EvidenceGraph.from_network(network, network.treatments)
     tau_used = model_tau(graph, effects, preset)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..engines.gls import gls_solve
-from .evidence_graph import EvidenceGraph, check_effects, contrast_network
+from .evidence_graph import EvidenceGraph, check_effects, contrast_network, fit_model
 from .evidence_result import EvidenceSummary
 
 __all__ = ["evidence_summary", "EvidenceSummary", "absolute_flow", "model_tau"]
@@ -58,7 +58,7 @@ def model_tau(graph: EvidenceGraph, effects: str, preset: float | None) -> float
 
 
 def evidence_summary(
-    data, *, effects: str = "random", tau: float | None = None, **options
+    data, *, effects: str | None = None, tau: float | None = None, **options
 ) -> EvidenceSummary:
     r"""Return the direct-evidence proportion, mean path length and minimal parallelism.
 
@@ -70,14 +70,19 @@ def evidence_summary(
 
     Parameters
     ----------
-    data : DataFrame or Network
-        Contrast data as :func:`nma_bayes.fit_network` accepts (contrasts, or continuous arm
-        data with ``measure=``), or a built :class:`~nma_bayes.Network`.
-    effects : {"random", "fixed"}
-        Model whose hat matrix is used.
+    data : DataFrame, Network or NetworkFit
+        Data as :func:`nma_bayes.fit_network` accepts, a built :class:`~nma_bayes.Network`, or a
+        fit (its network). Arm-level outcome studies (binomial logit, Poisson, normal arms)
+        enter as contrasts with their normal approximation, as after netmeta's ``pairwise``
+        (:mod:`nma_bayes.data.approximate`).
+    effects : {"random", "fixed"}, optional
+        Model whose hat matrix is used; default random effects for data, the fit's model for a
+        fit.
     tau : float, optional
         Between-study SD of the random-effects model; by default netmeta's DerSimonian-Laird
-        estimate (Jackson et al. 2012's generalisation to networks). ``effects="random"`` only.
+        estimate (Jackson et al. 2012's generalisation to networks), and for a random-effects
+        fit the posterior median of its ``tau`` (the hat matrix of a Bayesian fit is the GLS hat
+        matrix at that ``tau``). ``effects="random"`` only.
     **options
         ``reference=``, column names and options of :func:`nma_bayes.data.formats.as_network`.
 
@@ -95,7 +100,7 @@ def evidence_summary(
         (rule ``bad-option``) A bad ``effects`` or ``tau``, arm-level outcome data, a study with
         two arms of one treatment, or a disconnected network; and any error of the data layer.
     """
-    effects, preset = check_effects(effects, tau)
+    effects, preset = check_effects(*fit_model(data, effects, tau, "random"))
     network = contrast_network(data, options.pop("reference", None), options, "evidence_summary")
     graph = EvidenceGraph.from_network(network, network.treatments)
     tau_used = model_tau(graph, effects, preset)

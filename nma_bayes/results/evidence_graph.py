@@ -30,6 +30,7 @@ from scipy.special import chdtrc
 
 from ..base import validate as VA
 from ..base.errors import ModelSpecError, format_items
+from ..data.approximate import outcome_contrasts
 from ..data.formats import as_network
 from ..engines.gls import gls_solve, study_covariances
 
@@ -44,6 +45,8 @@ __all__ = [
     "check_effects",
     "check_tau",
     "contrast_network",
+    "fit_model",
+    "is_fit",
 ]
 
 
@@ -347,15 +350,46 @@ def check_tau(tau: object, effects: str = "random") -> float | None:
 
 
 def contrast_network(data, reference, options: dict, function: str) -> Network:
-    """Build (or take) the network and check it holds contrasts with a normal likelihood."""
-    network = as_network(data, reference=reference, **options)
-    outcome = [s for s, o in zip(network.studies, network.outcome, strict=True) if o]
-    if outcome:
+    """Build (or take) the network of contrasts an evidence-structure function works on.
+
+    ``data`` is data (:func:`~nma_bayes.data.formats.as_network`), a network, or a fit (its
+    ``network``; no data options then). Arm-level outcome studies become contrasts with their
+    normal approximation, as after netmeta's ``pairwise`` (:mod:`nma_bayes.data.approximate`).
+    """
+    if is_fit(data):
+        _no_options_with_fit(options, reference, function)
+        network = data.network
+    else:
+        network = as_network(data, reference=reference, **options)
+    return outcome_contrasts(network, function)
+
+
+def is_fit(data) -> bool:
+    """Whether ``data`` is a fitted model (duck-typed: a network, a spec and summaries)."""
+    return all(hasattr(data, a) for a in ("network", "spec", "heterogeneity"))
+
+
+def fit_model(data, effects, tau, default: str) -> tuple[object, object]:
+    """``effects`` and ``tau`` of an evidence-structure function, defaulted from a fit.
+
+    With a fit, ``effects=None`` takes the fit's model and, for random effects, ``tau=None``
+    the posterior median of its ``tau`` (the hat matrix is then the GLS one at that ``tau``).
+    With data, ``effects=None`` is ``default``.
+    """
+    if not is_fit(data):
+        return (default if effects is None else effects), tau
+    effects = data.spec.effects if effects is None else effects
+    if effects == "random" and tau is None and data.spec.effects == "random":
+        tau = float(data.heterogeneity().loc["tau", "median"])
+    return effects, tau
+
+
+def _no_options_with_fit(options: dict, reference, function: str) -> None:
+    """Refuse data options given together with a fit (its network is used as it is)."""
+    given = [*options, *(["reference"] if reference is not None else [])]
+    if given:
         raise ModelSpecError(
-            f"{function} needs contrast data (effect estimates with standard errors); the studies "
-            f"{format_items(outcome)} are arm-level outcome data (likelihood="
-            f"{network.likelihood!r}). Compute their contrasts (e.g. log odds ratios with "
-            "their SEs) and pass those.",
+            f"{function} was given a fit and the options {format_items(given)}: a fit's own "
+            "network is used; pass the data instead to build another one.",
             rule="bad-option",
         )
-    return network

@@ -16,13 +16,13 @@ import pandas as pd
 
 from ..base.html import facts_table, number
 
-__all__ = ["QDecomposition", "EvidenceSummary", "ContributionMatrix"]
+__all__ = ["QDecomposition", "EvidenceSummary", "ContributionMatrix", "evidence_html"]
 
 #: Rows of a table shown by ``_repr_html_`` before the rest are counted.
 MAX_HTML_ROWS = 12
 
 
-def _html(title: str, facts: dict[str, str], caption: str, table: pd.DataFrame) -> str:
+def evidence_html(title: str, facts: dict[str, str], caption: str, table: pd.DataFrame) -> str:
     """Return a titled facts table and the first rows of ``table`` (every string escaped)."""
     shown = table.head(MAX_HTML_ROWS)
     more = ""
@@ -107,7 +107,8 @@ class QDecomposition:
         source = "preset" if self.tau_preset else "within-design method of moments"
         facts = {"reference": self.reference, "tau (random effects)": f"{number(self.tau)} "
                  f"({source})", "designs": str(len(self.within_designs))}  # fmt: skip
-        return _html("QDecomposition", facts, "Decomposition of Cochran's Q", self.summary())
+        caption = "Decomposition of Cochran's Q"
+        return evidence_html("QDecomposition", facts, caption, self.summary())
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +152,7 @@ class EvidenceSummary:
     def _repr_html_(self) -> str:
         facts = {"effects": self.effects, "tau": number(self.tau)}
         caption = "Direct evidence, mean path length, minimal parallelism"
-        return _html("EvidenceSummary", facts, caption, self._table)
+        return evidence_html("EvidenceSummary", facts, caption, self._table)
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,4 +211,4 @@ class ContributionMatrix:
         facts = {"method": self.method, "effects": self.effects, "by": self.by,
                  "tau": number(self.tau)}  # fmt: skip
         caption = "Contributions (proportions; each comparison's sum to 1)"
-        return _html("ContributionMatrix", facts, caption, self.matrix().reset_index())
+        return evidence_html("ContributionMatrix", facts, caption, self.matrix().reset_index())

@@ -96,8 +96,23 @@ def _pick(n: int, max_draws: int) -> np.ndarray:
     return np.linspace(0, n - 1, min(max_draws, n)).round().astype(int)
 
 
-def _contrast_rows(fit, pick: np.ndarray) -> pd.DataFrame:
-    """Per-study resdev and leverage of the contrast studies (zeros for outcome studies)."""
+def contrast_deviance_points(fit, pick: np.ndarray) -> dict[str, np.ndarray]:
+    """Deviance of each contrast study, one multivariate data point per study (TSD2).
+
+    Parameters
+    ----------
+    fit : NetworkFit
+        Any fit (duck-typed: ``idata``, ``network``, ``model_data``, ``posterior``).
+    pick : ndarray of int
+        Indices of the flat draws used.
+
+    Returns
+    -------
+    dict
+        ``resdev`` (S,): posterior mean deviance; ``at_mean`` (S,): deviance at the posterior
+        mean of the fitted study effects; ``residual`` (S, K): data minus that mean (zero on
+        padding); ``n_contrasts`` (S,). Outcome studies (no contrasts) get zeros.
+    """
     data = fit.model_data.arrays()
     d_pos, tau, beta = _draws(fit)
     d_pos, tau = d_pos[pick], tau[pick]
@@ -118,13 +133,23 @@ def _contrast_rows(fit, pick: np.ndarray) -> pd.DataFrame:
     theta_bar = m.mean(axis=0)
     e_bar = (y - theta_bar) * mask
     dev_at_mean = np.einsum("sk,skl,sl->s", e_bar, v_inv, e_bar)
-    resdev = dev.mean(axis=0)
+    return {
+        "resdev": dev.mean(axis=0),
+        "at_mean": dev_at_mean,
+        "residual": e_bar,
+        "n_contrasts": mask.sum(axis=1).astype(int),
+    }
+
+
+def _contrast_rows(fit, pick: np.ndarray) -> pd.DataFrame:
+    """Per-study resdev and leverage of the contrast studies (zeros for outcome studies)."""
+    points = contrast_deviance_points(fit, pick)
     return pd.DataFrame(
         {
             "study": list(fit.network.studies),
-            "n_contrasts": mask.sum(axis=1).astype(int),
-            "resdev": resdev,
-            "leverage": resdev - dev_at_mean,
+            "n_contrasts": points["n_contrasts"],
+            "resdev": points["resdev"],
+            "leverage": points["resdev"] - points["at_mean"],
         }
     )
 
@@ -177,19 +202,44 @@ def _by_study(values: np.ndarray, outcomes: OutcomeData) -> np.ndarray:
     return values @ onehot
 
 
-def _arm_rows(fit, pick: np.ndarray) -> pd.DataFrame:
-    """Per-study resdev and leverage of the arm-level outcome studies (TSD2, per family).
+def arm_deviance_points(fit, pick: np.ndarray) -> tuple[OutcomeData, dict[str, np.ndarray]]:
+    """Deviance of each arm of the arm-level outcome studies, one data point per arm (TSD2).
 
     The residual deviance of an arm is :func:`~nma_bayes.models.arm_likelihood.arm_deviance` at
-    the fitted events ``rhat`` of a draw; the leverage is the posterior mean deviance minus the
-    deviance at the posterior mean of ``rhat`` (TSD2's plug-in).
+    the fitted events ``rhat`` of a draw; its deviance at the posterior mean plugs in the
+    posterior mean of ``rhat`` (TSD2's plug-in).
+
+    Parameters
+    ----------
+    fit : NetworkFit
+        A fit with arm-level outcome studies (duck-typed, as :func:`model_fit_table`).
+    pick : ndarray of int
+        Indices of the flat draws used.
+
+    Returns
+    -------
+    outcomes : OutcomeData
+        The arms, in the order of the arrays.
+    points : dict
+        ``resdev`` (A,): posterior mean deviance; ``at_mean`` (A,): deviance at the posterior
+        mean of ``rhat``; ``residual`` (A,): data minus that mean (events, or the arm mean).
     """
     outcomes = OutcomeData.from_network(fit.network)
     family = (outcomes.likelihood, outcomes.link)
     r, n = outcomes.arm_events, outcomes.arm_trials
     fitted = arm_fitted(_outcome_theta(fit, outcomes, pick), n, *family)
-    dev = arm_deviance(r, n, fitted, outcomes.likelihood).mean(axis=0)
-    at_mean = arm_deviance(r, n, fitted.mean(axis=0), outcomes.likelihood)
+    fitted_bar = fitted.mean(axis=0)
+    return outcomes, {
+        "resdev": arm_deviance(r, n, fitted, outcomes.likelihood).mean(axis=0),
+        "at_mean": arm_deviance(r, n, fitted_bar, outcomes.likelihood),
+        "residual": r - fitted_bar,
+    }
+
+
+def _arm_rows(fit, pick: np.ndarray) -> pd.DataFrame:
+    """Per-study resdev and leverage of the arm-level outcome studies (TSD2, per family)."""
+    outcomes, points = arm_deviance_points(fit, pick)
+    dev, at_mean = points["resdev"], points["at_mean"]
     return pd.DataFrame(
         {
             "study": [fit.network.studies[i] for i in outcomes.study_index],
@@ -200,9 +250,14 @@ def _arm_rows(fit, pick: np.ndarray) -> pd.DataFrame:
     )
 
 
+def draw_pick(fit, max_draws: int) -> np.ndarray:
+    """Return the indices of at most ``max_draws`` evenly spaced flat draws of ``fit``."""
+    return _pick(_n_draws(fit), max_draws)
+
+
 def _study_rows(fit, max_draws: int) -> pd.DataFrame:
     """Per-study rows: contrasts only (``n_contrasts``), or with outcome studies (``n_data``)."""
-    pick = _pick(_n_draws(fit), max_draws)
+    pick = draw_pick(fit, max_draws)
     if not _has_outcomes(fit):
         return _contrast_rows(fit, pick)
     outcome = np.asarray(fit.network.outcome)

@@ -104,26 +104,35 @@ def _q_parts(graph: EvidenceGraph, dz: _Designs, tau: float) -> dict:
         "between": q_total - float(q_het.sum()),
         "contributions": r * (v_inv @ r),  # row j: r_j (V^-1 r)_j; they sum to Q between
         "detached": _detached(dz, te, v_inv),
+        "direct": te,  # the design rows' direct estimates
+        "precision": v_inv,  # and their block-diagonal precision
     }
 
 
-def _detached(dz: _Designs, te: np.ndarray, v_inv: np.ndarray) -> np.ndarray:
-    """Return the between-designs Q after detaching each design.
+def detached_residuals(dz: _Designs, te: np.ndarray, v_inv: np.ndarray) -> np.ndarray:
+    """Return the design rows' residuals after detaching each design: (designs, rows).
 
-    NaN where the other designs cannot estimate every basic parameter (the design holds a
-    treatment nowhere else, or its removal splits the network): netmeta leaves those out.
+    Row ``k``: direct estimates minus the network estimates fitted without design ``k``, whose
+    own rows are 0 (fitted exactly by parameters of their own; netmeta's
+    ``residuals.inc.detach``). NaN where the other designs cannot estimate every basic
+    parameter (the design holds a treatment nowhere else, or its removal splits the network).
     """
     p = dz.x.shape[1]
-    out = np.full(len(dz.designs), np.nan)
+    out = np.full((len(dz.designs), len(te)), np.nan)
     for k in range(len(dz.designs)):
         keep = dz.row_design != k
         if np.linalg.matrix_rank(dz.x[keep]) < p:
             continue
         _, hat = gls_solve(dz.x[keep], v_inv[np.ix_(keep, keep)])
-        r = te - dz.x @ (hat @ te[keep])
-        r[~keep] = 0.0  # the detached design's rows are fitted exactly by their own parameters
-        out[k] = float(r @ v_inv @ r)
+        out[k] = te - dz.x @ (hat @ te[keep])
+        out[k, ~keep] = 0.0
     return out
+
+
+def _detached(dz: _Designs, te: np.ndarray, v_inv: np.ndarray) -> np.ndarray:
+    """Return the between-designs Q after detaching each design (NaN: netmeta leaves it out)."""
+    r = detached_residuals(dz, te, v_inv)
+    return np.einsum("kj,ji,ki->k", r, v_inv, r)  # r_k' V^-1 r_k per detached design k
 
 
 def tau_within(graph: EvidenceGraph, dz: _Designs) -> float:
@@ -151,9 +160,11 @@ def decompose_q(data, *, tau: float | None = None, reference: str | None = None,
 
     Parameters
     ----------
-    data : DataFrame or Network
-        Contrast data as :func:`nma_bayes.fit_network` accepts (contrasts, or continuous arm
-        data with ``measure=``), or a built :class:`~nma_bayes.Network`.
+    data : DataFrame, Network or NetworkFit
+        Data as :func:`nma_bayes.fit_network` accepts, a built :class:`~nma_bayes.Network`, or a
+        fit (its network). Arm-level outcome studies (binomial logit, Poisson, normal arms)
+        enter as contrasts with their normal approximation, as after netmeta's ``pairwise``
+        (:mod:`nma_bayes.data.approximate`).
     tau : float, optional
         Between-study SD of the random-effects part; by default the method-of-moments estimate
         of the full design-by-treatment interaction model (``tau_within``; Jackson et al. 2012).

@@ -24,6 +24,7 @@ __all__ = [
     "check_ci_prob",
     "flat_draws",
     "describe_draws",
+    "interval_row",
     "ratio_moments",
     "relative_effect_draws",
     "relative_effects_table",
@@ -72,6 +73,44 @@ def describe_draws(samples: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]
         "ci_lower": lo,
         "ci_upper": hi,
     }
+
+
+def interval_row(parts: dict, ci_prob: float, *, test: str, converge) -> dict:
+    """Medians, equal-tailed intervals, a Bayesian p-value and convergence of a few quantities.
+
+    Parameters
+    ----------
+    parts : dict of str to DataArray
+        Draws with ``chain`` and ``draw`` dimensions, by name.
+    ci_prob : float
+        Interval probability.
+    test : str
+        The part whose two-sided Bayesian p-value ``2 min(P(x > 0), P(x < 0))`` is reported
+        (multinma's node-split p-value).
+    converge : sequence of str
+        Parts whose smallest bulk ESS (``ess_bulk``) and largest R-hat (``r_hat``) are reported
+        (Vehtari et al. 2021), so that a table can be checked, and compared with a reference
+        within Monte Carlo error, without the fits.
+
+    Returns
+    -------
+    dict
+        ``name, name_lower, name_upper`` per part, ``p_value``, ``ess_bulk``, ``r_hat``.
+    """
+    import arviz_stats as az  # lazy: arviz_stats alone
+
+    alpha = (1 - ci_prob) / 2
+    row = {}
+    for name, x in parts.items():
+        lo, med, hi = np.quantile(flat_draws(x), [alpha, 0.5, 1 - alpha])
+        row |= {name: med, f"{name}_lower": lo, f"{name}_upper": hi}
+    x = flat_draws(parts[test])
+    row["p_value"] = 2 * min((x > 0).mean(), (x < 0).mean())
+    own = xr.Dataset({k: parts[k].transpose(*SAMPLE_DIMS).drop_vars(
+        [c for c in parts[k].coords if c not in SAMPLE_DIMS]) for k in converge})  # fmt: skip
+    row["ess_bulk"] = min(float(v) for v in az.ess(own, method="bulk").values())
+    row["r_hat"] = max(float(v) for v in az.rhat(own).values())
+    return row
 
 
 def ratio_moments(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

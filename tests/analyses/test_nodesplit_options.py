@@ -38,10 +38,10 @@ def test_meta_regression_is_refused_before_any_fit(engine, no_fit):
     assert info.value.rule == "bad-option"
 
 
-def test_arm_level_outcomes_are_refused_before_any_fit(no_fit):
+def test_exact_engine_on_arm_level_outcomes_is_refused_before_any_fit(no_fit):
     arms = nb.datasets.load_dataset("smoking", "arms")[["study", "treatment", "events", "n"]]
     with pytest.raises(ModelSpecError, match="arm-level binomial") as info:
-        nb.nodesplit(arms, likelihood="binomial", engine="pymc")
+        nb.nodesplit(arms, likelihood="binomial", engine="exact")
     assert info.value.rule == "bad-option"
 
 

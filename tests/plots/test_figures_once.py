@@ -68,6 +68,14 @@ CALLS = {
     "plot_class_ranks": lambda f: plots.plot_class_ranks(f["class_fit"], lower_is_better=True),
     "plot_nodesplit": lambda f: plots.plot_nodesplit(nodesplit_table()),
     "plot_dev_dev": lambda f: plots.plot_dev_dev(dev_dev_table()),
+    "plot_leverage": lambda f: plots.plot_leverage(f["fit"]),
+    "plot_contribution": lambda f: plots.plot_contribution(
+        nb.contribution_matrix(nb.datasets.load_dataset("parkinsons"))
+    ),
+    "plot_netheat": lambda f: plots.plot_netheat(f["fit"]),
+    "plot_funnel": lambda f: plots.plot_funnel(
+        f["fit"], order=["cau", "wlc", "ind", "grp", "tel", "ush", "gsh"]
+    ),
     "plot_trace": lambda f: plots.plot_trace(f["fit"]),
     "plot_rank_diagnostics": lambda f: plots.plot_rank_diagnostics(f["fit"]),
     "plot_regression": lambda f: plots.plot_regression(f["regression_fit"], "year"),

@@ -272,6 +272,7 @@ def test_interface_of_report_write_report_and_to_report():
         "nodesplit": None,
         "sensitivity": None,
         "mcid": None,
+        "design_by_treatment": None,
     }
     for function, positional in (
         (report_html, ["fit"]),

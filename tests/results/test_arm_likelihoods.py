@@ -125,8 +125,6 @@ def test_outcome_validation_and_refusals():
     assert net.outcome.all() and net.contrasts.empty
     with pytest.raises(nb.ModelSpecError, match="exact engine"):
         nb.fit_network(df, likelihood="binomial", engine="exact")
-    with pytest.raises(nb.ModelSpecError, match="UME"):
-        nb.fit_network(df, likelihood="binomial", consistency="ume")
     with pytest.raises(nb.ModelSpecError, match="measure='SMD' conflicts"):
         nb.Network.from_data(arms=df, likelihood="binomial", measure="SMD")
     with pytest.raises(nb.MissingColumnError, match="'time'"):

@@ -5,82 +5,26 @@ The references are the bundled ``netmeta_inconsistency_*.csv`` files of the five
 have them (15 significant digits). Each network is built from the data netmeta was given (see the
 data sets' READMEs): arm means for stowe2010 and parkinsons, netmeta's all-pairs contrast files
 for senn2013 and therapy_formats, and smoking's log odds ratios computed from the counts as
-netmeta's ``pairwise`` does. Every number must agree to 1e-6 relative; entries that netmeta
-prints as floating-point noise around 0 (|x| < 1e-12) are compared absolutely.
+netmeta's ``pairwise`` does (built in ``evidence_networks.py``). Every number must agree to 1e-6
+relative; entries that netmeta prints as floating-point noise around 0 (|x| < 1e-12) are compared
+absolutely.
 """
 
 import numpy as np
 import pandas as pd
 import pytest
+from evidence_networks import NAMES, assert_close, network, reference
 
 import nma_bayes as nb
 from nma_bayes.base.errors import MissingColumnError, ModelSpecError
 
-REFERENCE = {
-    "stowe2010": "Placebo",
-    "parkinsons": "Placebo",
-    "senn2013": "plac",
-    "smoking": "No intervention",
-    "therapy_formats": "cau",
-}
-NAMES = list(REFERENCE)
 MODELS = {"common": "fixed", "random": "random"}
-RTOL, ATOL = 1e-6, 1e-12
-
-
-def smoking_log_odds_ratios(arms: pd.DataFrame) -> pd.DataFrame:
-    """Log ORs of each arm vs the study's first arm, in base form (netmeta ``pairwise``).
-
-    0.5 is added to every cell of a study with a zero (or full) cell (``incr = 0.5``,
-    ``method.incr = "only0"``); the variance of a log odds is ``1/r + 1/(n - r)``, so the
-    covariance of two contrasts of a study is the base arm's.
-    """
-    rows = []
-    for study, g in arms.groupby("study", sort=False):
-        r, n = g["events"].to_numpy(float), g["n"].to_numpy(float)
-        if ((r == 0) | (r == n)).any():
-            r, n = r + 0.5, n + 1.0
-        log_odds, var = np.log(r / (n - r)), 1 / r + 1 / (n - r)
-        trt = g["treatment"].tolist()
-        for j in range(1, len(trt)):
-            se_base = np.sqrt(var[0]) if len(trt) > 2 else np.nan
-            rows.append((study, trt[j], trt[0], log_odds[j] - log_odds[0],
-                         np.sqrt(var[j] + var[0]), se_base))  # fmt: skip
-    return pd.DataFrame(rows, columns=["study", "treat1", "treat2", "TE", "seTE", "se_base"])
-
-
-def network(name: str) -> nb.Network:
-    """The network netmeta analysed (see the data set's README)."""
-    ref = REFERENCE[name]
-    if name in ("stowe2010", "parkinsons"):  # pairwise(sm = "MD") of the arm means
-        arms = nb.datasets.load_dataset(name, "arms")[["study", "treatment", "mean", "sd", "n"]]
-        return nb.Network.from_arms(arms, measure="MD", reference=ref)
-    if name == "smoking":
-        contrasts = smoking_log_odds_ratios(nb.datasets.load_dataset(name, "arms"))
-        return nb.Network.from_contrasts(contrasts, reference=ref)
-    data = nb.datasets.load_dataset(name, "contrasts_netmeta_allpairs")
-    data = data[["study", "treat1", "treat2", "TE", "seTE"]]
-    return nb.Network.from_contrasts(data, reference=ref)
 
 
 @pytest.fixture(scope="module", params=NAMES)
 def case(request):
     name = request.param
     return name, network(name)
-
-
-def reference(name: str, part: str) -> pd.DataFrame:
-    return nb.datasets.load_dataset(name, f"netmeta_inconsistency_{part}")
-
-
-def assert_close(ours, theirs, what=""):
-    ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
-    assert ours.shape == theirs.shape, what
-    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=what)
-    tiny = np.abs(theirs) < ATOL  # netmeta's floating-point zeros
-    ok = ~np.isnan(theirs)
-    np.testing.assert_allclose(ours[ok & tiny], theirs[ok & tiny], atol=ATOL, rtol=0, err_msg=what)
-    np.testing.assert_allclose(ours[ok & ~tiny], theirs[ok & ~tiny], rtol=RTOL, err_msg=what)
 
 
 # ---------------------------------------------------------------------- Q decomposition
@@ -280,7 +224,7 @@ def test_results_are_tidy_and_escape_names():
     ("function", "kwargs", "match"),
     [
         (nb.evidence_summary, {"effects": "common"}, "effects must be one of"),
-        (nb.contribution_matrix, {"effects": None}, "effects must be one of"),
+        (nb.contribution_matrix, {"effects": "both"}, "effects must be one of"),
         (nb.contribution_matrix, {"method": "stream"}, "method must be one of"),
         (nb.contribution_matrix, {"by": "design"}, "by must be one of"),
         (nb.evidence_summary, {"tau": -0.1}, "tau must be a finite number >= 0"),
@@ -298,9 +242,9 @@ def test_bad_options_are_refused(function, kwargs, match):
 
 
 def test_bad_data_is_refused():
-    arms = nb.datasets.load_dataset("smoking", "arms")
-    with pytest.raises(ModelSpecError, match="needs contrast data") as err:
-        nb.decompose_q(arms, likelihood="binomial", link="logit", reference="No intervention")
+    arms = nb.datasets.load_dataset("diabetes", "arms")
+    with pytest.raises(ModelSpecError, match="cloglog link") as err:
+        nb.decompose_q(arms, likelihood="binomial", link="cloglog", reference="Diuretic")
     assert err.value.rule == "bad-option"
     twice = pd.DataFrame(
         {

@@ -1,0 +1,115 @@
+"""The Bayesian design-by-treatment interaction model (Higgins et al. 2012).
+
+Checks: the number of identified inconsistency parameters equals the between-designs degrees of
+freedom of netmeta's Q decomposition (an exact count, every network with a netmeta reference);
+a reduced simulation-based calibration of the inconsistency parameters' 95% intervals on the
+exact engine (the full run is in the issue's closing note); DIC's preference for the consistency
+model on consistent simulated data; arm-level (binomial) data through NUTS; refusals before any
+fit.
+"""
+
+import numpy as np
+import pytest
+from scipy.stats import binom, binomtest
+
+import nma_bayes as nb
+from nma_bayes.analyses.calibration_dbt import dbt_calibration
+from nma_bayes.data.transforms import design_by_treatment_network
+from nma_bayes.results.q_decomposition import decompose_q
+
+NETMETA = {"stowe2010": "Placebo", "parkinsons": "Placebo", "senn2013": "plac",
+           "therapy_formats": "cau"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(NETMETA))
+def test_inconsistency_parameters_are_the_between_designs_degrees_of_freedom(name):
+    net = nb.Network.from_contrasts(nb.datasets.load_dataset(name), reference=NETMETA[name])
+    _, kept = design_by_treatment_network(net)
+    decomp = nb.datasets.load_dataset(name, "netmeta_inconsistency_decomp")
+    between = decomp[(decomp["part"] == "Q.decomp") & (decomp["design"] == "Between designs")]
+    assert (
+        len(kept)
+        == int(between["df"].iloc[0])
+        == int(decompose_q(net).summary().set_index("part").loc["Between designs", "df"])
+    )
+
+
+def test_identification_puts_omega_on_the_least_supported_design():
+    """A triangle of designs AB (3 studies), AC (2), BC (1): the one omega sits on BC."""
+    rows = [(f"s{i}", t, b, 0.1, 0.2) for i, (t, b) in
+            enumerate([("B", "A")] * 3 + [("C", "A")] * 2 + [("C", "B")])]  # fmt: skip
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=["study", "treat1", "treat2", "TE", "seTE"])
+    net = nb.Network.from_contrasts(df, reference="A")
+    split, kept = design_by_treatment_network(net)
+    assert kept == [("B:C", "C", "B", "C [B:C]")]
+    assert split.treatments[split.arm[5, 0]] == "C [B:C]"  # study s5's C arm is shifted
+    assert all(split.treatments[split.arm[i, 0]] in "BC" for i in range(5))
+
+
+def test_reduced_sbc_intervals_cover_the_truth_at_the_nominal_rate():
+    """60 replicates x 5 omegas drawn from the prior: 95% intervals must cover ~95% of truths.
+
+    The omegas of one replicate share data, so the 300 indicators are not independent; a
+    two-sided binomial test at 0.1% still has room (the full run, 1000 replicates, is in the
+    closing note of issue 23)."""
+    table = dbt_calibration(60, seed=23, inconsistent=True)
+    k, n = int(table["covered"].sum()), len(table)
+    assert n == 300
+    assert binomtest(k, n, 0.95).pvalue > 0.001, k / n
+
+
+def test_dic_prefers_consistency_on_consistent_data():
+    """On consistent data a model with 5 extra parameters should rarely win on DIC.
+
+    In the fixed-effect limit DIC(DBT) - DIC(consistency) ~ 2 m - chi2_m (m = 5), positive with
+    probability P(chi2_5 < 10) = 0.925; random effects absorb part of the extra fit, which only
+    raises it. 40 replicates: fewer than 30 preferring consistency has probability
+    binom.cdf(29, 40, 0.925) < 1% under that rate."""
+    table = dbt_calibration(40, seed=46, inconsistent=False)
+    diff = table.groupby("replicate")["dic_difference"].first()
+    assert binom.cdf(29, 40, 0.925) < 0.01
+    assert (diff > 0).sum() >= 30, diff.describe()
+    # omega is 0 on consistent data: its intervals cover 0 about as often as nominal
+    assert table["covered"].mean() >= 0.9
+
+
+@pytest.mark.reference
+def test_binomial_arm_data_through_nuts():
+    arms = nb.datasets.load_dataset("smoking", "arms")[["study", "treatment", "events", "n"]]
+    with pytest.warns() as record:  # convergence notes only; the table carries ESS and R-hat
+        res = nb.design_by_treatment(arms, likelihood="binomial", reference="No intervention",
+                                     random_seed=23, prior_d=nb.Normal(0, 100),
+                                     prior_tau=nb.Uniform(0, 5))  # fmt: skip
+    assert all(isinstance(w.message, nb.NMAConvergenceWarning) for w in record)
+    inc = res.inconsistency
+    assert res.n_parameters == len(inc) == 7  # netmeta's between-designs df for smoking
+    assert (inc["r_hat"] < 1.05).all() and (inc["ess_bulk"] > 100).all()
+    fits = res.model_fit.set_index("model")
+    assert (fits["n_data"] == 50).all()
+    # the model with each design's own effects fits the 50 arms at least as well, up to MC error
+    assert fits.loc["design-by-treatment", "resdev"] <= fits.loc["consistency", "resdev"] + 2
+    assert res.dic_difference == pytest.approx(fits["DIC"].diff().iloc[-1])
+    assert np.isfinite(inc[["omega", "omega_lower", "omega_upper"]].to_numpy()).all()
+    html = res._repr_html_()
+    assert "Design-by-treatment" in html and html.count("<tr") >= 7 + 2
+
+
+def test_refusals_before_any_fit(monkeypatch):
+    import nma_bayes.analyses.design_by_treatment as mod
+
+    monkeypatch.setattr(mod, "run_tasks", lambda *a, **k: pytest.fail("fitted"))
+    park = nb.datasets.load_dataset("parkinsons")
+    with pytest.raises(nb.ModelSpecError, match="consistency=") as info:
+        nb.design_by_treatment(park, consistency="ume")
+    assert info.value.rule == "bad-option"
+    with pytest.raises(nb.ModelSpecError, match="class_model="):
+        nb.design_by_treatment(park, class_model="common", classes={})
+    star = park[park["study"].isin(["Guttman 1997"]) == False]  # noqa: E712
+    star = star[star["treat2"] == "Placebo"]
+    with pytest.raises(nb.ModelSpecError, match="no identifiable"):
+        nb.design_by_treatment(star, reference="Placebo")
+    with pytest.raises(nb.ModelSpecError, match="exact engine"):
+        nb.design_by_treatment(nb.datasets.load_dataset("smoking", "arms"),
+                               likelihood="binomial", engine="exact")  # fmt: skip
