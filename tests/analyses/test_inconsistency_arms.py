@@ -181,19 +181,35 @@ def _treatment_sets(net) -> list[set]:
             for i in range(net.n_studies)]  # fmt: skip
 
 
-def test_poisson_ume_of_two_treatments_is_the_consistency_model():
-    """With two treatments the UME model has one comparison: the consistency model relabelled."""
-    data = nb.datasets.load_dataset("dietary_fat", "arms")
-    kw = dict(likelihood="poisson", reference="control", random_seed=23, **PRIORS)
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("dietary_fat", dict(likelihood="poisson", reference="control", **PRIORS)),
+     ("certolizumab", dict(likelihood="binomial", reference="Placebo", effects="fixed",
+                           prior_d=nb.Normal(0, 100))),
+     ("statins", dict(likelihood="binomial", reference="control", effects="fixed",
+                      prior_d=nb.Normal(0, 100)))],
+)  # fmt: skip
+def test_ume_of_a_network_without_loops_is_the_consistency_model(name, options):
+    """Without a loop every comparison is against the reference in one orientation, so the UME
+    model is the consistency model relabelled: each UME effect equals the consistency effect
+    within Monte Carlo error (medians, z* over the effects), and there is nothing to split."""
+    data = nb.datasets.load_dataset(name, "arms")
+    kw = dict(random_seed=23, **options)
     ume = usable(nb.fit_network)(data, consistency="ume", **kw)
     cons = usable(nb.fit_network)(data, **kw)
-    assert list(ume.idata["posterior"]["d"]["treatment"].values) == ["diet vs control"]
-    u, u_mcse = _ume_effect(ume, "control", "diet")
-    c = cons.idata["posterior"]["d"].sel(treatment="diet")
-    c_mcse = float(az.mcse(c.to_dataset(name="x"), method="median")["x"])
-    assert u == pytest.approx(float(c.median()), abs=z_star(1) * np.hypot(u_mcse, c_mcse))
+    ref = options["reference"]
+    others = [t for t in cons.network.treatments if t != ref]
+    assert sorted(ume.idata["posterior"]["d"]["treatment"].values) == sorted(
+        f"{t} vs {ref}" for t in others
+    )
+    z = z_star(len(others))
+    for t in others:
+        u, u_mcse = _ume_effect(ume, ref, t)
+        c = cons.idata["posterior"]["d"].sel(treatment=t)
+        c_mcse = float(az.mcse(c.to_dataset(name="x"), method="median")["x"])
+        assert u == pytest.approx(float(c.median()), abs=z * np.hypot(u_mcse, c_mcse)), t
     with pytest.raises(nb.ModelSpecError, match="no closed") as info:  # nothing to split
-        nb.nodesplit(data, likelihood="poisson")
+        nb.nodesplit(data, likelihood=options["likelihood"])
     assert info.value.rule == "bad-option"
 
 
