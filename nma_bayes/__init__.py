@@ -18,6 +18,7 @@ from .analyses.sensitivity import prior_sensitivity
 from .base.errors import (
     DisconnectedNetworkError,
     ExactEngineError,
+    IdentificationWarning,
     InvalidValueError,
     MissingColumnError,
     ModelSpecError,
@@ -170,4 +171,5 @@ __all__ = [
     "UnknownTreatmentError",
     "ModelSpecError",
     "NMAConvergenceWarning",
+    "IdentificationWarning",
 ]

@@ -102,6 +102,9 @@ def test_nodesplit_alone_writes_no_global_tables(tmp_path, capsys):
 
 
 @pytest.mark.filterwarnings("ignore::nma_bayes.NMAConvergenceWarning")  # short NUTS runs
+# smoking's design Group counselling:No intervention is one study with a zero-event arm: its
+# omega has no finite MLE (rule design-separation, tested in test_validation_catalogue.py)
+@pytest.mark.filterwarnings("ignore::nma_bayes.IdentificationWarning")
 def test_arm_level_outcomes_are_split_and_checked(tmp_path, capsys, monkeypatch):
     from nma_bayes.analyses import inconsistency
 

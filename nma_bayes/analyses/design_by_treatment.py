@@ -20,18 +20,21 @@ inconsistency in networks of evidence based on randomized controlled trials. Med
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
-from ..base.errors import ModelSpecError
+from ..base.errors import IdentificationWarning, ModelSpecError, format_items
 from ..base.validate import check_ci_prob
-from ..data.transforms import design_by_treatment_network
+from ..data.transforms import design_by_treatment_network, separated_designs
 from ..fitting.fit import fit_network
+from ..models.priors import DEFAULT_PRIOR_D
 from ..results.inconsistency_result import (
     INCONSISTENCY_COLUMNS,
     MODEL_FIT_COLUMNS,
     DesignByTreatment,
 )
-from ..results.summaries import interval_row
+from ..results.summaries import flat_draws, interval_row
 from .batch import check_client, run_tasks
 from .inconsistency import prepare_network
 
@@ -67,6 +70,14 @@ def design_by_treatment(
         interval, Bayesian p-value, ESS, R-hat), ``model_fit`` (resdev, pD, DIC of both
         models), ``n_parameters``, ``dic_difference``.
 
+    Warns
+    -----
+    IdentificationWarning
+        Before fitting (rule ``design-separation``), for inconsistency parameters whose design's
+        own effect has no finite maximum likelihood (every study of the design with a
+        zero-event or all-event arm on one side, e.g. a single study with 0 events in one arm):
+        their ``omega`` follows the prior of ``d`` in that direction.
+
     Raises
     ------
     ModelSpecError
@@ -98,21 +109,44 @@ def design_by_treatment(
             "design-by-treatment model equals the consistency model.",
             rule="bad-option",
         )
+    _warn_separated(net, kept)
     check_client(client)
     payloads = {"consistency": (net, engine, fit_kwargs), "design-by-treatment":
                 (dbt, engine, fit_kwargs)}  # fmt: skip
     results = run_tasks(_fit_task, payloads, client=client, progress=False)
     d = results["design-by-treatment"][0]
+    prior_sd = fit_kwargs.get("prior_d", DEFAULT_PRIOR_D).sd
     rows = []
     for design, k, b, pseudo in kept:
         omega = d.sel(treatment=pseudo) - d.sel(treatment=k)
         stats = interval_row({"omega": omega}, ci_prob, test="omega", converge=("omega",))
+        # a priori omega = d_{k [D]} - d_k, two independent N(m, s^2) (one if k is the reference)
+        prior_var = prior_sd**2 * (1 if k == net.reference else 2)
+        stats["contraction"] = 1.0 - float(flat_draws(omega).var()) / prior_var
         rows.append({"design": design, "treatment": k, "comparator": b} | stats)
+    table = pd.DataFrame(rows, columns=list(INCONSISTENCY_COLUMNS))
     fits = pd.DataFrame([{"model": m} | results[m][1] for m in payloads])
-    return DesignByTreatment(
-        pd.DataFrame(rows, columns=list(INCONSISTENCY_COLUMNS)),
-        fits[list(MODEL_FIT_COLUMNS)], ci_prob=ci_prob,
-    )  # fmt: skip
+    return DesignByTreatment(table, fits[list(MODEL_FIT_COLUMNS)], ci_prob=ci_prob)
+
+
+def _warn_separated(net, kept) -> None:
+    """Rule ``design-separation``: warn, before fitting, of omegas without a finite MLE."""
+    separated = separated_designs(net, kept)
+    if not separated:
+        return
+    where = format_items(f"{k} vs {b} in {design}" for design, k, b in separated)
+    warnings.warn(
+        IdentificationWarning(
+            f"The data cannot pin down the inconsistency parameters of {where}: every study of "
+            "the design has a zero-event (or all-event) arm on the same side of the comparison, "
+            "so the design's own effect has no finite maximum likelihood and its omega follows "
+            "the prior of d in that direction (rule design-separation). Read their intervals "
+            "and p-values as prior-driven (see the 'contraction' column), or use a proper "
+            "prior_d.",
+            rule="design-separation",
+        ),
+        stacklevel=3,
+    )
 
 
 def _fit_task(payload):

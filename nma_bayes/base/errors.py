@@ -111,6 +111,30 @@ class TreatmentNameWarning(UserWarning):
 __all__ += ["TreatmentNameWarning"]
 
 
+class IdentificationWarning(UserWarning):
+    """A parameter the data cannot pin down: its posterior follows its prior in one direction.
+
+    Raised as a warning before fitting: e.g. an inconsistency parameter of the design-by-treatment
+    model whose design's studies all have a zero-event (or all-event) arm on one side of the
+    comparison (``design-separation``): the likelihood has no finite maximum there.
+
+    Parameters
+    ----------
+    message : str
+        What was found, where, and what it means.
+    rule : str, optional
+        Identifier of the rule in the validation catalogue
+        (:data:`nma_bayes.data.validation.RULES`).
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None):
+        super().__init__(message)
+        self.rule = rule
+
+
+__all__ += ["IdentificationWarning"]
+
+
 class CovariateWarning(UserWarning):
     """A study covariate gives little information on some of its effects (meta-regression).
 

@@ -41,6 +41,7 @@ __all__ = [
     "splittable_comparisons",
     "design_by_treatment_network",
     "network_records",
+    "separated_designs",
     "rebuild_network",
     "REFERENCE",
 ]
@@ -291,3 +292,36 @@ def design_by_treatment_network(net: Network) -> tuple[Network, list[tuple[str, 
         out.append(replace(st, arms=tuple(pseudo.get((label, a), a) for a in st.arms)))
     treatments = [*net.treatments, *(name for *_, name in kept)]
     return rebuild_network(net, out, treatments, net.reference, net.reference_rule), kept
+
+
+def separated_designs(net: Network, kept) -> list[tuple[str, str, str]]:
+    """Inconsistency parameters of binomial or Poisson designs whose effect has no finite MLE.
+
+    ``kept`` as returned by :func:`design_by_treatment_network`. The own effect of ``k`` vs
+    ``b`` in design ``D`` is separated (its likelihood keeps increasing towards one infinity)
+    when every study of ``D`` has ``r_k = 0`` or ``r_b = n_b`` (towards minus infinity), or every
+    one has ``r_k = n_k`` or ``r_b = 0`` (plus infinity); Poisson arms have no upper bound. A
+    study of ``D`` given as contrasts is never separated. Returns ``(design, k, b)``.
+    """
+    if net.likelihood not in ("binomial", "poisson"):
+        return []
+    studies = network_records(net)
+    members, _ = _design_rows(net, studies)
+    tables: dict[str, list] = {}
+    for st, design in zip(studies, members, strict=True):
+        table = None  # contrasts: never separated
+        if st.events is not None:
+            table = dict(zip((st.base, *st.arms), zip(st.events, st.trials, strict=True),
+                             strict=True))  # fmt: skip
+        tables.setdefault(":".join(design), []).append(table)
+    binomial = net.likelihood == "binomial"
+    out = []
+    for design, k, b, _ in kept:
+        studies = tables[design]
+        if any(t is None for t in studies):
+            continue
+        low = all(t[k][0] == 0 or (binomial and t[b][0] == t[b][1]) for t in studies)
+        high = all((binomial and t[k][0] == t[k][1]) or t[b][0] == 0 for t in studies)
+        if low or high:
+            out.append((design, k, b))
+    return out

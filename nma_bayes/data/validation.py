@@ -104,6 +104,7 @@ RULES: tuple[Rule, ...] = (
     Rule("baseline-risk-data", "ModelSpecError", "baseline_risk with non-outcome studies"),
     Rule("covariate-term-collision", "InvalidValueError", "two covariates give one term name"),
     Rule("exposure-too-large", "InvalidValueError", "exposure or follow-up above EXPOSURE_MAX"),
+    Rule("design-separation", "IdentificationWarning", "a design's omega without finite MLE"),
 )
 
 # ------------------------------------------------------------------------ numeric ranges

@@ -156,7 +156,8 @@ DATASETS: dict[str, DatasetInfo] = {
             "logOR",
             False,
             "No intervention",
-            ("arms", *_NETMETA_EVIDENCE, *_NETMETA_FUNNEL, "jags_tsd4_ume", "jags_nodesplit"),
+            ("arms", *_NETMETA_EVIDENCE, *_NETMETA_FUNNEL, "jags_tsd4_ume", "jags_nodesplit",
+             "jags_design_by_treatment"),
             "Hasselblad V (1998). Meta-analysis of multitreatment studies. Med Decis Making "
             "18(1):37-43. doi:10.1177/0272989X9801800110. Reference analysis: Dias S, Welton NJ, "
             "Sutton AJ, et al. (2011) NICE DSU Technical Support Document 4. Data: R package "

@@ -18,7 +18,7 @@ __all__ = ["DesignByTreatment"]
 
 #: Columns of :attr:`DesignByTreatment.inconsistency`.
 INCONSISTENCY_COLUMNS = ("design", "treatment", "comparator", "omega", "omega_lower",
-                         "omega_upper", "p_value", "ess_bulk", "r_hat")  # fmt: skip
+                         "omega_upper", "p_value", "contraction", "ess_bulk", "r_hat")  # fmt: skip
 #: Columns of :attr:`DesignByTreatment.model_fit`.
 MODEL_FIT_COLUMNS = ("model", "resdev", "pD", "DIC", "n_data")
 
@@ -34,7 +34,9 @@ class DesignByTreatment:
         ``treatment`` and ``comparator`` (the design's baseline: ``omega`` shifts the effect of
         ``treatment`` vs ``comparator`` in the studies of that design), the posterior median
         ``omega`` with its interval, the Bayesian p-value ``2 min(P(omega > 0), P(omega < 0))``,
-        the smallest bulk ESS and largest R-hat of ``omega``.
+        the posterior contraction ``1 - Var(omega | y) / Var(omega)`` (near 1: the data inform
+        ``omega``; below 0.9 it is mostly its prior, and its interval and p-value say little),
+        the bulk ESS and R-hat of ``omega``.
     model_fit : DataFrame
         ``model`` (``"consistency"``, ``"design-by-treatment"``), ``resdev, pD, DIC, n_data``
         (posterior mean residual deviance, effective number of parameters, DIC; Spiegelhalter

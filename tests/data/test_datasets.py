@@ -114,11 +114,18 @@ def test_unknown_dataset_or_file():
         nb.datasets.load_dataset("senn2013", "arms")
 
 
+#: Bundled references made in this repository, not copies of published files (their README says
+#: how: ``benchmarks/jags_dbt_reference.py``).
+MADE_HERE = {("smoking", "jags_design_by_treatment")}
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data (the published originals) absent")
 # psps_t2_illustrative is simulated (see its README): there is no published original to compare.
 @pytest.mark.parametrize("name", [n for n in nb.datasets.DATASETS if n != "psps_t2_illustrative"])
 def test_bundled_copies_equal_the_published_files(name):
     for kind in (*nb.datasets.DATASETS[name].files, "reference_results"):
+        if (name, kind) in MADE_HERE:
+            continue
         path = SHARED / name / f"{kind}.csv"
         if kind.startswith("smd_"):  # bundled under a prefixed name
             path = SHARED / name / "smd_from_arms" / f"{kind.removeprefix('smd_')}_smd.csv"

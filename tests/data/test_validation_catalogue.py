@@ -167,6 +167,7 @@ CASES = {
 
 #: Rules that warn instead of raising: each has its own test below, named ``test_rule_<id>...``.
 WARNING_RULES = {
+    "design-separation",
     "similar-names",
     "covariate-level-one-study",
     "covariate-subgroup-empty",
@@ -263,3 +264,18 @@ def test_disconnected_network_fits_a_chosen_component_explicitly():
     net = nb.Network.from_contrasts(df, component="A")
     assert net.treatments == ("A", "B", "C")
     assert net.excluded_studies == ("s9",)
+
+
+def test_rule_design_separation_warns_before_fitting():
+    # design A:C has one study, with 0 events in its C arm: C vs A there has no finite MLE
+    arms = pd.DataFrame({
+        "study": ["s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4", "s5", "s5"],
+        "treatment": ["A", "B", "A", "B", "B", "C", "B", "C", "A", "C"],
+        "events": [10, 15, 12, 18, 9, 11, 14, 16, 7, 0], "n": [100] * 10,
+    })  # fmt: skip
+    with (
+        pytest.warns(E.IdentificationWarning, match=r"'C vs A in A:C'.*design-separation") as rec,
+        pytest.raises(AssertionError, match="PyMC was reached"),
+    ):
+        nb.design_by_treatment(arms, likelihood="binomial", reference="A")
+    assert [w.message.rule for w in rec] == ["design-separation"]
