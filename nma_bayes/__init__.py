@@ -75,6 +75,7 @@ from .results.leverage import Leverage
 from .results.leverage import leverage_table as leverage
 from .results.netheat import NetHeat, netheat
 from .results.q_decomposition import QDecomposition, decompose_q
+from .results.threshold import Thresholds, recon_vcov, threshold_table
 
 __version__ = "0.1.0"
 
@@ -137,6 +138,9 @@ __all__ = [
     "leave_one_out",
     "LeaveOneOut",
     "decompose_q",
+    "threshold_table",
+    "recon_vcov",
+    "Thresholds",
     "QDecomposition",
     "evidence_summary",
     "EvidenceSummary",

@@ -73,12 +73,12 @@ def test_dic_prefers_consistency_on_consistent_data():
     """On consistent data a model with 5 extra parameters should rarely win on DIC.
 
     In the fixed-effect limit DIC(DBT) - DIC(consistency) ~ 2 m - chi2_m (m = 5), positive with
-    probability P(chi2_5 < 10) = 0.925; random effects absorb part of the extra fit, which only
-    raises it. 40 replicates: fewer than 30 preferring consistency has probability
-    binom.cdf(29, 40, 0.925) < 1% under that rate."""
+    probability P(chi2_5 < 10) = 0.925; with random effects the full run of this design (1000
+    replicates, issue 23's closing note) measured 0.899. 40 replicates: fewer than 30 preferring
+    consistency has probability binom.cdf(29, 40, 0.899) = 0.16% at that rate."""
     table = dbt_calibration(40, seed=46, inconsistent=False)
     diff = table.groupby("replicate")["dic_difference"].first()
-    assert binom.cdf(29, 40, 0.925) < 0.01
+    assert binom.cdf(29, 40, 0.899) < 0.01
     assert (diff > 0).sum() >= 30, diff.describe()
     # omega is 0 on consistent data: its intervals cover 0 about as often as nominal
     assert table["covered"].mean() >= 0.9
