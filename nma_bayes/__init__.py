@@ -64,6 +64,7 @@ from .plots import (
     plot_ranks,
     plot_regression,
     plot_sucra,
+    plot_thresholds,
     plot_trace,
 )
 from .results.contribution import ContributionMatrix, contribution_matrix
@@ -76,6 +77,7 @@ from .results.leverage import leverage_table as leverage
 from .results.netheat import NetHeat, netheat
 from .results.q_decomposition import QDecomposition, decompose_q
 from .results.threshold import Thresholds, recon_vcov, threshold_table
+from .results.threshold_fit import threshold_analysis
 
 __version__ = "0.1.0"
 
@@ -132,6 +134,7 @@ __all__ = [
     "plot_rank_diagnostics",
     "plot_dev_dev",
     "plot_leverage",
+    "plot_thresholds",
     "plot_regression",
     "plot_prob_difference",
     "plot_influence",
@@ -139,6 +142,7 @@ __all__ = [
     "LeaveOneOut",
     "decompose_q",
     "threshold_table",
+    "threshold_analysis",
     "recon_vcov",
     "Thresholds",
     "QDecomposition",

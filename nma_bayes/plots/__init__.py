@@ -12,8 +12,8 @@ or by a fit's summary methods in :mod:`nma_bayes.results`), and it accepts eithe
 Plots that need the draws or several summaries take the fit only (``plot_ranks``,
 ``plot_trace``, ``plot_rank_diagnostics``, ``plot_regression``: ``regression_curve`` and
 ``study_points``); plots of analyses that need more than one fit take their table only
-(``plot_nodesplit``, ``plot_dev_dev``); ``plot_leverage`` takes a fit or its ``Leverage``.
-Every plot draws into ``ax=`` when
+(``plot_nodesplit``, ``plot_dev_dev``); ``plot_leverage`` takes a fit or its ``Leverage``,
+``plot_thresholds`` a fit or its ``Thresholds``. Every plot draws into ``ax=`` when
 given, else into a new figure, and returns the root matplotlib ``Figure`` (not shown, and not
 held by pyplot, so that in Jupyter a returned figure shows exactly once). Where a
 plot needs the benefit direction and is not given it, it uses the one recorded on the network
@@ -33,6 +33,7 @@ from .model_checking import plot_dev_dev, plot_nodesplit
 from .network import plot_network
 from .rankings import plot_ranks, plot_sucra
 from .regression import plot_regression
+from .thresholds import plot_thresholds
 
 __all__ = [
     "plot_network",
@@ -51,5 +52,6 @@ __all__ = [
     "plot_netheat",
     "plot_funnel",
     "plot_leverage",
+    "plot_thresholds",
     "plot_contribution",
 ]

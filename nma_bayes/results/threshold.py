@@ -272,6 +272,7 @@ def threshold_table(
         table[col] = pd.Series([r[col] for r in records], dtype=object)
     table["invariant_lower"] = table["y"] + table["threshold_lower"]
     table["invariant_upper"] = table["y"] + table["threshold_upper"]
+    table["se"] = np.sqrt(np.diag(lik))  # the data point's likelihood SE (inf: no information)
     return Thresholds(
         table=table,
         H=h_mat,

@@ -62,7 +62,7 @@ class Thresholds:
         ``threshold_upper`` (adjustments to ``y``; infinite where no adjustment in that direction
         changes the decision), ``new_optimal_lower``, ``new_optimal_upper`` (``None`` where
         infinite), ``invariant_lower``, ``invariant_upper`` (``y`` plus the thresholds; NaN when
-        ``y`` was not given).
+        ``y`` was not given), ``se`` (the data point's likelihood standard error).
         """
         return self.table
 

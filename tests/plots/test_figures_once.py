@@ -76,6 +76,7 @@ CALLS = {
     "plot_funnel": lambda f: plots.plot_funnel(
         f["fit"], order=["cau", "wlc", "ind", "grp", "tel", "ush", "gsh"]
     ),
+    "plot_thresholds": lambda f: plots.plot_thresholds(f["fit"], lower_is_better=True),
     "plot_trace": lambda f: plots.plot_trace(f["fit"]),
     "plot_rank_diagnostics": lambda f: plots.plot_rank_diagnostics(f["fit"]),
     "plot_regression": lambda f: plots.plot_regression(f["regression_fit"], "year"),
