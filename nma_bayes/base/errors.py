@@ -111,12 +111,8 @@ class TreatmentNameWarning(UserWarning):
 __all__ += ["TreatmentNameWarning"]
 
 
-class IdentificationWarning(UserWarning):
-    """A parameter the data cannot pin down: its posterior follows its prior in one direction.
-
-    Raised as a warning before fitting: e.g. an inconsistency parameter of the design-by-treatment
-    model whose design's studies all have a zero-event (or all-event) arm on one side of the
-    comparison (``design-separation``): the likelihood has no finite maximum there.
+class RuleWarning(UserWarning):
+    """A warning of a rule of the validation catalogue (its identifier in ``rule``).
 
     Parameters
     ----------
@@ -132,28 +128,28 @@ class IdentificationWarning(UserWarning):
         self.rule = rule
 
 
+__all__ += ["RuleWarning"]
+
+
+class IdentificationWarning(RuleWarning):
+    """A parameter the data cannot pin down: its posterior follows its prior in one direction.
+
+    Raised as a warning before fitting: e.g. an inconsistency parameter of the design-by-treatment
+    model whose design's studies all have a zero-event (or all-event) arm on one side of the
+    comparison (``design-separation``): the likelihood has no finite maximum there.
+    """
+
+
 __all__ += ["IdentificationWarning"]
 
 
-class CovariateWarning(UserWarning):
+class CovariateWarning(RuleWarning):
     """A study covariate gives little information on some of its effects (meta-regression).
 
     Raised as a warning, never an error: a categorical level held by a single study
     (``covariate-level-one-study``), or an observed comparison whose studies all fall in one
     subgroup (``covariate-subgroup-empty``).
-
-    Parameters
-    ----------
-    message : str
-        What was found, where (covariate, studies, comparisons) and what it means.
-    rule : str, optional
-        Identifier of the rule in the validation catalogue
-        (:data:`nma_bayes.data.validation.RULES`).
     """
-
-    def __init__(self, message: str, *, rule: str | None = None):
-        super().__init__(message)
-        self.rule = rule
 
 
 __all__ += ["CovariateWarning"]

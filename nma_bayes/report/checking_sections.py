@@ -46,8 +46,11 @@ NODESPLIT_COLUMNS = ("treatment", "comparator", "p_value") + tuple(
 SENSITIVITY_REQUIRED = ("prior", "quantity", "treatment", "comparator", "estimate")
 
 
-def _check_table(table, columns, name: str, source: str) -> pd.DataFrame | None:
-    """Return ``table`` if it is ``None`` or a non-empty DataFrame with ``columns``; else raise."""
+def check_table(table, columns, name: str, source: str) -> pd.DataFrame | None:
+    """Return ``table`` if it is ``None`` or a non-empty DataFrame with ``columns``; else raise.
+
+    ``name`` is the argument (in messages), ``source`` the call that returns such a table.
+    """
     if table is None:
         return None
     if not isinstance(table, pd.DataFrame):
@@ -66,12 +69,12 @@ def _check_table(table, columns, name: str, source: str) -> pd.DataFrame | None:
 
 def check_nodesplit(table) -> pd.DataFrame | None:
     """Validate the ``nodesplit=`` argument of the report (``None`` or ``nb.nodesplit(...)``)."""
-    return _check_table(table, NODESPLIT_COLUMNS, "nodesplit", "nb.nodesplit(...)")
+    return check_table(table, NODESPLIT_COLUMNS, "nodesplit", "nb.nodesplit(...)")
 
 
 def check_sensitivity(table) -> pd.DataFrame | None:
     """Validate the ``sensitivity=`` argument (``None`` or ``nb.prior_sensitivity(...)``)."""
-    return _check_table(table, SENSITIVITY_REQUIRED, "sensitivity", "nb.prior_sensitivity(...)")
+    return check_table(table, SENSITIVITY_REQUIRED, "sensitivity", "nb.prior_sensitivity(...)")
 
 
 def regression_sections(ctx: ReportContext) -> list[str]:

@@ -42,6 +42,7 @@ from .blocks import (
     on_new_axes,
     paragraph,
 )
+from .checking_sections import check_table
 
 __all__ = [
     "DBT_FIT_COLUMNS",
@@ -62,23 +63,6 @@ DBT_INCONSISTENCY_COLUMNS = (
 DBT_FIT_COLUMNS = ("model", "resdev", "pD", "DIC")
 
 _SOURCE = "nb.design_by_treatment(...)"
-
-
-def _require(table: object, columns: tuple[str, ...], what: str) -> None:
-    """Raise unless ``table`` is a non-empty DataFrame with ``columns``."""
-    if not isinstance(table, pd.DataFrame):
-        raise ModelSpecError(
-            f"design_by_treatment: {what} must be a DataFrame, got {type(table).__name__}; pass "
-            f"the result of {_SOURCE}.",
-            rule="bad-option",
-        )
-    missing = [c for c in columns if c not in table.columns]
-    if missing or table.empty:
-        problem = f"lacks columns {missing}" if missing else "has no rows"
-        raise ModelSpecError(
-            f"design_by_treatment: {what} {problem}; pass the result of {_SOURCE}.",
-            rule="bad-option",
-        )
 
 
 def check_design_by_treatment(result: object) -> object | None:
@@ -103,7 +87,10 @@ def check_design_by_treatment(result: object) -> object | None:
                 f".inconsistency), got {type(result).__name__}.",
                 rule="bad-option",
             )
-        _require(getattr(result, what), columns, f".{what}")
+        value = getattr(result, what)
+        if value is None:  # check_table lets None through (an absent optional table)
+            value = pd.DataFrame()
+        check_table(value, columns, f"design_by_treatment.{what}", _SOURCE)
     return result
 
 

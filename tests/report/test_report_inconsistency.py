@@ -193,7 +193,7 @@ def test_bad_design_by_treatment_is_refused_before_anything_is_computed(fit, spl
         (_dbt_like(inconsistency=_dbt_like().inconsistency.drop(columns="omega")),
          r"\.inconsistency lacks columns \['omega'\]"),
         (_dbt_like(inconsistency=_dbt_like().inconsistency.iloc[:0]), "has no rows"),
-        (_dbt_like(model_fit={"model": ["x"]}), "must be a DataFrame, got dict"),
+        (_dbt_like(model_fit={"model": ["x"]}), "must be the DataFrame returned by .*, got dict"),
     ]  # fmt: skip
     for bad, message in cases:
         with pytest.raises(ModelSpecError, match=message):
