@@ -11,6 +11,7 @@ Typical use::
 
 from . import datasets
 from .analyses.batch import BatchError, fit_many
+from .analyses.cinema import cinema
 from .analyses.design_by_treatment import design_by_treatment
 from .analyses.inconsistency import nodesplit
 from .analyses.influence import LeaveOneOut, leave_one_out
@@ -49,6 +50,7 @@ from .models.priors import (
 from .models.spec import ModelSpec
 from .plots import (
     plot_class_ranks,
+    plot_confidence,
     plot_contribution,
     plot_dev_dev,
     plot_forest,
@@ -67,6 +69,7 @@ from .plots import (
     plot_thresholds,
     plot_trace,
 )
+from .results.cinema_result import Confidence
 from .results.contribution import ContributionMatrix, contribution_matrix
 from .results.evidence_flow import EvidenceSummary, evidence_summary
 from .results.funnel import Funnel, funnel
@@ -117,6 +120,8 @@ __all__ = [
     "build_model",
     "gls_estimate",
     "nodesplit",
+    "cinema",
+    "Confidence",
     "design_by_treatment",
     "DesignByTreatment",
     "splittable_comparisons",
@@ -157,6 +162,7 @@ __all__ = [
     "plot_netheat",
     "plot_funnel",
     "plot_contribution",
+    "plot_confidence",
     "datasets",
     "priors",
     "Normal",

@@ -15,6 +15,8 @@ algorithms with simulation-based calibration. arXiv:1804.06788.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
@@ -44,13 +46,14 @@ def _se_base(study) -> float:
     return np.sqrt(ARM_VARIANCE) if len(study) > 2 else np.nan
 
 
-def _template() -> tuple[Network, list]:
-    """Return the simulated network's structure and its design-by-treatment parameters."""
+@cache
+def _kept() -> tuple:
+    """Return the design-by-treatment parameters of the simulated network (built once)."""
     rows = [(f"s{i}", t, s[0], 0.0, np.sqrt(2 * ARM_VARIANCE), _se_base(s))
             for i, s in enumerate(DBT_STUDIES) for t in s[1:]]  # fmt: skip
     df = pd.DataFrame(rows, columns=["study", "treat1", "treat2", "TE", "seTE", "se_base"])
     net = Network.from_contrasts(df, reference="A", treatments=["A", "B", "C", "D"])
-    return net, design_by_treatment_network(net)[1]
+    return tuple(design_by_treatment_network(net)[1])
 
 
 def simulate_dbt(rng: np.random.Generator, *, prior_d, prior_tau, inconsistent: bool = True):
@@ -59,7 +62,7 @@ def simulate_dbt(rng: np.random.Generator, *, prior_d, prior_tau, inconsistent: 
     ``prior_d`` a :class:`~nma_bayes.models.priors.Normal`, ``prior_tau`` a
     :class:`~nma_bayes.models.priors.HalfNormal`.
     """
-    _, kept = _template()
+    kept = _kept()
     d = {"A": 0.0} | {t: rng.normal(prior_d.mean, prior_d.sd) for t in "BCD"}
     # each kept design's shifted effect d_k + omega has the prior of d (the model's prior)
     omega = {(design, k): (rng.normal(prior_d.mean, prior_d.sd) - d[k] if inconsistent else 0.0)

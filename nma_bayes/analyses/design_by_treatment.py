@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
 from ..base.errors import IdentificationWarning, ModelSpecError, format_items
 from ..base.validate import check_ci_prob
@@ -35,6 +37,7 @@ from ..results.inconsistency_result import (
     DesignByTreatment,
 )
 from ..results.summaries import flat_draws, interval_row
+from ..results.threshold_fit import posterior_moments
 from .batch import check_client, run_tasks
 from .inconsistency import prepare_network
 
@@ -126,7 +129,32 @@ def design_by_treatment(
         rows.append({"design": design, "treatment": k, "comparator": b} | stats)
     table = pd.DataFrame(rows, columns=list(INCONSISTENCY_COLUMNS))
     fits = pd.DataFrame([{"model": m} | results[m][1] for m in payloads])
-    return DesignByTreatment(table, fits[list(MODEL_FIT_COLUMNS)], ci_prob=ci_prob)
+    wald = global_wald(results["design-by-treatment"][2], net.reference, kept)
+    return DesignByTreatment(table, fits[list(MODEL_FIT_COLUMNS)], ci_prob=ci_prob,
+                             global_test=wald)  # fmt: skip
+
+
+def global_wald(moments, reference: str, kept) -> dict:
+    """Return the Bayesian global test of inconsistency: a Wald test of all ``omega`` at 0.
+
+    With ``m`` and ``S`` the posterior mean and covariance of the ``omega`` vector,
+    ``Q = m' S^{-1} m`` is referred to chi-square with ``len(m)`` degrees of freedom: the
+    posterior tail area of the global null under a normal posterior. For a fixed-effect model
+    with a vague normal prior the posterior of ``omega`` is the sampling distribution of its GLS
+    estimate, and ``Q`` is the between-designs Q of the design-by-treatment model (Higgins et al.
+    2012; netmeta's ``decomp.design``), the statistic CINeMA's incoherence domain uses.
+    ``moments``: ``(names, mean, cov)`` of the non-reference ``d`` of the model.
+    """
+    names, mean, cov = moments
+    column = {t: j for j, t in enumerate(names)}
+    lin = np.zeros((len(kept), len(names)))  # omega = d_{k [D]} - d_k (d_reference = 0)
+    for r, (_, k, _, pseudo) in enumerate(kept):
+        lin[r, column[pseudo]] = 1.0
+        if k != reference:
+            lin[r, column[k]] = -1.0
+    m, s = lin @ mean, lin @ cov @ lin.T
+    q = float(m @ np.linalg.solve(s, m))
+    return {"Q": q, "df": len(kept), "p_value": float(chi2.sf(q, len(kept)))}
 
 
 def _warn_separated(net, kept) -> None:
@@ -150,8 +178,12 @@ def _warn_separated(net, kept) -> None:
 
 
 def _fit_task(payload):
-    """One model of :func:`design_by_treatment` (a batch task): its ``d`` and its model fit."""
+    """One model of :func:`design_by_treatment` (a batch task): its ``d``, model fit, moments.
+
+    The moments are the exact engine's (its mixture over ``tau``) or those of the draws.
+    """
     net, engine, fit_kwargs = payload
     fit = fit_network(net, engine=engine, **fit_kwargs)
     row = fit.model_fit().iloc[0].to_dict()
-    return fit.d_full(), row | {"n_data": int(row["n_data"])}
+    moments = (list(fit.network.non_reference), *posterior_moments(fit))
+    return fit.d_full(), row | {"n_data": int(row["n_data"])}, moments

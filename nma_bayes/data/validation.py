@@ -105,6 +105,7 @@ RULES: tuple[Rule, ...] = (
     Rule("covariate-term-collision", "InvalidValueError", "two covariates give one term name"),
     Rule("exposure-too-large", "InvalidValueError", "exposure or follow-up above EXPOSURE_MAX"),
     Rule("design-separation", "IdentificationWarning", "a design's omega without finite MLE"),
+    Rule("study-judgements", "InvalidValueError", "rob=/indirectness= lack a study or a level"),
 )
 
 # ------------------------------------------------------------------------ numeric ranges

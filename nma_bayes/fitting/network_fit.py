@@ -35,6 +35,8 @@ class NetworkFit(FitRecord):
         sensitivity=None,
         mcid: float | None = None,
         design_by_treatment=None,
+        cinema=None,
+        thresholds=None,
     ):
         """Write a self-describing single-file HTML report of this fit.
 
@@ -42,9 +44,11 @@ class NetworkFit(FitRecord):
         of the rankings, the title, the interval probability, whether to include the model fit
         table, the tables of :func:`nma_bayes.nodesplit` and
         :func:`nma_bayes.prior_sensitivity` to add as sections, ``mcid``, the minimal
-        clinically important difference (effect scale of the fit) of the decision section, and
-        the result of :func:`nma_bayes.design_by_treatment` (section "Inconsistency and
-        evidence").
+        clinically important difference (effect scale of the fit) of the decision section, the
+        result of :func:`nma_bayes.design_by_treatment` (section "Inconsistency and
+        evidence"), ``cinema``, the result of :func:`nma_bayes.cinema` for this fit (section
+        "Confidence in the results (CINeMA)"), and ``thresholds``, the result of
+        :func:`nma_bayes.threshold_analysis` (section "Threshold analysis").
 
         Returns
         -------
@@ -62,6 +66,8 @@ class NetworkFit(FitRecord):
             sensitivity=sensitivity,
             mcid=mcid,
             design_by_treatment=design_by_treatment,
+            cinema=cinema,
+            thresholds=thresholds,
         )
 
     def to_csv(self, directory, **kwargs):

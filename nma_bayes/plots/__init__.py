@@ -13,7 +13,8 @@ Plots that need the draws or several summaries take the fit only (``plot_ranks``
 ``plot_trace``, ``plot_rank_diagnostics``, ``plot_regression``: ``regression_curve`` and
 ``study_points``); plots of analyses that need more than one fit take their table only
 (``plot_nodesplit``, ``plot_dev_dev``); ``plot_leverage`` takes a fit or its ``Leverage``,
-``plot_thresholds`` a fit or its ``Thresholds``. Every plot draws into ``ax=`` when
+``plot_thresholds`` a fit or its ``Thresholds``, ``plot_confidence`` the ``Confidence`` of
+:func:`nma_bayes.cinema`. Every plot draws into ``ax=`` when
 given, else into a new figure, and returns the root matplotlib ``Figure`` (not shown, and not
 held by pyplot, so that in Jupyter a returned figure shows exactly once). Where a
 plot needs the benefit direction and is not given it, it uses the one recorded on the network
@@ -21,6 +22,7 @@ plot needs the benefit direction and is not given it, it uses the one recorded o
 """
 
 from .class_ranks import plot_class_ranks
+from .confidence import plot_confidence
 from .contribution import plot_contribution
 from .decisions import plot_prob_difference
 from .diagnostics import plot_rank_diagnostics, plot_trace
@@ -54,4 +56,5 @@ __all__ = [
     "plot_leverage",
     "plot_thresholds",
     "plot_contribution",
+    "plot_confidence",
 ]

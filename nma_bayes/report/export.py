@@ -47,6 +47,8 @@ TABLE_TITLES = {
     "q_decomposition": "Decomposition of Cochran's Q (within and between designs)",
     "evidence_summary": "Proportion of direct evidence, mean path length, minimal parallelism",
     "contribution_matrix": "Contribution of each direct comparison to each network estimate",
+    "cinema": "Confidence in the network estimates (CINeMA): six domains, numbers and rating",
+    "thresholds": "Threshold analysis: bias-adjustment thresholds, decision-invariant intervals",
 }
 
 #: The tables of the "Inconsistency and evidence" section (written by :func:`export_tables`
@@ -230,6 +232,8 @@ def export_tables(
     nodesplit: pd.DataFrame | None = None,
     design_by_treatment=None,
     evidence: bool = False,
+    cinema=None,
+    thresholds=None,
 ) -> list[Path]:
     """Write a fit's relative effects, league table and (direction known) SUCRA and decisions.
 
@@ -270,6 +274,12 @@ def export_tables(
         table; Papakonstantinou et al. 2018), with the fit's effects model and posterior median
         ``tau`` (arm-level outcomes by their normal approximation; not written where they are
         not defined, e.g. the cloglog link).
+    cinema : Confidence, optional
+        The result of :func:`nma_bayes.cinema` for this fit: written as ``cinema`` (its
+        ``to_frame()``: per comparison the numbers, the six domains and the rating).
+    thresholds : Thresholds, optional
+        The result of :func:`nma_bayes.threshold_analysis` (or ``threshold_table``): written as
+        ``thresholds`` (its ``to_frame()``; infinite thresholds as ``inf``).
 
     Returns
     -------
@@ -280,11 +290,14 @@ def export_tables(
     ------
     ModelSpecError
         If ``mcid`` is not a number ``>= 0`` or is given without a direction, or ``nodesplit``,
-        ``design_by_treatment`` or ``evidence`` is not what it should be (before anything is
-        written).
+        ``design_by_treatment``, ``evidence``, ``cinema`` or ``thresholds`` is not what it
+        should be (before anything is written).
     """
+    from .cinema_sections import check_cinema, check_thresholds
+
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format={format!r}: use one of {EXPORT_FORMATS}.")
+    cinema, thresholds = check_cinema(cinema, fit), check_thresholds(thresholds)
     tables = fit_tables(fit, lower_is_better=lower_is_better, ci_prob=ci_prob, mcid=mcid)
     if nodesplit is not None or design_by_treatment is not None or evidence is not False:
         from .inconsistency_sections import inconsistency_tables
@@ -295,6 +308,10 @@ def export_tables(
             design_by_treatment=design_by_treatment,
             evidence=check_bool(evidence, "evidence"),
         )
+    if cinema is not None:
+        tables["cinema"] = cinema.to_frame()
+    if thresholds is not None:
+        tables["thresholds"] = thresholds.to_frame()
     if format != "html":
         tables = {name: spreadsheet_safe(table) for name, table in tables.items()}
     path = Path(path)

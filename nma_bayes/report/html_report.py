@@ -6,9 +6,10 @@ and the page loads nothing else (no script, font, style sheet or image from anyw
 file is the whole report. The sections are built by :mod:`.effect_sections` (data, model,
 treatment-level results), :mod:`.class_sections` (class effects and rankings),
 :mod:`.decision_sections` (P(among the best k), cumulative ranks, P(benefit > MCID)) and
-:mod:`.checking_sections` (meta-regression, model fit, prior sensitivity) and
-:mod:`.inconsistency_sections` (node-split, design-by-treatment model, evidence flow), from the
-blocks of :mod:`.blocks` (readable tables, figures with captions).
+:mod:`.checking_sections` (meta-regression, model fit, prior sensitivity),
+:mod:`.inconsistency_sections` (node-split, design-by-treatment model, evidence flow) and
+:mod:`.cinema_sections` (CINeMA confidence ratings, threshold analysis), from the blocks of
+:mod:`.blocks` (readable tables, figures with captions).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .checking_sections import (
     regression_sections,
     sensitivity_section,
 )
+from .cinema_sections import check_cinema, check_thresholds, cinema_section, thresholds_section
 from .class_sections import class_sections
 from .decision_sections import decisions_section
 from .effect_sections import (
@@ -65,6 +67,7 @@ th{background:#f2f4f7}td:first-child,th:first-child{text-align:left}
 nav a{margin-right:1em}
 figure{margin:1em 0}figcaption{font-size:0.9em;color:#333;max-width:800px}
 img{max-width:100%}
+.nma-cinema-summary td,.nma-cinema-league td{text-align:center;white-space:nowrap}
 """
 
 #: Navigation links of the report: section id and label (sections absent from a report are
@@ -85,6 +88,8 @@ _NAV = (
     ("model-fit", "Model fit"),
     ("inconsistency", "Inconsistency and evidence"),
     ("nodesplit", "Node-split"),
+    ("cinema", "Confidence (CINeMA)"),
+    ("thresholds", "Threshold analysis"),
     ("prior-sensitivity", "Prior sensitivity"),
     ("software", "Software"),
 )
@@ -113,6 +118,8 @@ def report_html(
     sensitivity: pd.DataFrame | None = None,
     mcid: float | None = None,
     design_by_treatment=None,
+    cinema=None,
+    thresholds=None,
 ) -> str:
     """Render the report of a fit as one HTML document (see :func:`write_report`).
 
@@ -148,6 +155,14 @@ def report_html(
         the section also holds the sampling-free evidence structure of the fit: the
         decomposition of Q, the proportion of direct evidence and the contribution matrix heat
         map (arm-level outcomes by their normal approximation, which a note says).
+    cinema : Confidence, optional
+        The result of :func:`nma_bayes.cinema` for this fit: adds the section "Confidence in
+        the results (CINeMA)" with the six domains and the rating of every comparison, the
+        league table coloured by the ratings, the range of equivalence, the study-judgement
+        rule and the global test of incoherence.
+    thresholds : Thresholds, optional
+        The result of :func:`nma_bayes.threshold_analysis` (or ``threshold_table``): adds the
+        section "Threshold analysis" with the threshold forest plot and table.
 
     Returns
     -------
@@ -158,7 +173,8 @@ def report_html(
     ------
     ModelSpecError
         If ``model_fit`` is not a boolean, ``ci_prob`` is not in (0, 1), ``nodesplit``,
-        ``sensitivity`` or ``design_by_treatment`` is not what its analysis returns, or
+        ``sensitivity``, ``design_by_treatment``, ``cinema`` (or it assesses other treatments)
+        or ``thresholds`` is not what its analysis returns, or
         ``mcid`` is not a number ``>= 0`` or is given without a benefit direction (checked
         before anything is computed).
     """
@@ -172,6 +188,7 @@ def report_html(
     nodesplit, sensitivity = check_nodesplit(nodesplit), check_sensitivity(sensitivity)
     mcid = check_mcid(mcid, fit, ctx.direction)
     dbt = check_design_by_treatment(design_by_treatment)
+    cinema, thresholds = check_cinema(cinema, fit), check_thresholds(thresholds)
     checks = nodesplit is not None or dbt is not None
     if title is None:
         title = f"Network meta-analysis: {net.n_treatments} treatments, {net.n_studies} studies"
@@ -188,6 +205,8 @@ def report_html(
         heterogeneity_section(ctx),
         model_fit_section(ctx) if model_fit else "",
         inconsistency_section(ctx, nodesplit, dbt, evidence_structure(fit) if checks else None),
+        cinema_section(ctx, cinema) if cinema is not None else "",
+        thresholds_section(ctx, thresholds) if thresholds is not None else "",
         sensitivity_section(ctx, sensitivity) if sensitivity is not None else "",
         _software_section(fit),
     ]
@@ -239,6 +258,8 @@ def write_report(
     sensitivity: pd.DataFrame | None = None,
     mcid: float | None = None,
     design_by_treatment=None,
+    cinema=None,
+    thresholds=None,
 ) -> Path:
     """Write a self-describing single-file HTML report of a fit.
 
@@ -256,8 +277,10 @@ def write_report(
     and for classes P(class holds a top treatment)), ``heterogeneity``, ``model-fit`` (unless
     ``model_fit=False``), ``inconsistency`` (with ``nodesplit`` or ``design_by_treatment``: its
     sub-sections ``nodesplit``, ``design-by-treatment``, ``q-decomposition``,
-    ``direct-evidence`` and ``contribution``), ``prior-sensitivity`` (when
-    its table is given) and ``software`` (package versions, seed and engine).
+    ``direct-evidence`` and ``contribution``), ``cinema`` (with ``cinema``: CINeMA's domains
+    and ratings, the league table coloured by them), ``thresholds`` (with ``thresholds``: the
+    threshold forest plot and table), ``prior-sensitivity`` (when its table is given) and
+    ``software`` (package versions, seed and engine).
 
     Tables use words for labels, leave out empty rows, write counts as integers and other
     numbers with 3 decimals, and say above them the effect measure and the benefit direction;
@@ -289,6 +312,10 @@ def write_report(
     design_by_treatment : DesignByTreatment, optional
         The result of :func:`nma_bayes.design_by_treatment` for this network (see
         :func:`report_html`).
+    cinema : Confidence, optional
+        The result of :func:`nma_bayes.cinema` for this fit (see :func:`report_html`).
+    thresholds : Thresholds, optional
+        The result of :func:`nma_bayes.threshold_analysis` (see :func:`report_html`).
 
     Returns
     -------
@@ -305,6 +332,8 @@ def write_report(
         sensitivity=sensitivity,
         mcid=mcid,
         design_by_treatment=design_by_treatment,
+        cinema=cinema,
+        thresholds=thresholds,
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

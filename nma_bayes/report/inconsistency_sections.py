@@ -280,6 +280,7 @@ def _dbt_part(ctx: ReportContext, result) -> str:
         "treatments compared in a study) may have effects of its own, the consistency model "
         "plus inconsistency parameters omega for the design-comparisons that can be identified "
         "(see nb.design_by_treatment)." + count + _dic_sentence(fit_table)
+        + _global_sentence(getattr(result, "global_test", None))
     )
     table = result.inconsistency.reset_index(drop=True)
     shown = pd.DataFrame(
@@ -306,6 +307,17 @@ def _dbt_part(ctx: ReportContext, result) -> str:
         + frame_html(shown, relabel=False, integers=("Bulk ESS",))
     )
     return _subsection("design-by-treatment", "Design-by-treatment interaction model", body)
+
+
+def _global_sentence(test) -> str:
+    """Describe the global Wald test of all omega at 0, when the result has one."""
+    if not test:
+        return ""
+    return (
+        f" Global test of all omega = 0 (Wald, posterior mean and covariance): Q = "
+        f"{format_number(float(test['Q']))} on {int(test['df'])} df, p = "
+        f"{format_number(float(test['p_value']))}."
+    )
 
 
 def _q_part(q: QDecomposition) -> str:

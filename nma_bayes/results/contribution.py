@@ -42,7 +42,13 @@ from .evidence_flow import model_tau
 from .evidence_graph import EvidenceGraph, check_effects, contrast_network, fit_model
 from .evidence_result import ContributionMatrix
 
-__all__ = ["contribution_matrix", "ContributionMatrix", "shortest_path_row", "random_walk_row"]
+__all__ = [
+    "contribution_matrix",
+    "ContributionMatrix",
+    "shortest_path_row",
+    "random_walk_row",
+    "pool_edges",
+]
 
 #: Contribution methods: netmeta's default (shortest paths) and Davies et al.'s random walk.
 METHODS = ("shortestpath", "randomwalk")
@@ -153,6 +159,23 @@ def random_walk_row(full: np.ndarray, source: int, sink: int) -> np.ndarray:
     return np.maximum(contrib, contrib.T)
 
 
+def pool_edges(graph: EvidenceGraph, tau: float = 0.0):
+    """Return the direct comparisons, their pooled weights ``W_e`` and pooled direct estimates.
+
+    Edge ``(a, b)`` (positions, ``a < b``) pools its studies' pairwise rows with their reduced
+    weights ``w`` at ``tau`` (Rücker 2012): ``W_e = sum w`` and the estimate of ``a`` minus ``b``
+    ``sum w TE / W_e``.
+    """
+    rows = graph.pair_rows(tau)
+    edges = sorted({(a, b) for _, a, b, _, _ in rows})
+    index = {e: k for k, e in enumerate(edges)}
+    pooled, weighted = np.zeros(len(edges)), np.zeros(len(edges))  # W_e, sum w TE
+    for _, a, b, te, w in rows:
+        pooled[index[a, b]] += w
+        weighted[index[a, b]] += w * te
+    return edges, pooled, weighted / pooled
+
+
 def _aggregated_hat(graph: EvidenceGraph, tau: float):
     """Return the edges, the aggregated hat matrix (all pairs x edges) and the study shares.
 
@@ -161,12 +184,8 @@ def _aggregated_hat(graph: EvidenceGraph, tau: float):
     studies (``netcontrib(study = TRUE)``).
     """
     cov, _ = gls_solve(graph.design_matrix(), graph.weight(tau))
-    rows = graph.pair_rows(tau)
-    edges = sorted({(a, b) for _, a, b, _, _ in rows})
+    edges, pooled, _ = pool_edges(graph, tau)  # W_e
     index = {e: k for k, e in enumerate(edges)}
-    pooled = np.zeros(len(edges))  # W_e
-    for _, a, b, _, w in rows:
-        pooled[index[a, b]] += w
     share = np.zeros((len(graph.members), len(edges)))  # study x edge weights (netmeta)
     for s, a, b, _, w in graph.pair_rows(0.0):
         share[s, index[a, b]] += 1.0 / (1.0 / w + tau**2)

@@ -43,11 +43,16 @@ class DesignByTreatment:
         et al. 2002, TSD2's plug-in).
     ci_prob : float
         Interval probability.
+    global_test : dict
+        ``Q``, ``df``, ``p_value``: the Bayesian global Wald test of all ``omega`` at 0
+        (posterior mean and covariance of ``omega``; for a fixed-effect model with a vague prior,
+        netmeta's between-designs Q; :func:`~nma_bayes.analyses.design_by_treatment.global_wald`).
     """
 
     _inconsistency: pd.DataFrame = field(repr=False)
     _model_fit: pd.DataFrame = field(repr=False)
     ci_prob: float = 0.95
+    global_test: dict = field(default_factory=dict)
 
     @property
     def inconsistency(self) -> pd.DataFrame:
@@ -93,6 +98,11 @@ class DesignByTreatment:
             "DIC (design-by-treatment - consistency)": number(self.dic_difference),
             "Interval": f"{self.ci_prob:.0%} credible",
         }
+        if self.global_test:
+            g = self.global_test
+            facts["Global Wald test of omega = 0"] = (
+                f"Q = {number(g['Q'])}, df = {g['df']}, p = {number(g['p_value'])}"
+            )
         tables = "".join(
             t.to_html(index=False, escape=True, float_format=lambda v: number(v), na_rep="")
             for t in (self._model_fit, self._inconsistency)

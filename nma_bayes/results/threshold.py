@@ -8,12 +8,17 @@ the likelihood covariance of the data, so any engine's posterior (or a published
 :func:`recon_vcov` reconstructs a contrast-level likelihood covariance from a posterior covariance
 by non-negative least squares, for a contrast-level analysis when the study data are not at hand.
 
-Both mirror the R package nmathresh 0.1.6 (``nma_thresh`` with the maximal-efficacy decision rule,
-``get.int``, ``recon_vcov``; CRAN mirror ``cran/nmathresh``), and the method of
+Both mirror the R package nmathresh 0.1.6 (``nma_thresh``, ``get.int``, ``recon_vcov``; CRAN
+mirror ``cran/nmathresh``), and the method of
 
     Phillippo DM, Dias S, Ades AE, Didelez V, Welton NJ (2018). Sensitivity of treatment
     recommendations to bias in network meta-analysis. *J R Stat Soc A* 181:843-867,
     doi:10.1111/rssa.12341.
+
+The decision rules (maximal efficacy, and the MCID rules of Phillippo et al. 2019, Ann Intern Med
+170:538-546) live in :mod:`~nma_bayes.results.threshold_rules`. Sets of data points adjusted by
+one common bias (Phillippo et al. 2018; e.g. all drug trials of its social anxiety example) are
+extra influence columns ``H w``.
 
 Conventions (nmathresh's): treatments are coded ``1..K``, the basic parameters are ``d_2..d_K``
 against treatment 1, a contrast ``d_ab`` (``a < b``) is ``d_b - d_a``, and the ``K(K-1)/2``
@@ -23,15 +28,17 @@ data point's estimate: the invariant interval is ``y + [lower, upper]``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
 from ..base.errors import ModelSpecError
-from ..base.validate import check_choice, check_lower_is_better, is_real
+from ..base.validate import check_choice, check_lower_is_better, is_int, is_real
 from .threshold_result import Thresholds
+from .threshold_rules import check_mcid, decide
 
 __all__ = ["threshold_table", "recon_vcov", "Thresholds", "contrast_pairs"]
 
@@ -98,27 +105,6 @@ def _influence(post: np.ndarray, lik: np.ndarray, design, n_basic: int, fixed: b
     return np.linalg.solve(lik, b_star.T).T
 
 
-def _get_int(column: np.ndarray, others: list[int]) -> tuple[float, int | None, float, int | None]:
-    """Return nmathresh's ``get.int`` (maximal-efficacy rule, one k*) for one column of ``U_k*``.
-
-    The upper threshold is the smallest positive finite solution, the lower the largest negative
-    one; infinite at an end without a solution. ``others[i]`` is the treatment (1-based) that is
-    not k* in contrast ``i``: the new optimal treatment at a threshold. A NaN solution (contrast
-    0/0, where nmathresh stops with an error) counts as no solution.
-    """
-    finite = np.isfinite(column)
-    pos = finite & (column > 0)
-    neg = finite & (column < 0)
-    hi, hi_k, lo, lo_k = np.inf, None, -np.inf, None
-    if pos.any():
-        hi = float(column[pos].min())
-        hi_k = others[int(np.flatnonzero(column == hi)[0])]
-    if neg.any():
-        lo = float(column[neg].max())
-        lo_k = others[int(np.flatnonzero(column == lo)[0])]
-    return lo, lo_k, hi, hi_k
-
-
 def _labels(values, n: int, name: str) -> list | None:
     if values is None:
         return None
@@ -167,6 +153,70 @@ def _checked_inputs(mean_d, post_cov, lik_cov, design, nmatype):
     return mean, post, lik, design, fixed
 
 
+_MEMBERS = Sequence | np.ndarray | set | frozenset  # what a set's data points may come as
+
+
+def _checked_sets(sets, n_data: int) -> list[tuple[str, tuple[int, ...]]]:
+    """Validate ``sets``: names (non-empty strings) to distinct 1-based data point numbers."""
+    if sets is None:
+        return []
+    if not isinstance(sets, Mapping):
+        raise _bad(f"sets must be a dict of name to data point numbers, got {type(sets).__name__}.")
+    out = []
+    for name, members in sets.items():
+        if not isinstance(name, str) or not name.strip() or re.fullmatch(r"dp\d+", name):
+            # "dp<m>" labels the data points' columns of ukstar_frame()
+            raise _bad(f"a set's name must be a non-empty string, not 'dp<number>': {name!r}.")
+        if isinstance(members, str | bytes) or not isinstance(members, _MEMBERS):
+            raise _bad(f"set {name!r} must be a sequence of data point numbers, got {members!r}.")
+        members = sorted(members) if isinstance(members, set | frozenset) else list(members)
+        if not members or not all(is_int(m) and 1 <= m <= n_data for m in members):
+            raise _bad(f"set {name!r} must hold data point numbers 1..{n_data} (1-based "
+                       f"integers), got {members!r}.")  # fmt: skip
+        if len(set(members)) != len(members):
+            raise _bad(f"set {name!r} repeats a data point: {members!r}.")
+        out.append((name, tuple(int(m) for m in members)))
+    return out
+
+
+def _new_label(new, names: list):
+    """Name a new decision: one treatment, or ``"A, B"`` for a set (``"none"`` if empty)."""
+    if new is None or not isinstance(new, tuple):
+        return None if new is None else names[new - 1]
+    return ", ".join(str(names[k - 1]) for k in new) or "none"
+
+
+def _table(decision, point_labels, set_list, y_arr, lik, names) -> pd.DataFrame:
+    """One row per data point, then one per set adjusted by a common bias."""
+    studies, contrasts = point_labels
+    n_data = lik.shape[0]
+    records = []
+    for m, (lo, lo_k, hi, hi_k) in enumerate(decision.ends):
+        point = m < n_data
+        name, members = (None, ()) if point else set_list[m - n_data]
+        records.append({
+            "data_point": m + 1 if point else None,
+            "study": name if not point else None if studies is None else studies[m],
+            "contrast": (f"common bias ({len(members)} data points)" if not point
+                         else None if contrasts is None else contrasts[m]),
+            "y": np.nan if y_arr is None or not point else y_arr[m],
+            "threshold_lower": lo,
+            "threshold_upper": hi,
+            "new_optimal_lower": _new_label(lo_k, names),
+            "new_optimal_upper": _new_label(hi_k, names),
+        })  # fmt: skip
+    table = pd.DataFrame.from_records(records)
+    objects = ["study", "contrast", "new_optimal_lower", "new_optimal_upper"]
+    for col in objects + (["data_point"] if set_list else []):
+        # Treatment codes stay integers (or names), None where infinite: not float NaN.
+        table[col] = pd.Series([r[col] for r in records], dtype=object)
+    table["invariant_lower"] = table["y"] + table["threshold_lower"]
+    table["invariant_upper"] = table["y"] + table["threshold_upper"]
+    # the data point's likelihood SE (inf: no information); none for a set
+    table["se"] = np.r_[np.sqrt(np.diag(lik)), np.full(len(set_list), np.nan)]
+    return table
+
+
 def threshold_table(
     mean_d,
     post_cov,
@@ -179,19 +229,23 @@ def threshold_table(
     y=None,
     studies: Sequence | None = None,
     contrasts: Sequence | None = None,
+    mcid: float = 0.0,
+    mcid_type: str = "decision",
+    sets: Mapping[str, Sequence[int]] | None = None,
 ) -> Thresholds:
     """Bias-adjustment thresholds and invariant intervals of every data point.
 
-    nmathresh 0.1.6 ``nma_thresh`` with the maximal-efficacy decision rule (``mcid = 0``,
-    ``trt.rank = 1``, all treatments; ``opt.max = not lower_is_better``), following Phillippo
-    et al. (2018, J R Stat Soc A 181:843-867, sections 2-3). With ``D`` the contrasts of the
-    basic parameters, ``H`` the influence matrix and ``k*`` the optimal treatment, the threshold
-    solutions are ``U[ab, m] = -E(d_ab) / (D H)[ab, m]`` (the adjustment of data point ``m`` at
-    which ``E(d_ab)`` reaches 0); only contrasts with ``k*`` matter (``U_k*``). A data point's
-    upper threshold is the smallest positive solution of its column, the lower the largest
-    negative one (infinite where there is none). For a multi-arm study each data point is
-    adjusted alone (nmathresh's per-data-point thresholds; its 2-D ``thresh_2d`` lines are
-    ``U_k*``'s columns).
+    nmathresh 0.1.6 ``nma_thresh`` (``trt.rank = 1``, all treatments; ``opt.max = not
+    lower_is_better``), following Phillippo et al. (2018, J R Stat Soc A 181:843-867, sections
+    2-3). With ``D`` the contrasts of the basic parameters, ``H`` the influence matrix and ``k*``
+    the optimal treatment, the maximal-efficacy threshold solutions (``mcid = 0``) are
+    ``U[ab, m] = -E(d_ab) / (D H)[ab, m]`` (the adjustment of data point ``m`` at which
+    ``E(d_ab)`` reaches 0); only contrasts with ``k*`` matter (``U_k*``). A data point's upper
+    threshold is the smallest positive solution of its column, the lower the largest negative one
+    (infinite where there is none). For a multi-arm study each data point is adjusted alone
+    (nmathresh's per-data-point thresholds; its 2-D ``thresh_2d`` lines are ``U_k*``'s columns).
+    With ``mcid > 0`` the decision rule is Phillippo et al. (2019)'s (see ``mcid_type`` and
+    :mod:`nma_bayes.results.threshold_rules`).
 
     Parameters
     ----------
@@ -215,19 +269,37 @@ def threshold_table(
         The data points' estimates; with them the table holds the invariant intervals.
     studies, contrasts : sequence, optional
         Labels of the data points for the table (contrasts are read off a simple ``design`` row).
+    mcid : float
+        Minimal clinically important difference ``epsilon >= 0`` (nmathresh ``mcid``); 0 is the
+        maximal-efficacy rule.
+    mcid_type : {"decision", "change"}
+        nmathresh's ``mcid.type``. ``"decision"`` (``mcid > 0``): the optimal *set* holds every
+        treatment better than treatment 1 by at least ``mcid`` and within ``mcid`` of the best
+        (Phillippo et al. 2019); its thresholds are computed exactly, ``kstar`` is a tuple and a
+        new decision is the new set, ``"A, B"`` (``"none"`` if empty). ``"change"``: maximal
+        efficacy, but the decision changes only when an alternative beats ``k*`` by at least
+        ``mcid``: ``U = (-E(d_ab) - sign(E(d_ab)) mcid) / (D H)``.
+    sets : dict of str to sequence of int, optional
+        Sets of data points (1-based numbers) adjusted together by one common bias (Phillippo et
+        al. 2018): each adds a row at the end of the table, with influence column
+        ``H w`` (``w`` the set's 0/1 indicator), ``data_point`` None, ``study`` the set's name,
+        ``contrast`` ``"common bias (n data points)"`` and ``y`` NaN.
 
     Returns
     -------
     Thresholds
-        ``kstar``, ``H``, ``U``, ``Ukstar`` and the per-data-point table (``to_frame()``).
+        ``kstar``, ``H``, ``U``, ``Ukstar`` (one column per table row) and the table
+        (``to_frame()``).
 
     Raises
     ------
     ModelSpecError
-        (rule ``bad-option``) If shapes disagree, a covariance is not symmetric, ``nmatype`` is
-        not ``"fixed"``/``"random"`` or a label list has the wrong length.
+        (rule ``bad-option``) If shapes disagree, a covariance is not symmetric, ``nmatype`` or
+        ``mcid_type`` is not one of its choices, ``mcid`` is not a finite number >= 0, a label
+        list has the wrong length or a set is empty or names data points that do not exist.
     """
     lower_is_better = check_lower_is_better(lower_is_better)
+    mcid, mcid_type = check_mcid(mcid, mcid_type)
     mean, post, lik, design, fixed = _checked_inputs(mean_d, post_cov, lik_cov, design, nmatype)
     n_basic, n_data = mean.size, lik.shape[0]
     names = _labels(treatments, n_basic + 1, "treatments") or list(range(1, n_basic + 2))
@@ -238,52 +310,36 @@ def threshold_table(
     contrasts = _labels(contrasts, n_data, "contrasts")
     if contrasts is None and fixed:
         contrasts = [_row_label(row, names) for row in design]
+    set_list = _checked_sets(sets, n_data)
 
     pairs = contrast_pairs(n_basic + 1)
     d_mat = _contrast_matrix(pairs, n_basic)
-    contr = d_mat @ mean
     h_mat = _influence(post, lik, design, n_basic, fixed)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # As R: 1 / 0 is +-Inf (no threshold), and -0 * Inf is NaN (treated as none).
-        u_mat = (1.0 / (d_mat @ h_mat)) * (-contr)[:, None]
-    # k*: R's order(c(0, mean), decreasing = opt.max)[1], the first on ties.
-    effects = np.concatenate([[0.0], mean])
-    kstar = int(np.argmin(effects) if lower_is_better else np.argmax(effects)) + 1
-    rows = [i for i, (a, b) in enumerate(pairs) if (a == kstar) != (b == kstar)]
-    ukstar = u_mat[rows]
-    kstar_pairs = [pairs[i] for i in rows]
-    others = [b if a == kstar else a for a, b in kstar_pairs]
-    records = []
-    for m in range(n_data):
-        lo, lo_k, hi, hi_k = _get_int(ukstar[:, m], others)
-        records.append({
-            "data_point": m + 1,
-            "study": None if studies is None else studies[m],
-            "contrast": None if contrasts is None else contrasts[m],
-            "y": np.nan if y_arr is None else y_arr[m],
-            "threshold_lower": lo,
-            "threshold_upper": hi,
-            "new_optimal_lower": None if lo_k is None else names[lo_k - 1],
-            "new_optimal_upper": None if hi_k is None else names[hi_k - 1],
-        })  # fmt: skip
-    table = pd.DataFrame.from_records(records)
-    for col in ("study", "contrast", "new_optimal_lower", "new_optimal_upper"):
-        # Treatment codes stay integers (or names), None where infinite: not float NaN.
-        table[col] = pd.Series([r[col] for r in records], dtype=object)
-    table["invariant_lower"] = table["y"] + table["threshold_lower"]
-    table["invariant_upper"] = table["y"] + table["threshold_upper"]
-    table["se"] = np.sqrt(np.diag(lik))  # the data point's likelihood SE (inf: no information)
+    indicator = np.zeros((n_data, len(set_list)))
+    for j, (_, members) in enumerate(set_list):
+        indicator[np.array(members) - 1, j] = 1.0
+    # A common bias b added to every data point of a set moves E(d) by b H w.
+    h_all = np.hstack([h_mat, h_mat @ indicator])
+    decision = decide(mean, d_mat, pairs, h_all, lower_is_better=lower_is_better, mcid=mcid,
+                      mcid_type=mcid_type)  # fmt: skip
+    table = _table(decision, (studies, contrasts), set_list, y_arr, lik, names)
+    kstar = decision.kstar
     return Thresholds(
         table=table,
-        H=h_mat,
-        U=u_mat,
-        Ukstar=ukstar,
+        H=h_all,
+        U=decision.U,
+        Ukstar=decision.U[decision.rows],
         contrasts=tuple((names[a - 1], names[b - 1]) for a, b in pairs),
-        ukstar_contrasts=tuple((names[a - 1], names[b - 1]) for a, b in kstar_pairs),
-        kstar=names[kstar - 1],
+        ukstar_contrasts=tuple(
+            (names[pairs[i][0] - 1], names[pairs[i][1] - 1]) for i in decision.rows
+        ),
+        kstar=tuple(names[k - 1] for k in kstar) if isinstance(kstar, tuple) else names[kstar - 1],
         treatments=tuple(names),
         nmatype="fixed" if fixed else "random",
         lower_is_better=lower_is_better,
+        mcid=mcid,
+        mcid_type=mcid_type,
+        sets=tuple(set_list),
     )
 
 

@@ -16,6 +16,7 @@ from scipy.stats import binom, binomtest
 import nma_bayes as nb
 from nma_bayes.analyses.calibration_dbt import dbt_calibration
 from nma_bayes.data.transforms import design_by_treatment_network
+from nma_bayes.models.priors import Normal
 from nma_bayes.results.q_decomposition import decompose_q
 
 MEDIAN_MCSE = np.sqrt(np.pi / 2)  # MCSE of a median / MCSE of a mean, normal posterior
@@ -137,3 +138,21 @@ def test_refusals_before_any_fit(monkeypatch):
     with pytest.raises(nb.ModelSpecError, match="exact engine"):
         nb.design_by_treatment(nb.datasets.load_dataset("smoking", "arms"),
                                likelihood="binomial", engine="exact")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["parkinsons", "senn2013"])
+def test_global_wald_test_is_the_between_designs_q_for_fixed_effects(name):
+    """Fixed effects, vague prior (sd 1e4): the posterior of omega is its GLS sampling
+    distribution, so the Bayesian Wald statistic is the between-designs Q (exact engine: no
+    Monte Carlo error; the prior's precision 1e-8 moves Q by ~1e-8 relative)."""
+    data = nb.datasets.load_dataset(name)
+    result = nb.design_by_treatment(
+        data, reference=NETMETA[name], effects="fixed", engine="exact", prior_d=Normal(0, 1e4),
+        random_seed=3,
+    )
+    net = nb.Network.from_contrasts(data, reference=NETMETA[name])
+    between = decompose_q(net).summary().set_index("part").loc["Between designs"]
+    g = result.global_test
+    assert g["df"] == int(between["df"])
+    assert g["Q"] == pytest.approx(between["Q"], rel=1e-6)
+    assert g["p_value"] == pytest.approx(between["p_value"], rel=1e-5)

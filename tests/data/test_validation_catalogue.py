@@ -159,6 +159,10 @@ CASES = {
         lambda: fit(contrasts(g=["a", "b", "a"], **{"g[b]": [0.0, 1.0, 2.0]}), covariates=["g", "g[b]"]),
         E.InvalidValueError, r"term 'g\[b\]' from 'g' \(categorical\) and 'g\[b\]' \(numeric\).*Rename.*'g_b'",
     ),
+    "study-judgements": (
+        lambda: nb.cinema(fit(contrasts(), engine="exact"), rob={"s1": 1, "s2": "H"}, indirectness={"s1": 1, "s2": 1, "s3": 1}, mcid=0.3),
+        E.InvalidValueError, r"rob=: no judgement for 1 studies: 's3'.*exactly one of 1/2/3",
+    ),
     "exposure-too-large": (
         lambda: fit(set_value(events().rename(columns={"n": "exposure"}), 1, "exposure", 2e15), likelihood="poisson"),
         E.InvalidValueError, r"'exposure' \(exposure or follow-up time per arm\) must be at most 1e\+15.*row 1: 2e\+15",

@@ -45,6 +45,12 @@ def nodesplit_table() -> pd.DataFrame:
     return pd.DataFrame([row, {**row, "treatment": "C"}])
 
 
+def confidence(fit):
+    studies = fit.network.studies
+    return nb.cinema(fit, rob=dict.fromkeys(studies, 2), indirectness=dict.fromkeys(studies, 1),
+                     mcid=0.3)  # fmt: skip
+
+
 def dev_dev_table() -> pd.DataFrame:
     return pd.DataFrame({"study": ["s1", "s2", "s3"], "resdev_1": [1.0, 2.0, 0.5],
                          "resdev_2": [1.2, 1.5, 0.7]})  # fmt: skip
@@ -77,6 +83,7 @@ CALLS = {
         f["fit"], order=["cau", "wlc", "ind", "grp", "tel", "ush", "gsh"]
     ),
     "plot_thresholds": lambda f: plots.plot_thresholds(f["fit"], lower_is_better=True),
+    "plot_confidence": lambda f: plots.plot_confidence(confidence(f["fit"]), kind="forest"),
     "plot_trace": lambda f: plots.plot_trace(f["fit"]),
     "plot_rank_diagnostics": lambda f: plots.plot_rank_diagnostics(f["fit"]),
     "plot_regression": lambda f: plots.plot_regression(f["regression_fit"], "year"),

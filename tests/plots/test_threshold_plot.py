@@ -50,3 +50,25 @@ def test_bad_sources_are_refused(result):
         nb.plot_thresholds(result.to_frame())
     with pytest.raises(nb.ModelSpecError, match="computed result"):
         nb.plot_thresholds(result, lower_is_better=False)
+
+
+def test_common_bias_rows_and_optimal_sets_are_drawn():
+    fit = nb.fit_network(nb.datasets.load_dataset("parkinsons"), reference="Placebo",
+                         engine="exact", effects="fixed", random_seed=1)  # fmt: skip
+    brunt = ["Brunt 2002, Group A", "Brunt 2002, Group B"]
+    result = nb.threshold_analysis(fit, lower_is_better=True, mcid=0.5, sets={"Brunt": brunt})
+    table = result.to_frame()
+    fig = nb.plot_thresholds(result)
+    ax = fig.axes[0]
+    assert len(_by_gid(ax, "threshold-invariant")) == len(table) == 9
+    assert len(_by_gid(ax, "threshold-ci")) == 8  # data points only
+    (origin,) = _by_gid(ax, "threshold-set")
+    np.testing.assert_allclose(origin.get_offsets(), [[0.0, 0.0]])  # the last row, at 0
+    bar = _by_gid(ax, "threshold-invariant")[-1]  # the set's row, at the bottom
+    assert bar.get_y() == pytest.approx(-0.3)
+    set_row = table.iloc[-1]
+    np.testing.assert_allclose(bar.get_x(), max(set_row["threshold_lower"], ax.get_xlim()[0]))
+    assert ax.get_yticklabels()[-1].get_text() == "Brunt: common bias (2 data points)"
+    labels = {t.get_text().strip("\u2190\u2192 ") for t in _by_gid(ax, "threshold-label")}
+    assert str(set_row["new_optimal_upper"]) in labels and "," in " ".join(labels)
+    assert "optimal set Pramipexole" in ax.get_title()

@@ -6,17 +6,13 @@ that the listeners would have caught them. Skipped where Chromium or playwright 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from report_browser import CHROMIUM, open_report
 
 import nma_bayes as nb
 from nma_bayes.report.html_report import write_report
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
-)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium executable on PATH")
 
 #: Hostile names: if escaping failed, a script would run (a dialog or a console message).
@@ -47,25 +43,10 @@ def report_path(tmp_path_factory):
 
 def _open(path):
     """Load ``path`` in Chromium; return what the page did: requests, console, errors, images."""
-    seen = {"requests": [], "console": [], "errors": [], "dialogs": []}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: seen["requests"].append(r.url))
-            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
-            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-            page.goto(path.as_uri(), wait_until="load")
-            page.wait_for_load_state("networkidle")
-            seen["images"] = page.evaluate(
-                "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
-            )
-            seen["captions"] = page.evaluate("document.querySelectorAll('figcaption').length")
-            seen["title"] = page.title()
-        finally:
-            browser.close()
-    return seen
+    return open_report(path, {
+        "images": "Array.from(document.images).map(i => [i.complete, i.naturalWidth])",
+        "captions": "document.querySelectorAll('figcaption').length",
+    })  # fmt: skip
 
 
 def test_report_loads_nothing_else_and_logs_no_error(report_path, tmp_path):

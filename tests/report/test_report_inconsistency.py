@@ -7,12 +7,12 @@ design-by-treatment result, the frequentist evidence structure of the fit's netw
 from __future__ import annotations
 
 import base64
-import shutil
 import types
 
 import numpy as np
 import pandas as pd
 import pytest
+from report_browser import CHROMIUM, assert_quiet, open_report
 from report_parsing import fmt, parse
 
 import nma_bayes as nb
@@ -98,6 +98,8 @@ def test_design_by_treatment_subsection_equals_the_result(report, dbt):
     text = report.sections["design-by-treatment"].all_text
     assert f"consistency model: {fmt(diff)}" in text
     assert f"{dbt.n_parameters} inconsistency parameters" in text
+    g = dbt.global_test
+    assert f"Q = {fmt(g['Q'])} on {g['df']} df, p = {fmt(g['p_value'])}" in text
 
 
 def test_evidence_subsections_equal_the_frequentist_results(report, fit):
@@ -246,12 +248,10 @@ def test_hostile_names_in_exports_are_spreadsheet_safe(tmp_path):
 
 
 # ----------------------------------------------------------------------------- browser
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium executable on PATH")
 def test_report_in_headless_chromium(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     df = _data({"Pramipexole": HOSTILE})
     fit = nb.fit_network(df, reference="Placebo", engine="exact", random_seed=1)
     split = nb.nodesplit(df, reference="Placebo", random_seed=1)
@@ -259,32 +259,16 @@ def test_report_in_headless_chromium(tmp_path):
     path = write_report(fit, tmp_path / "report.html", nodesplit=split, design_by_treatment=dbt)
     html = path.read_text(encoding="utf-8")
     assert HOSTILE not in html and "&lt;script&gt;" in html
-    seen = {"requests": [], "console": [], "errors": [], "dialogs": []}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: seen["requests"].append(r.url))
-            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
-            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-            page.goto(path.as_uri(), wait_until="load")
-            page.wait_for_load_state("networkidle")
-            images = page.evaluate(
-                "Array.from(document.querySelectorAll('#inconsistency img'))"
-                ".map(i => [i.alt, i.complete, i.naturalWidth])"
-            )
-            headings = page.evaluate(
-                "Array.from(document.querySelectorAll('#inconsistency h3')).map(h => h.innerText)"
-            )
-            cells = page.evaluate(
-                "Array.from(document.querySelectorAll('#direct-evidence td')).map(c => c.innerText)"
-            )
-        finally:
-            browser.close()
-    others = [r for r in seen["requests"] if r != path.as_uri() and not r.startswith("data:")]
-    assert others == [] and seen["errors"] == [] and seen["dialogs"] == []
-    assert [m for m in seen["console"] if m[0] == "error"] == []
+    seen = open_report(path, {
+        "images": "Array.from(document.querySelectorAll('#inconsistency img'))"
+                  ".map(i => [i.alt, i.complete, i.naturalWidth])",
+        "headings": "Array.from(document.querySelectorAll('#inconsistency h3'))"
+                    ".map(h => h.innerText)",
+        "cells": "Array.from(document.querySelectorAll('#direct-evidence td'))"
+                 ".map(c => c.innerText)",
+    })  # fmt: skip
+    assert_quiet(seen, path)
+    images, headings, cells = seen["images"], seen["headings"], seen["cells"]
     assert [(alt, ok, w > 100) for alt, ok, w in images] == [
         ("node-split plot", True, True), ("contribution matrix", True, True)]  # fmt: skip
     assert len(headings) == len(SUBSECTIONS) and headings[0].startswith("Node-splitting")

@@ -273,6 +273,8 @@ def test_interface_of_report_write_report_and_to_report():
         "sensitivity": None,
         "mcid": None,
         "design_by_treatment": None,
+        "cinema": None,
+        "thresholds": None,
     }
     for function, positional in (
         (report_html, ["fit"]),

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nma_bayes as nb
-from nma_bayes.results.threshold_fit import posterior_moments
+from nma_bayes.results.threshold_fit import contrast_level_data, posterior_moments
 
 KW = dict(reference="Placebo", effects="fixed", prior_d=nb.Normal(0, 10), random_seed=1)
 
@@ -92,3 +92,157 @@ def test_refusals(parkinsons):
         nb.threshold_analysis(plain)
     assert info.value.rule == "bad-option"
     assert nb.threshold_analysis(plain, lower_is_better=True).kstar in net.treatments
+
+
+def _refit_means(net) -> np.ndarray:
+    """Posterior means of d (network order) of the exact fixed-effect refit."""
+    return posterior_moments(nb.fit_network(net, engine="exact", **KW))[0]
+
+
+def _shift_studies(net, studies, shift: float):
+    """The network with every contrast of the given studies moved by ``shift``."""
+    y = net.y.copy()
+    for study in studies:
+        i = net.studies.index(study)
+        y[i, np.asarray(net.mask[i], dtype=bool)] += shift
+    return replace(net, y=y)
+
+
+def test_common_bias_sets_equal_brute_force_refits(parkinsons):
+    net, fit = parkinsons
+    sets = {"Brunt": ["Brunt 2002, Group A", "Brunt 2002, Group B"],
+            "Guttman + Lieberman 1997": ["Guttman 1997", "Lieberman 1997"]}  # fmt: skip
+    table = nb.threshold_analysis(fit, sets=sets).to_frame()
+    assert len(table) == 10 and table["data_point"].iloc[8:].isna().all()
+    assert table["contrast"].iloc[9] == "common bias (3 data points)"
+    kstar, checked = _optimal(net), 0
+    for row in table.iloc[8:].itertuples():
+        for end in ("lower", "upper"):
+            t = getattr(row, f"threshold_{end}")
+            if not np.isfinite(t):
+                continue
+            assert _optimal(_shift_studies(net, sets[row.study], (1 - 1e-4) * t)) == kstar
+            new = _optimal(_shift_studies(net, sets[row.study], (1 + 1e-4) * t))
+            assert new == getattr(row, f"new_optimal_{end}") != kstar, (row.study, end)
+            checked += 1
+    assert checked >= 3
+
+
+def test_mcid_decision_equals_brute_force_refits(parkinsons):
+    """The optimal set of refits just inside / beyond every threshold (Phillippo et al. 2019)."""
+    net, fit = parkinsons
+    mcid, names = 0.5, [net.reference, *net.non_reference]
+
+    def optimal_set(mean):  # lower is better: beats placebo by mcid, within mcid of the best
+        effects = np.r_[0.0, mean]
+        keep = (effects <= -mcid) & (effects - effects.min() <= mcid)
+        return ", ".join(n for n, k in zip(names, keep, strict=True) if k) or "none"
+
+    gershanik = ["Gershanik 1994a", "Gershanik 1994b"]
+    res = nb.threshold_analysis(fit, mcid=mcid, sets={"Gershanik": gershanik})
+    base = optimal_set(_refit_means(net))
+    assert ", ".join(res.kstar) == base
+    checked = 0
+    for row in res.to_frame().itertuples():
+        studies = gershanik if row.data_point is None else None
+        for end in ("lower", "upper"):
+            t = getattr(row, f"threshold_{end}")
+            if not np.isfinite(t) or abs(t) > 50:
+                continue
+            for factor, same in ((1 - 1e-4, True), (1 + 1e-4, False)):
+                moved = (_shift_studies(net, studies, factor * t) if studies
+                         else _moved(net, row.study, row.contrast, factor * t))  # fmt: skip
+                new = optimal_set(_refit_means(moved))
+                assert (new == base) if same else (new == getattr(row, f"new_optimal_{end}"))
+            checked += 1
+    assert checked >= 8
+
+
+def test_contrast_level_aggregated_likelihood_is_exact(parkinsons):
+    """Pooled direct estimates with reduced weights give the fit's exact posterior (FE)."""
+    net, fit = parkinsons
+    data = contrast_level_data(net)
+    assert data.labels == [
+        "Bromocriptine vs Placebo",
+        "Pramipexole vs Placebo",
+        "Ropinirole vs Placebo",
+        "Cabergoline vs Bromocriptine",
+        "Pramipexole vs Bromocriptine",
+        "Ropinirole vs Bromocriptine",
+    ]
+    assert data.studies[1] == "Lieberman 1997; Guttman 1997"
+    precision = data.design.T @ (data.design / data.variances[:, None]) + np.eye(4) / 10**2
+    cov = np.linalg.inv(precision)
+    mean = cov @ data.design.T @ (data.y / data.variances)  # prior mean 0
+    exact_mean, exact_cov = posterior_moments(fit)
+    np.testing.assert_allclose(mean, exact_mean, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(cov, exact_cov, atol=1e-8, rtol=0)
+
+
+def _shift_edge(net, label: str, shift: float):
+    """Every study contrast of a direct comparison "b vs a" moved by ``shift`` (two-arm studies)."""
+    b, a = label.split(" vs ")
+    y = net.y.copy()
+    for i in range(net.n_studies):
+        trts = {net.treatments[net.base[i]], *(net.treatments[t] for t in net.arm[i][net.mask[i]])}
+        if trts != {a, b}:
+            continue
+        arm = net.treatments[net.arm[i, 0]]
+        y[i, 0] += shift if arm == b else -shift  # the contrast is arm vs base
+    return replace(net, y=y)
+
+
+def test_contrast_level_thresholds_equal_brute_force_refits(parkinsons):
+    net, fit = parkinsons
+    common = ["Bromocriptine vs Cabergoline", "Ropinirole vs Bromocriptine"]  # either orientation
+    res = nb.threshold_analysis(fit, level="contrast", sets={"vs Bromocriptine": common})
+    table = res.to_frame()
+    assert len(table) == 7 and table["study"].iloc[-1] == "vs Bromocriptine"
+    kstar, checked = _optimal(net), 0
+    two_arm = ["Ropinirole vs Placebo", "Cabergoline vs Bromocriptine",
+               "Ropinirole vs Bromocriptine"]  # fmt: skip
+    for row in table.itertuples():
+        if row.contrast not in two_arm and row.data_point is not None:
+            continue
+        for end in ("lower", "upper"):
+            t = getattr(row, f"threshold_{end}")
+            if not np.isfinite(t):
+                continue
+
+            def moved(shift, row=row):
+                if row.data_point is not None:
+                    return _shift_edge(net, row.contrast, shift)
+                return _shift_edge(_shift_edge(net, two_arm[1], shift), two_arm[2], shift)
+
+            assert _optimal(moved((1 - 1e-4) * t)) == kstar
+            new = _optimal(moved((1 + 1e-4) * t))
+            assert new == getattr(row, f"new_optimal_{end}") != kstar, (row.contrast, end)
+            checked += 1
+    assert checked >= 7
+
+
+def test_contrast_level_random_effects_uses_the_posterior_median_tau(parkinsons):
+    net, _ = parkinsons
+    fit = nb.fit_network(net, engine="exact", reference="Placebo", random_seed=1)
+    res = nb.threshold_analysis(fit, level="contrast")
+    tau = float(fit.heterogeneity().loc["tau", "median"])
+    data = contrast_level_data(net, tau=tau)
+    np.testing.assert_allclose(res.to_frame()["se"] ** 2, data.variances, rtol=1e-12)
+    assert (data.variances > contrast_level_data(net).variances).all()
+    np.testing.assert_allclose(res.to_frame()["y"], data.y, rtol=1e-12)
+
+
+def test_level_and_set_refusals(parkinsons):
+    _, fit = parkinsons
+    for kwargs, match in (
+        ({"level": "arm"}, "level"),
+        ({"sets": {"x": ["Foo", "Guttman 1997"]}}, "unknown studies 'Foo'"),
+        ({"sets": {"x": "Guttman 1997"}}, "list of study names"),
+        ({"sets": ["Guttman 1997"]}, "dict"),
+        ({"level": "contrast", "sets": {"x": ["Guttman 1997"]}}, "unknown comparisons"),
+        ({"mcid": -1.0}, "mcid"),
+        ({"mcid_type": "set"}, "mcid_type"),
+    ):
+        with pytest.raises(nb.ModelSpecError, match=match) as info:
+            nb.threshold_analysis(fit, **kwargs)
+        assert info.value.rule == "bad-option"
