@@ -43,6 +43,7 @@ Usage::
     python benchmarks/bench_arm_vs_jags.py --quick               # no repeats
     python benchmarks/bench_arm_vs_jags.py --check-only          # the JAGS reference check
     python benchmarks/bench_arm_vs_jags.py --skip-ours --networks diabetes
+    python benchmarks/bench_arm_vs_jags.py --quick --skip-check --engine laplace
 """
 
 from __future__ import annotations
@@ -466,6 +467,7 @@ def fit_config(case: ArmCase, args, *, seed: int, draws: int) -> dict:
         draws=draws,
         tune=args.tune,
         chains=args.chains,
+        engine=args.engine,
     )
     for col in case.columns():
         kwargs[COLUMN_KEYWORDS[col]] = col
@@ -634,6 +636,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tune", type=int, default=1000, help="nma_bayes warm-up draws/chain")
     parser.add_argument("--chains", type=int, default=4, help="chains (both samplers)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engine", default="pymc", choices=("pymc", "laplace"),
+                        help="nma_bayes engine (laplace: no MCMC; tune is unused)")
     parser.add_argument("--repeats", type=int, default=None, help="warm fits (default 3)")
     parser.add_argument("--cold-repeats", type=int, default=None, help="fresh processes (3)")
     parser.add_argument("--jags-repeats", type=int, default=None, help="timed Rscript runs (3)")

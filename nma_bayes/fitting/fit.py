@@ -24,6 +24,7 @@ from ..data.network import Network, data_options
 from ..data.outcomes import check_likelihood
 from ..data.transforms import ume_network
 from ..engines.exact import exact_posterior
+from ..engines.laplace import check_laplace, laplace_posterior
 from ..engines.nuts import SamplerSettings, sample_posterior, use_collapsed
 from ..models.classes import ClassStructure, normalise_class_sd
 from ..models.likelihood import ContrastData
@@ -44,7 +45,7 @@ from .network_fit import NetworkFit
 __all__ = ["fit_network", "as_network", "check_fit_options", "detect_format", "ENGINES"]
 
 #: Inference engines: MCMC on the PyMC model (default) or the exact quadrature engine.
-ENGINES = ("pymc", "exact")
+ENGINES = ("pymc", "exact", "laplace")
 
 
 def fit_network(
@@ -147,11 +148,16 @@ def fit_network(
         ``fit.seed``.
     draws, tune, chains, cores : int
         Sampler settings (per chain); ``cores=None`` runs ``min(chains, cpu_count)`` in parallel.
-    engine : {"pymc", "exact"}
+    engine : {"pymc", "exact", "laplace"}
         ``"pymc"`` (default): MCMC on the PyMC model. ``"exact"``: the exact posterior of the
         normal-likelihood model by quadrature over ``tau`` and Gaussian ``d | tau``
         (:mod:`nma_bayes.engines.exact`): summaries without Monte Carlo error and ``chains x draws``
-        independent draws, in a fraction of a second.
+        independent draws, in a fraction of a second. ``"laplace"``: arm-level outcome networks
+        (binomial, Poisson, normal arms; no classes or covariates): nested Laplace over ``tau``
+        corrected by Pareto-smoothed importance sampling against the exact posterior
+        (:mod:`nma_bayes.engines.laplace`); ``chains x draws`` independent draws, and an error
+        instead of an answer when the Pareto ``k`` says the approximation does not cover the
+        posterior.
     sampler : {"nutpie", "pymc"}
         NUTS implementation of the PyMC engine. ``"nutpie"`` compiles a model once per structure
         and reuses it.
@@ -214,7 +220,7 @@ def fit_network(
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
     _check_regression_options(network, given)
-    check_engine(network, engine)
+    check_engine(network, engine, spec)
     if consistency == "ume":
         network = ume_network(network)
     # built once, validated before any sampling, and handed to whichever engine runs
@@ -239,8 +245,10 @@ def fit_network(
     return fit
 
 
-def check_engine(network, engine: str) -> None:
-    """Refuse the exact engine for a network with arm-level outcome studies (before any fit)."""
+def check_engine(network, engine: str, spec: ModelSpec | None = None) -> None:
+    """Refuse an engine for a network it does not cover (before any fit)."""
+    if engine == "laplace":
+        check_laplace(network, spec)
     if engine == "exact" and network.outcome.any():
         raise ModelSpecError(
             f"The exact engine covers normal likelihoods only; this network has arm-level "
@@ -304,6 +312,9 @@ def _run_engine(
     engine, network, spec, settings, seed, *, arrays, classes, regression
 ) -> NetworkFit:
     """Compute the posterior with ``engine`` and wrap it in a :class:`NetworkFit`."""
+    if engine == "laplace":
+        idata = laplace_posterior(network, spec, settings.chains, settings.draws, seed)
+        return NetworkFit(network, spec, idata, settings, seed, data=arrays, regression=regression)
     if engine == "exact":
         exact = exact_posterior(network, spec, data=arrays, regression=regression)
         idata = exact.to_datatree(settings.chains, settings.draws, seed)

@@ -59,7 +59,8 @@ class Posterior:
         regression: RegressionDesign | None = None,
     ):
         self.network, self.spec, self.idata = network, spec, idata
-        self.engine = "exact" if exact is not None else "pymc"
+        label = idata["posterior"].attrs.get("engine", "pymc")  # "laplace" says so; NUTS not
+        self.engine = "exact" if exact is not None else label
         self._exact = exact
         if regression is None:  # not handed down: the exact engine's, or built here
             regression = (

@@ -65,9 +65,9 @@ def posterior_moments(fit) -> tuple[np.ndarray, np.ndarray]:
     nodes, ``E = sum w_g m_g`` and ``Cov = sum w_g (S_g + m_g m_g') - E E'``. Otherwise those of
     the posterior draws.
     """
-    exact = getattr(fit, "exact", None)
     n = len(fit.network.non_reference)
-    if exact is not None:
+    if fit.engine == "exact":  # fit.exact of a NUTS fit would compute the exact posterior
+        exact = fit.exact
         w, m, s = exact.weights, exact.means[:, :n], exact.covs[:, :n, :n]
         mean = w @ m
         second = np.einsum("g,gij->ij", w, s + m[:, :, None] * m[:, None, :])

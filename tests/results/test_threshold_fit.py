@@ -72,16 +72,29 @@ def test_exact_mixture_moments_match_the_draws():
     assert np.abs(np.cov(draws, rowvar=False) - cov).max() < 6 * sd.max() ** 2 / np.sqrt(n)
 
 
-def test_nuts_and_exact_thresholds_agree(parkinsons):
+def test_nuts_thresholds_use_the_draws_moments(parkinsons):
+    """A NUTS fit's thresholds are threshold_table at the draws' mean and covariance of d.
+
+    The moments agree with the exact engine's within Monte Carlo error: means within 4 MCSE
+    (sd / sqrt(bulk ESS)), covariances within 5 x sqrt(2 / n) of sd_i sd_j with n a quarter of
+    the draws (second moments of NUTS draws mix slower than means: over seeds 2-8 the largest
+    covariance error was 2 of these units, the largest mean error 1.4 MCSE). Thresholds themselves
+    amplify that error where a data point acts through indirect paths (its influence is a small
+    difference of covariance entries: 4-16% over seeds 1-6 for Brunt 2002), so they are compared
+    through the moments, and the table is checked to be the summary-level function's."""
     net, exact = parkinsons
     nuts = nb.fit_network(net, draws=4000, **KW)
-    a = nb.threshold_analysis(exact).to_frame()
-    b = nb.threshold_analysis(nuts).to_frame()
-    assert (a["new_optimal_lower"].fillna("") == b["new_optimal_lower"].fillna("")).all()
-    finite = np.isfinite(a["threshold_lower"])
-    # MC error of posterior means (sd ~0.2-0.5, ESS > 4000) moves a threshold by a few 0.01
-    np.testing.assert_allclose(b.loc[finite, "threshold_lower"], a.loc[finite, "threshold_lower"],
-                               atol=0.05)  # fmt: skip
+    m0, c0 = posterior_moments(exact)
+    m1, c1 = posterior_moments(nuts)
+    ess = nuts.diagnostics().set_index("parameter")["ess_bulk"].min()
+    sd = np.sqrt(np.diag(c0))
+    assert np.all(np.abs(m1 - m0) <= 4 * sd / np.sqrt(ess))
+    n = nuts.idata["posterior"].sizes["chain"] * nuts.idata["posterior"].sizes["draw"] / 4
+    assert np.all(np.abs(c1 - c0) <= 5 * np.sqrt(2 / n) * np.outer(sd, sd))
+    ta, tb = nb.threshold_analysis(exact), nb.threshold_analysis(nuts)
+    assert tb.kstar == ta.kstar
+    # fixed effects: H = Cov(d) X' V^-1 with the same X and V, so H_nuts = C1 C0^-1 H_exact
+    np.testing.assert_allclose(tb.H, c1 @ np.linalg.solve(c0, ta.H), atol=1e-10)
 
 
 def test_refusals(parkinsons):
