@@ -100,7 +100,7 @@ def _refit_options(fit) -> dict:
                    "the incoherence domain: pass nodesplit= and design_by_treatment=.")  # fmt: skip
     options = {"effects": spec.effects, "prior_d": spec.prior_d, "prior_tau": spec.prior_tau,
                "random_seed": fit.seed, "engine": fit.engine}  # fmt: skip
-    if fit.engine == "pymc":
+    if fit.engine != "exact":  # NUTS or the Laplace engine: same draws, baselines' prior
         options |= {"draws": settings.draws, "tune": settings.tune, "chains": settings.chains,
                     "prior_baseline": spec.prior_baseline, "progressbar": False}  # fmt: skip
     return options

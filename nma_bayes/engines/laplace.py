@@ -10,11 +10,13 @@ log-concave likelihood: the linear predictor is ``theta = B (mu, d) + tau Z z + 
    ``log p(y | tau) ~ f(x*) + (p/2) log 2 pi - (1/2) log det H``.
 2. **Quadrature over u = log tau**: a scan at spacing 0.5 of ``log p(y | tau) + log p(tau) + u``
    brackets all but :data:`TAIL_MASS` of the mass on each side; the bracket is cut into
-   :data:`N_CELLS` cells of equal mass, each with its Laplace fit at its centre.
+   :data:`N_CELLS` cells of equal mass, each with its Laplace fit at its centre and, within it,
+   a density of ``u`` that follows the log density's local slope (exponential).
 3. **Importance sampling against the exact joint density** (the correction that makes it
    near-exact; Vehtari et al. 2024, PSIS): the proposal draws a cell with probability
-   proportional to its Laplace mass, ``u`` uniformly in the cell, and ``x`` from a multivariate
-   t (:data:`T_DF` degrees of freedom) centred at the cell's mode with scale ``H^{-1}``; the
+   proportional to its Laplace mass, ``u`` in the cell, and ``x`` from a defensive
+   mixture of multivariate t's (:data:`T_DF` degrees of freedom) centred at the cell's mode
+   with scales ``1.15^2 H^{-1}`` and, with probability 0.1, ``2^2 H^{-1}``; the
    weights are ``p(y, x, tau) / q(u, x)``. Pareto smoothing gives the weights and their
    diagnostic ``k``: above :data:`K_MAX` the proposal does not cover the posterior and the
    engine raises :class:`~nma_bayes.base.errors.ExactEngineError` (it never answers wrongly in
@@ -56,9 +58,10 @@ T_DF = 30.0
 TAIL_MASS = 1e-6
 #: Cells of the quadrature over ``u`` (equal width), the scan's spacing and its lowest ``u``.
 N_CELLS, SCAN_STEP, U_MIN = 48, 0.5, np.log(1e-12)
-#: The proposal's scale: this multiple of the Laplace standard deviations (a slightly wider
-#: proposal keeps the weights' tail light where the posterior is skewed, e.g. sparse arms).
-WIDEN = 1.15
+#: The proposal's scales: these multiples of the Laplace standard deviations, the wide one with
+#: probability DEFENSIVE (a defensive mixture keeps the weights' tail light where the posterior
+#: is skewed, e.g. baselines of arms with few events).
+WIDEN, WIDE, DEFENSIVE = 1.15, 2.0, 0.1
 #: Proposals per returned draw.
 OVERSAMPLE = 10
 #: Newton: at most this many steps; stop when no coordinate moves by more than NEWTON_TOL.
@@ -181,13 +184,39 @@ class LaplaceModel:
 
 @dataclass(frozen=True)
 class Cell:
-    """One cell of the quadrature: ``u`` in ``[u - width/2, u + width/2]``, its fit and mass."""
+    """One cell of the quadrature: ``u`` in ``[u - width/2, u + width/2]``, its fit and mass.
+
+    Within the cell the proposal density of ``u`` is exponential with rate ``slope`` (the log
+    density's local slope), ``log_mass`` the Laplace density at the centre times its integral.
+    """
 
     u: float
     width: float
     mode: np.ndarray
     chol: np.ndarray  # lower Cholesky factor of the Hessian at the mode
     log_mass: float
+    slope: float = 0.0
+
+
+def _log_tilt_integral(slope: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """``log`` of the integral of ``exp(slope t)`` over ``t`` in ``[-width/2, width/2]``.
+
+    ``2 sinh(a) / slope`` with ``a = slope width / 2``, written as ``width sinh(a) / a`` (1 at
+    ``a = 0``) and, for large ``|a|``, ``|a| + log1p(-exp(-2|a|)) - log(2|a|)``.
+    """
+    a = np.abs(slope * width / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_sinhc = np.where(a < 1e-8, 0.0, a + np.log1p(-np.exp(-2 * a)) - np.log(2 * a))
+    return np.log(width) + log_sinhc
+
+
+def _tilted_offsets(rng, slope: float, width: float, n: int) -> np.ndarray:
+    """Draw ``t`` in ``[-width/2, width/2]`` with density proportional to ``exp(slope t)``."""
+    v = rng.random(n)
+    if abs(slope * width) < 1e-8:
+        return width * (v - 0.5)
+    lo, hi = -slope * width / 2, slope * width / 2  # inverse CDF, stable for either sign
+    return (lo + np.log1p(v * np.expm1(hi - lo))) / slope
 
 
 def _log_post_u(model: LaplaceModel, u: float, start: np.ndarray):
@@ -212,48 +241,68 @@ def tau_cells(model: LaplaceModel, start: np.ndarray) -> list[Cell]:
     """Scan ``u = log tau``, bracket the mass, and fit each cell's centre.
 
     The scan runs from ``tau = 1e-12`` to the top of the prior's support (or ``tau = 100``) at
-    spacing :data:`SCAN_STEP`; the bracket leaves out at most :data:`TAIL_MASS` of the scanned
+    spacing :data:`SCAN_STEP` (four times that below ``tau = 1e-3``, where the log density is
+    close to linear in ``u``); the bracket leaves out at most :data:`TAIL_MASS` of the scanned
     mass on each side. Below the scan the density in ``u`` falls at least like ``e^u`` (a prior
     density finite at 0 times a likelihood that levels off), so the mass left below is at most
     the density at the first node; if that is not negligible the engine refuses.
     """
-    top = _u_upper(model.spec)
-    grid = np.arange(U_MIN, top, SCAN_STEP)
+    top, knee = _u_upper(model.spec), np.log(1e-3)
+    grid = np.concatenate([np.arange(U_MIN, knee, 4 * SCAN_STEP), np.arange(knee, top, SCAN_STEP)])
     lps, x = [], start
     for u in grid:  # warm starts: each mode from the last
         lp, x, _ = _log_post_u(model, u, x)
         lps.append(lp)
     lps = np.array(lps)
     mass = np.exp(lps - lps.max())
-    total = mass.sum() * SCAN_STEP
-    if mass[0] > TAIL_MASS * total:
+    # trapezoid CDF over the (unequal) spacing
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (mass[1:] + mass[:-1]) * np.diff(grid))])
+    if mass[0] > TAIL_MASS * cdf[-1]:
         raise ExactEngineError(
             "The posterior of tau has mass below 1e-12 that the Laplace engine's quadrature "
             "does not cover. Use engine='pymc'."
         )
     # cells of equal posterior mass (the scan's CDF, linear between nodes): narrow where the
     # mass is, wide in the tails, so that no cell's proposal is far from its own tau
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (mass[1:] + mass[:-1]))])
     cdf /= cdf[-1]
     edges = np.interp(np.linspace(TAIL_MASS, 1 - TAIL_MASS, N_CELLS + 1), cdf, grid)
-    cells, x = [], start
+    fits, x = [], start
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         lp, x, chol = _log_post_u(model, 0.5 * (a + b), x)
-        cells.append(Cell(0.5 * (a + b), float(b - a), x, chol, lp + np.log(b - a)))
-    return cells
+        fits.append((0.5 * (a + b), float(b - a), x, chol, lp))
+    centres, lps = np.array([f[0] for f in fits]), np.array([f[4] for f in fits])
+    # the log density's slope at each centre: a wide tail cell's proposal follows it (in the
+    # left tail the density in u falls like e^u, a factor e^width across a cell)
+    slopes = np.gradient(lps, centres)
+    return [Cell(u, w, mode, chol, lp + float(_log_tilt_integral(sl, w)), float(sl))
+            for (u, w, mode, chol, lp), sl in zip(fits, slopes, strict=True)]  # fmt: skip
 
 
-def _t_draws(rng, n: int, dim: int):
-    """Draw standard multivariate t vectors (``T_DF``) with their log density."""
+def _log_t(y: np.ndarray) -> np.ndarray:
+    """Log density of the standard multivariate t (:data:`T_DF`) at the rows of ``y``."""
+    dim = y.shape[1]
+    return (gammaln((T_DF + dim) / 2) - gammaln(T_DF / 2) - 0.5 * dim * np.log(T_DF * np.pi)
+            - 0.5 * (T_DF + dim) * np.log1p((y**2).sum(axis=1) / T_DF))  # fmt: skip
+
+
+def around(mode: np.ndarray, chol: np.ndarray, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` points around a Laplace fit, with their log proposal density.
+
+    A defensive mixture (Hesterberg 1995) of two multivariate t's centred at the mode with
+    scales ``s^2 H^{-1}``: ``s = WIDEN`` with probability ``1 - DEFENSIVE``, ``s = WIDE``
+    otherwise. With ``H = L L'``, ``x = mode + s L^{-T} y`` for a standard t vector ``y``, whose
+    density is ``t(L'(x - mode) / s) det(L) / s^p``; the wide part bounds the weights where the
+    posterior has heavier tails than the Laplace normal (skewed baselines of sparse arms).
+    """
+    dim = len(mode)
+    scale = np.where(rng.random(n) < DEFENSIVE, WIDE, WIDEN)
     y = rng.standard_normal((n, dim)) * np.sqrt(T_DF / rng.chisquare(T_DF, size=n))[:, None]
-    log_q = (gammaln((T_DF + dim) / 2) - gammaln(T_DF / 2) - 0.5 * dim * np.log(T_DF * np.pi)
-             - 0.5 * (T_DF + dim) * np.log1p((y**2).sum(axis=1) / T_DF))  # fmt: skip
-    return y, log_q
-
-
-def _log_det_scale(chol: np.ndarray) -> float:
-    """Log Jacobian of ``y -> x = mode + WIDEN L^{-T} y`` inverted: ``log det L - p log WIDEN``."""
-    return float(np.log(np.diag(chol)).sum() - len(chol) * np.log(WIDEN))
+    x = mode + scale[:, None] * solve_triangular(chol, y.T, lower=True, trans="T").T
+    v = (x - mode) @ chol  # rows L'(x - mode)
+    log_det = np.log(np.diag(chol)).sum()
+    parts = [np.log(share) + _log_t(v / s) + log_det - dim * np.log(s)
+             for share, s in ((1 - DEFENSIVE, WIDEN), (DEFENSIVE, WIDE))]  # fmt: skip
+    return x, np.logaddexp(*parts)
 
 
 def propose(model: LaplaceModel, cells: list[Cell], n: int, rng):
@@ -266,23 +315,21 @@ def propose(model: LaplaceModel, cells: list[Cell], n: int, rng):
     for g in np.unique(which):
         rows = np.flatnonzero(which == g)
         cell = cells[g]
-        y, lq = _t_draws(rng, len(rows), dim)
-        # x = mode + WIDEN L^{-T} y has scale WIDEN^2 H^{-1}: its density gains
-        # log det L - dim log WIDEN (L the Cholesky factor of H)
-        x[rows] = cell.mode + WIDEN * solve_triangular(cell.chol, y.T, lower=True, trans="T").T
-        log_q[rows] = lq + _log_det_scale(cell.chol) + np.log(p[g] / cell.width)
-        tau[rows] = np.exp(cell.u + cell.width * (rng.random(len(rows)) - 0.5))
+        x[rows], lq = around(cell.mode, cell.chol, len(rows), rng)
+        t = _tilted_offsets(rng, cell.slope, cell.width, len(rows))
+        # u = centre + t, density p_g exp(slope t) / integral over the cell
+        log_q[rows] = lq + np.log(p[g]) + cell.slope * t - _log_tilt_integral(cell.slope,
+                                                                             cell.width)
+        tau[rows] = np.exp(cell.u + t)
     u = np.log(tau)
     log_target = model.log_joint(tau, x) + _log_prior_tau(model.spec, tau) + u
     return tau, x, log_target - log_q
 
 
 def _fixed_proposals(model: LaplaceModel, start: np.ndarray, n: int, rng):
-    """Draw fixed-effect proposals: t around the one Laplace fit, with their log weights."""
+    """Draw fixed-effect proposals around the one Laplace fit, with their log weights."""
     x0, chol, _ = model.mode(0.0, start)
-    y, lq = _t_draws(rng, n, len(x0))
-    x = x0 + WIDEN * solve_triangular(chol, y.T, lower=True, trans="T").T
-    log_q = lq + _log_det_scale(chol)
+    x, log_q = around(x0, chol, n, rng)
     return None, x, model.log_joint(np.zeros(n), x) - log_q
 
 

@@ -59,8 +59,9 @@ class Posterior:
         regression: RegressionDesign | None = None,
     ):
         self.network, self.spec, self.idata = network, spec, idata
-        label = idata["posterior"].attrs.get("engine", "pymc")  # "laplace" says so; NUTS not
-        self.engine = "exact" if exact is not None else label
+        # draws without the exact posterior are summarised as draws: NUTS ("pymc") or Laplace's
+        laplace = idata["posterior"].attrs.get("engine") == "laplace"
+        self.engine = "exact" if exact is not None else ("laplace" if laplace else "pymc")
         self._exact = exact
         if regression is None:  # not handed down: the exact engine's, or built here
             regression = (

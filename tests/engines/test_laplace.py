@@ -13,15 +13,19 @@ import pandas as pd
 import pytest
 from reference_helpers import ARM_CASES, JAGS_REFERENCE_ESS
 from scipy.special import ndtri
+from scipy.stats import binomtest
 
 import nma_bayes as nb
+from nma_bayes.analyses.calibration import sbc_summary
+from nma_bayes.analyses.calibration_arms import run_arm_sbc
 from nma_bayes.base.errors import ExactEngineError, ModelSpecError
 
 ROUNDING = 0.005
-#: Networks whose importance weights are well behaved (Pareto k <= 0.55 over seeds 1-3); on
-#: statins and certolizumab, whose arms have few events, k sits near 0.7 and the engine may
-#: refuse (tested below on sparser data).
-KEYS = ["smoking_re", "thrombolytics_fe", "diabetes_fe", "diabetes_re", "dietary_fat_fe"]
+#: Networks whose importance weights are well behaved (Pareto k <= 0.62 over seeds 1, 2, 3 and
+#: 20261206); on statins and certolizumab, whose arms have few events, k reaches 0.6-0.7 and the
+#: engine may refuse (tested below on sparser data).
+KEYS = ["smoking_re", "thrombolytics_fe", "diabetes_fe", "diabetes_re", "dietary_fat_fe",
+        "dietary_fat_re"]
 PRIORS = dict(prior_d=nb.Normal(0, 100), prior_tau=nb.Uniform(0, 5))
 
 
@@ -109,3 +113,19 @@ def test_refuses_what_it_does_not_cover_and_sparse_data():
         with pytest.raises(ExactEngineError, match="Pareto k"):
             nb.fit_network(sparse, likelihood="binomial", reference="A", engine="laplace",
                            effects=effects, random_seed=1, **PRIORS)  # fmt: skip
+
+
+def test_reduced_sbc_of_the_binomial_random_effects_model():
+    """40 simulated binomial networks (4 treatments, 6-20 studies, 20% three-arm): ranks of d and
+    tau uniform and 95% intervals covering at the nominal rate (tests at 0.1%: the d ranks of one
+    replicate share data); the engine refused none of 20 such networks when this was written and
+    may refuse a few (its Pareto k check), never silently. The full run (200 networks) is in
+    issue 25's note."""
+    ranks, refused = run_arm_sbc(40, seed=25, fit_options={"draws": 250})
+    assert refused <= 4
+    summary = sbc_summary(ranks).set_index("parameter")
+    assert summary.loc["tau", "n"] == 40 - refused
+    assert (summary["chi2_p"] > 0.001).all(), summary
+    for parameter, row in summary.iterrows():
+        k = int(round(row["coverage"] * row["n"]))
+        assert binomtest(k, int(row["n"]), 0.95).pvalue > 0.001, parameter
