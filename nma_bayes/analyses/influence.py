@@ -91,9 +91,11 @@ def leave_one_out(
     lower_is_better : bool or None
         Benefit direction of the rankings; ``None`` takes the network's recorded direction
         (:func:`~nma_bayes.base.validate.resolve_direction`), and fails if there is none.
-    engine : {None, "exact", "pymc"}
+    engine : {None, "exact", "pymc", "laplace"}
         ``None`` (default): ``"exact"`` for normal likelihoods without a class model (every
         study refitted exactly, in seconds for a hundred studies), else ``"pymc"``.
+        ``"laplace"`` refits every study of an arm-level outcome network with the Laplace engine
+        (:mod:`nma_bayes.engines.laplace`; thrombolytics' 50 studies in ~20 s).
     threshold_sd : float
         A study is flagged when an effect moves by more than this many posterior SDs of the full
         fit, or when the top treatment changes without it.
@@ -188,8 +190,9 @@ def _resolve_engine(engine, net: Network, fit_kwargs: dict) -> str:
     if engine is None:
         pymc = np.asarray(net.outcome).any() or fit_kwargs.get("class_model") is not None
         return "pymc" if pymc else "exact"
-    if engine not in ("exact", "pymc"):
-        raise ModelSpecError(f"engine={engine!r}: use None, 'exact' or 'pymc'.", rule="bad-option")
+    if engine not in ("exact", "pymc", "laplace"):
+        raise ModelSpecError(f"engine={engine!r}: use None, 'exact', 'pymc' or 'laplace'.",
+                             rule="bad-option")  # fmt: skip
     return engine
 
 
