@@ -36,7 +36,7 @@ from ..base.validate import check_choice, check_ci_prob, is_real
 from ..data.judgements import check_judgements
 from ..data.transforms import splittable_comparisons
 from ..results import cinema_rules as R
-from ..results.cinema_result import Confidence, level_names
+from ..results.cinema_result import DOMAINS, Confidence, level_names
 from ..results.contribution import contribution_matrix
 from ..results.evidence_graph import is_fit
 from ..results.netheat import evidence_network
@@ -155,7 +155,7 @@ def _overrides(overrides, treatments) -> dict:
         return {}
     if not isinstance(overrides, Mapping):
         raise _bad("overrides must be a dict {(treatment, comparator): {domain: judgement}}.")
-    allowed = (*DOMAIN_NAMES, "rating")
+    allowed = (*DOMAINS, "rating")
     out = {}
     for pair, changes in overrides.items():
         if not isinstance(changes, Mapping) or not set(changes) <= set(allowed):
@@ -273,11 +273,6 @@ def cinema(
                       treatments=tuple(net.treatments))  # fmt: skip
 
 
-#: Domain column names (see :data:`nma_bayes.results.cinema_result.DOMAINS`).
-DOMAIN_NAMES = ("within_study_bias", "reporting_bias", "indirectness", "imprecision",
-                "heterogeneity", "incoherence")  # fmt: skip
-
-
 def _contributions(fit, duplicate_arms: str) -> pd.DataFrame:
     """Return the study contributions of the fit (its model; random: posterior median tau)."""
     network, dropped = evidence_network(fit, None, {}, "cinema", duplicate_arms)
@@ -324,7 +319,7 @@ def _row(r, bias, reporting: int, split_row, is_direct, global_test, zone, manua
         "incoherence": incoh,
     }
     manual = dict(manual or {})
-    for key in DOMAIN_NAMES:
+    for key in DOMAINS:
         if key in manual:
             codes[key] = R.LEVELS.index(manual[key]) + 1
     n_down = R.downgrades(codes.values())
@@ -335,7 +330,7 @@ def _row(r, bias, reporting: int, split_row, is_direct, global_test, zone, manua
     return ({"treatment": r.treatment, "comparator": r.comparator, "evidence": evidence,
              "median": r.median, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper,
              "pi_lower": r.pi_lower, "pi_upper": r.pi_upper} | shares | split
-            | dict(zip(DOMAIN_NAMES, level_names(np.array(list(codes.values())), R.LEVELS),
+            | dict(zip(DOMAINS, level_names(np.array(list(codes.values())), R.LEVELS),
                        strict=True))
             | {"incoherence_basis": basis, "downgrades": n_down, "rating": rating,
                "overridden": ", ".join(sorted(manual))})  # fmt: skip
