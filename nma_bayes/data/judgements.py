@@ -64,9 +64,10 @@ def check_judgements(values, studies: Sequence[str], *, name: str) -> np.ndarray
             rule="study-judgements",
         )
     labels = {str(k): v for k, v in values.items()}
+    known = set(studies)  # built once: the membership tests below run per label
     missing = [s for s in studies if s not in labels]
-    unknown = [k for k in labels if k not in set(studies)]
-    bad = [f"{k!r}: {v!r}" for k, v in labels.items() if k in set(studies) and _code(v) is None]
+    unknown = [k for k in labels if k not in known]
+    bad = [f"{k!r}: {v!r}" for k, v in labels.items() if k in known and _code(v) is None]
     problems = []
     if missing:
         problems.append(f"no judgement for {len(missing)} studies: {format_items(missing)}")
