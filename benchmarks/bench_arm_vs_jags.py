@@ -144,6 +144,16 @@ CASES = [
     ArmCase("thrombolytics", "thrombolytics", "SK", "binomial", "logit", "fixed"),
     ArmCase("diabetes", "diabetes", "Diuretic", "binomial", "cloglog", "random"),
 ]
+#: More networks, run when named with --networks (the Laplace engine's acceptance set).
+MORE_CASES = [
+    ArmCase("diabetes_fe", "diabetes", "Diuretic", "binomial", "cloglog", "fixed"),
+    ArmCase("dietary_fat_fe", "dietary_fat", "control", "poisson", "log", "fixed"),
+    ArmCase("dietary_fat_re", "dietary_fat", "control", "poisson", "log", "random"),
+    ArmCase("certolizumab_fe", "certolizumab", "Placebo", "binomial", "logit", "fixed"),
+    ArmCase("certolizumab_re", "certolizumab", "Placebo", "binomial", "logit", "random"),
+    ArmCase("statins_fe", "statins", "control", "binomial", "logit", "fixed"),
+    ArmCase("statins_re", "statins", "control", "binomial", "logit", "random"),
+]
 
 
 @dataclass(frozen=True)
@@ -627,7 +637,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="no repeats (1 of each)")
     parser.add_argument(
-        "--networks", nargs="+", choices=[c.name for c in CASES], help="networks to run"
+        "--networks",
+        nargs="+",
+        choices=[c.name for c in CASES + MORE_CASES],
+        help="networks to run (default: the first three)",
     )
     parser.add_argument(
         "--data-dir", type=Path, default=DATA_DIR, help="data folder (default: bundled copies)"
@@ -636,8 +649,12 @@ def main(argv=None) -> int:
     parser.add_argument("--tune", type=int, default=1000, help="nma_bayes warm-up draws/chain")
     parser.add_argument("--chains", type=int, default=4, help="chains (both samplers)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--engine", default="pymc", choices=("pymc", "laplace"),
-                        help="nma_bayes engine (laplace: no MCMC; tune is unused)")
+    parser.add_argument(
+        "--engine",
+        default="pymc",
+        choices=("pymc", "laplace"),
+        help="nma_bayes engine (laplace: no MCMC; tune is unused)",
+    )
     parser.add_argument("--repeats", type=int, default=None, help="warm fits (default 3)")
     parser.add_argument("--cold-repeats", type=int, default=None, help="fresh processes (3)")
     parser.add_argument("--jags-repeats", type=int, default=None, help="timed Rscript runs (3)")
@@ -664,7 +681,7 @@ def main(argv=None) -> int:
     args.cold_repeats = args.cold_repeats or default_repeats
     args.jags_repeats = args.jags_repeats or default_repeats
     names = args.networks or [c.name for c in CASES]
-    cases = [] if args.check_only else [c for c in CASES if c.name in names]
+    cases = [] if args.check_only else [c for c in CASES + MORE_CASES if c.name in names]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or HERE / "results" / f"bench_arm_vs_jags_{stamp}.csv"
     load_start = os.getloadavg()[0]

@@ -1,15 +1,17 @@
 """Checking consistency and evidence flow: smoking cessation (arms) and Parkinson's (contrasts).
 
-Bayesian checks on the smoking-cessation network (NICE DSU TSD4; binomial likelihood on the arms,
-NUTS): node-splitting (Dias et al. 2010), the unrelated mean effects (UME) model compared with
-the consistency model (TSD4: DIC and the dev-dev plot), the design-by-treatment interaction model
-(Higgins et al. 2012) and the leverage plot (TSD2). Then the frequentist, sampling-free evidence
-structure of the Parkinson's network (contrasts): the decomposition of Cochran's Q (Krahn et al.
-2013), the proportion of direct evidence (König et al. 2013), the contribution matrix
-(Papakonstantinou et al. 2018), the net heat plot and the comparison-adjusted funnel plot
-(Chaimani et al. 2013). Figures and an HTML report with the section "Inconsistency and
-evidence" are written to the folder given as first argument (default: a temporary folder,
-removed at the end).
+Bayesian checks on the smoking-cessation network (NICE DSU TSD4; binomial likelihood on the arms):
+node-splitting (Dias et al. 2010), the unrelated mean effects (UME) model compared with the
+consistency model (TSD4: DIC and the dev-dev plot; NUTS), the design-by-treatment interaction
+model (Higgins et al. 2012) and the leverage plot (TSD2). The node-splits and the
+design-by-treatment fits use the analyses' default for arm-level data, ``engine="auto"``: the
+Laplace engine, and NUTS where its importance weights refuse a fit. Then the frequentist,
+sampling-free evidence structure of the Parkinson's network (contrasts): the decomposition of
+Cochran's Q (Krahn et al. 2013), the proportion of direct evidence (König et al. 2013), the
+contribution matrix (Papakonstantinou et al. 2018), the net heat plot and the
+comparison-adjusted funnel plot (Chaimani et al. 2013). Figures and an HTML report with the
+section "Inconsistency and evidence" are written to the folder given as first argument
+(default: a temporary folder, removed at the end).
 
 Run:  python examples/inconsistency.py [OUTPUT_FOLDER]
 """

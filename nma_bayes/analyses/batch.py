@@ -29,7 +29,8 @@ import pandas as pd
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..base.html import in_jupyter_kernel
-from ..data.network import Network
+from ..data.formats import as_network
+from ..data.network import Network, data_options
 from ..fitting.fit import check_fit_options, fit_network
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "item_seed",
     "check_client",
     "run_tasks",
+    "engines_label",
     "SUMMARIES",
 ]
 
@@ -95,6 +97,23 @@ def item_seed(random_seed: int, key) -> int:
     digest = hashlib.sha256(repr(key).encode()).digest()
     words = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
     return int(np.random.SeedSequence([int(random_seed), *words]).generate_state(1)[0] >> 1)
+
+
+def engines_label(engines) -> str:
+    """Name the engines that ran an analysis's fits: one name, or several joined by ``+``.
+
+    Parameters
+    ----------
+    engines : iterable of str
+        The ``fit.engine`` of every fit.
+
+    Returns
+    -------
+    str
+        The distinct engines in order of first use, e.g. ``"laplace"``, or ``"laplace+pymc"``
+        when ``engine="auto"`` fell back to NUTS for some fits.
+    """
+    return "+".join(dict.fromkeys(engines))
 
 
 def check_client(client):
@@ -305,11 +324,29 @@ def _fit_item(payload):
     key, data, seed, fit_kwargs, names, lower_is_better = payload
     try:
         data, direction = _directed(data, lower_is_better)
-        fit = fit_network(data, random_seed=seed, **fit_kwargs, **direction)
+        data, fit_kwargs = _default_engine(data, fit_kwargs | direction)
+        fit = fit_network(data, random_seed=seed, **fit_kwargs)
         return fit if names is None else _summaries(fit, names, lower_is_better)
     except Exception as exc:  # per-item failure: recorded, the batch goes on
         tb = traceback.format_exc()
         return BatchError(key, seed, type(exc).__name__, str(exc), tb)
+
+
+def _default_engine(data, fit_kwargs: dict) -> tuple:
+    """Return the item and its keywords, with ``engine`` set when the batch gives none.
+
+    An item with arm-level outcome studies gets ``"auto"`` (the Laplace engine where it covers
+    the model, else NUTS), the others :func:`~nma_bayes.fit_network`'s default (``"pymc"``).
+    The network is built here (with the item's column names, data options and ``reference``),
+    as ``fit_network`` would build it.
+    """
+    if "engine" in fit_kwargs:
+        return data, fit_kwargs
+    kwargs = dict(fit_kwargs)
+    reference = kwargs.pop("reference", None)
+    columns = {k: kwargs.pop(k) for k in list(kwargs) if k in data_options()}
+    net = as_network(data, reference=reference, **columns)
+    return net, kwargs | {"engine": "auto" if np.asarray(net.outcome).any() else "pymc"}
 
 
 def fit_many(networks, *, client=None, summarize=None, random_seed=None, progress=None,
@@ -337,11 +374,14 @@ def fit_many(networks, *, client=None, summarize=None, random_seed=None, progres
         bar on stderr otherwise). None (default): on in a terminal or a notebook.
     **fit_kwargs
         Passed to every :func:`~nma_bayes.fit_network` call (``engine``, priors, ``reference``,
-        ...; ``progressbar`` defaults to False), and validated once before any item is fitted
-        (:func:`check_fit_options`): a bad option raises, where a problem of one item's data
-        gives that item's :class:`BatchError`. ``lower_is_better`` is recorded on every fit (on
-        a :class:`~nma_bayes.Network` item it replaces the network's own direction) and used by
-        ``summarize="sucra"``.
+        ...; ``progressbar`` defaults to False), validated once before any item is fitted
+        (:func:`check_fit_options`). Without ``engine``, an item with arm-level outcome studies
+        is fitted with ``engine="auto"`` (the Laplace engine where it covers the model, NUTS
+        where it does not or where its importance weights refuse; ``fit.engine`` says which
+        ran) and the others with NUTS (``"pymc"``, ``fit_network``'s default). A bad option
+        raises, where a problem of one item's data gives that item's :class:`BatchError`.
+        ``lower_is_better`` is recorded on every fit (on a :class:`~nma_bayes.Network` item it
+        replaces the network's own direction) and used by ``summarize="sucra"``.
 
     Returns
     -------

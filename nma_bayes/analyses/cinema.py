@@ -93,13 +93,18 @@ def _reporting(reporting_bias, pairs: list[frozenset], treatments) -> dict:
 
 
 def _refit_options(fit) -> dict:
-    """Return the options that refit the fit's model (node-split, design-by-treatment)."""
+    """Return the options that refit the fit's model (node-split, design-by-treatment).
+
+    The fit's engine, but ``"auto"`` for a network with arm-level outcome studies: the Laplace
+    engine where it covers a refit, NUTS where it does not or refuses it.
+    """
     spec, settings = fit.spec, fit.settings
     if spec.class_model is not None or fit.network.covariates is not None:
         raise _bad("cinema() cannot refit a fit with treatment classes or covariates for "
                    "the incoherence domain: pass nodesplit= and design_by_treatment=.")  # fmt: skip
+    engine = "auto" if np.asarray(fit.network.outcome).any() else fit.engine
     options = {"effects": spec.effects, "prior_d": spec.prior_d, "prior_tau": spec.prior_tau,
-               "random_seed": fit.seed, "engine": fit.engine}  # fmt: skip
+               "random_seed": fit.seed, "engine": engine}  # fmt: skip
     if fit.engine != "exact":  # NUTS or the Laplace engine: same draws, baselines' prior
         options |= {"draws": settings.draws, "tune": settings.tune, "chains": settings.chains,
                     "prior_baseline": spec.prior_baseline, "progressbar": False}  # fmt: skip
@@ -217,7 +222,9 @@ def cinema(
     nodesplit, design_by_treatment : optional
         Results of :func:`nma_bayes.nodesplit` and :func:`nma_bayes.design_by_treatment` on the
         fit's data; computed with the fit's model, priors and seed when not given (needed for
-        fits with classes or covariates).
+        fits with classes or covariates): with the fit's engine, or, for a network with
+        arm-level outcome studies, ``engine="auto"`` (the Laplace engine where it covers a
+        refit, NUTS otherwise; pass the tables to choose another engine).
     overrides : dict, optional
         ``{(treatment, comparator): {domain or "rating": value}}``: judgements set by hand
         (domains take level names such as ``"some concerns"``, the rating ``"high"`` ...).

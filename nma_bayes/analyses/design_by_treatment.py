@@ -31,6 +31,7 @@ from ..base.validate import check_ci_prob
 from ..data.transforms import design_by_treatment_network, separated_designs
 from ..fitting.fit import fit_network
 from ..models.priors import DEFAULT_PRIOR_D
+from ..results.convergence import effective_draws
 from ..results.inconsistency_result import (
     INCONSISTENCY_COLUMNS,
     MODEL_FIT_COLUMNS,
@@ -38,7 +39,7 @@ from ..results.inconsistency_result import (
 )
 from ..results.summaries import flat_draws, interval_row
 from ..results.threshold_fit import posterior_moments
-from .batch import check_client, run_tasks
+from .batch import check_client, engines_label, run_tasks
 from .inconsistency import prepare_network
 
 __all__ = ["design_by_treatment"]
@@ -54,9 +55,10 @@ def design_by_treatment(
     data : DataFrame or Network
         The data (as for :func:`nma_bayes.fit_network`): contrasts, arm-level outcomes
         (binomial, Poisson, normal arms) or both.
-    engine : {"exact", "pymc"}, optional
-        Engine of both fits; default the exact engine for contrast data and NUTS with arm-level
-        outcome studies (as :func:`nma_bayes.nodesplit`).
+    engine : {"exact", "pymc", "laplace", "auto"}, optional
+        Engine of both fits; default the exact engine for contrast data and ``"auto"`` with
+        arm-level outcome studies (the Laplace engine where it covers the model, else NUTS; as
+        :func:`nma_bayes.nodesplit`).
     ci_prob : float
         Interval probability.
     client : distributed.Client, optional
@@ -71,7 +73,8 @@ def design_by_treatment(
     DesignByTreatment
         ``inconsistency`` (one row per ``omega``: design, treatment, comparator, median and
         interval, Bayesian p-value, ESS, R-hat), ``model_fit`` (resdev, pD, DIC of both
-        models), ``n_parameters``, ``dic_difference``.
+        models), ``n_parameters``, ``dic_difference``. Both tables' ``attrs["engine"]`` name
+        the engine that ran the fits (as :func:`nma_bayes.nodesplit`'s).
 
     Warns
     -----
@@ -122,16 +125,18 @@ def design_by_treatment(
     rows = []
     for design, k, b, pseudo in kept:
         omega = d.sel(treatment=pseudo) - d.sel(treatment=k)
-        stats = interval_row({"omega": omega}, ci_prob, test="omega", converge=("omega",))
+        stats = interval_row({"omega": omega}, ci_prob, test="omega", converge=("omega",),
+                             ess_cap=results["design-by-treatment"][4])  # fmt: skip
         # a priori omega = d_{k [D]} - d_k, two independent N(m, s^2) (one if k is the reference)
         prior_var = prior_sd**2 * (1 if k == net.reference else 2)
         stats["contraction"] = 1.0 - float(flat_draws(omega).var()) / prior_var
         rows.append({"design": design, "treatment": k, "comparator": b} | stats)
     table = pd.DataFrame(rows, columns=list(INCONSISTENCY_COLUMNS))
-    fits = pd.DataFrame([{"model": m} | results[m][1] for m in payloads])
+    fits = pd.DataFrame([{"model": m} | results[m][1] for m in payloads])[list(MODEL_FIT_COLUMNS)]
     wald = global_wald(results["design-by-treatment"][2], net.reference, kept)
-    return DesignByTreatment(table, fits[list(MODEL_FIT_COLUMNS)], ci_prob=ci_prob,
-                             global_test=wald)  # fmt: skip
+    for t in (table, fits):  # the engine that ran the two fits
+        t.attrs["engine"] = engines_label(r[3] for r in results.values())
+    return DesignByTreatment(table, fits, ci_prob=ci_prob, global_test=wald)
 
 
 def global_wald(moments, reference: str, kept) -> dict:
@@ -178,7 +183,7 @@ def _warn_separated(net, kept) -> None:
 
 
 def _fit_task(payload):
-    """One model of :func:`design_by_treatment` (a batch task): its ``d``, model fit, moments.
+    """One model of :func:`design_by_treatment` (a batch task): ``d``, model fit, moments, engine.
 
     The moments are the exact engine's (its mixture over ``tau``) or those of the draws.
     """
@@ -186,4 +191,5 @@ def _fit_task(payload):
     fit = fit_network(net, engine=engine, **fit_kwargs)
     row = fit.model_fit().iloc[0].to_dict()
     moments = (list(fit.network.non_reference), *posterior_moments(fit))
-    return fit.d_full(), row | {"n_data": int(row["n_data"])}, moments
+    cap = effective_draws(fit.idata["posterior"].attrs)  # resampled draws: not ArviZ's ESS
+    return fit.d_full(), row | {"n_data": int(row["n_data"])}, moments, fit.engine, cap

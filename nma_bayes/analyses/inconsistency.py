@@ -1,9 +1,9 @@
 """Node-splitting analysis (Dias et al. 2010) over the networks of :mod:`nma_bayes.data.transforms`.
 
 Each split is a *transformed network* (:func:`nma_bayes.data.transforms.nodesplit_network`)
-fitted by the ordinary consistency machinery (PyMC or the exact engine), so it inherits the exact
-multi-arm covariance; the direct effect is the pseudo-treatment's, the indirect one comes from the
-rest of the network in the same fit.
+fitted by the ordinary consistency machinery (NUTS, the exact or the Laplace engine), so it
+inherits the exact multi-arm covariance; the direct effect is the pseudo-treatment's, the indirect
+one comes from the rest of the network in the same fit.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from ..data.formats import as_network
 from ..data.network import Network, data_options
 from ..data.transforms import nodesplit_network, splittable_comparisons
 from ..fitting.fit import check_engine, check_fit_options, fit_network
+from ..results.convergence import effective_draws
 from ..results.summaries import interval_row
-from .batch import check_client, run_tasks
+from .batch import check_client, engines_label, run_tasks
 
 __all__ = ["nodesplit", "prepare_network", "split_networks", "splittable_comparisons"]
 
@@ -30,15 +31,17 @@ def prepare_network(data, engine, fit_kwargs: dict, function: str, *, own) -> tu
 
     Column names and data options (and ``reference``) are taken out of ``fit_kwargs`` (in
     place) to build the network; the rest are checked as options of every fit. ``engine=None``
-    becomes the exact engine for contrast (normal-likelihood) data and NUTS (``"pymc"``) when
-    the network has arm-level outcome studies. ``consistency=`` is refused: the analysis chooses
-    its models.
+    becomes the exact engine for contrast (normal-likelihood) data and ``"auto"`` when the
+    network has arm-level outcome studies: each fit runs the Laplace engine where it covers the
+    model, and NUTS where it does not or where its importance weights refuse
+    (:func:`~nma_bayes.fitting.fit.resolve_engine`). ``consistency=`` is refused: the analysis
+    chooses its models.
     """
     reference = fit_kwargs.pop("reference", None)
     columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k in data_options()}
     net = as_network(data, reference=reference, **columns)
     if engine is None:  # the exact engine covers normal likelihoods only
-        engine = "pymc" if np.asarray(net.outcome).any() else "exact"
+        engine = "auto" if np.asarray(net.outcome).any() else "exact"
     check_fit_options(fit_kwargs | {"engine": engine}, function, own=own)
     if "consistency" in fit_kwargs:
         raise ModelSpecError(
@@ -120,10 +123,13 @@ def nodesplit(
     comparisons : sequence of (str, str), optional
         Pairs ``(a, b)`` to split (effect of ``b`` vs ``a``); default
         :func:`splittable_comparisons`.
-    engine : {"exact", "pymc"}, optional
-        Engine of each fit. Default: the exact engine for contrast (normal-likelihood) data,
-        where dozens of splits take seconds; NUTS (``"pymc"``) when the network has arm-level
-        outcome studies (binomial, Poisson), whose posterior the exact engine does not cover.
+    engine : {"exact", "pymc", "laplace", "auto"}, optional
+        Engine of each fit (as :func:`nma_bayes.fit_network`'s ``engine``). Default: the exact
+        engine for contrast (normal-likelihood) data, where dozens of splits take seconds;
+        ``"auto"`` when the network has arm-level outcome studies (binomial, Poisson, normal
+        arms), whose posterior the exact engine does not cover: the Laplace engine where it
+        covers the model (every study arm-level, no classes), NUTS where it does not or where
+        its importance weights refuse a fit. ``engine="pymc"`` fits every model with NUTS.
     ci_prob : float
         Interval probability.
     client : distributed.Client, optional
@@ -141,6 +147,9 @@ def nodesplit(
         intervals), ``difference`` (median of direct - indirect), its interval, ``p_value``
         (Bayesian two-sided: ``2 min(P(diff > 0), P(diff < 0))``), and the split's smallest
         bulk ``ess_bulk`` and largest ``r_hat`` over its direct, indirect and difference draws.
+        ``table.attrs["engine"]``: the engine that ran the fits (:func:`.batch.engines_label`;
+        e.g. ``"laplace"``, or ``"laplace+pymc"`` when NUTS refitted what the Laplace engine
+        refused).
 
     Raises
     ------
@@ -166,30 +175,37 @@ def nodesplit(
     payloads = {None: (net, None, engine, fit_kwargs)}
     payloads |= {i: (split, (a, b, pseudo), engine, fit_kwargs)
                  for i, (a, b, split, pseudo) in enumerate(splits)}  # fmt: skip
-    draws = run_tasks(_split_draws, payloads, client=client, progress=False)
-    dn = draws[None]
+    results = run_tasks(_split_draws, payloads, client=client, progress=False)
+    dn = results[None][0]
     rows = []
     for i, (a, b, _, _) in enumerate(splits):
-        direct, indirect = draws[i]
+        direct, indirect = results[i][0]
         parts = {"direct": direct, "indirect": indirect,
                  "network": dn.sel(treatment=b) - dn.sel(treatment=a),
                  "difference": direct - indirect}  # fmt: skip
-        row = interval_row(parts, ci_prob, test="difference",
+        row = interval_row(parts, ci_prob, test="difference", ess_cap=results[i][2],
                            converge=("direct", "indirect", "difference"))  # fmt: skip
         rows.append({"treatment": b, "comparator": a} | row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["engine"] = engines_label(r[1] for r in results.values())
+    return table
 
 
 def _split_draws(payload):
-    """One fit of :func:`nodesplit` (a batch task): consistency ``d``, or a split's draws.
+    """Run one fit of :func:`nodesplit` (a batch task): its draws, engine and effective size.
+
+    The effective size is :func:`~nma_bayes.results.convergence.effective_draws` (infinite
+    where ArviZ's ESS holds).
 
     ``pair`` None: the consistency model's ``d``; else ``(a, b, pseudo)`` and ``net`` the split
     network of ``(a, b)`` (:func:`split_networks`): the direct and indirect draws of ``b`` vs
     ``a`` (``chain`` x ``draw``).
     """
     net, pair, engine, fit_kwargs = payload
+    fit = fit_network(net, engine=engine, **fit_kwargs)
+    d, cap = fit.d_full(), effective_draws(fit.idata["posterior"].attrs)
     if pair is None:
-        return fit_network(net, engine=engine, **fit_kwargs).d_full()
+        return d, fit.engine, cap
     a, b, pseudo = pair
-    d = fit_network(net, engine=engine, **fit_kwargs).d_full()
-    return d.sel(treatment=pseudo) - d.sel(treatment=a), d.sel(treatment=b) - d.sel(treatment=a)
+    parts = d.sel(treatment=pseudo) - d.sel(treatment=a), d.sel(treatment=b) - d.sel(treatment=a)
+    return parts, fit.engine, cap

@@ -3,7 +3,8 @@
 :func:`leave_one_out` fits the full network, then the network without each study in turn, keeping
 the full fit's reference, priors and seed, and compares the summaries (the case-deletion
 diagnostics of Viechtbauer & Cheung 2010, in posterior SDs). With the exact engine (normal
-likelihoods, the default there) every study is refitted, a fraction of a second each. With PyMC
+likelihoods, the default there) every study is refitted, a fraction of a second each; so it is
+with the Laplace engine (arm-level outcomes, the default there through ``engine="auto"``). With PyMC
 the full fit's per-study PSIS-LOO (Vehtari, Gelman & Gabry 2017; Vehtari et al. 2024) decides:
 a study whose Pareto ``k`` is at most ``min(0.7, 1 - 1/log10(S))`` (``S`` draws) is left out by
 reweighting the full fit's draws with its Pareto-smoothed importance weights
@@ -28,7 +29,7 @@ from ..data.formats import as_network
 from ..data.network import Network, data_options
 from ..fitting.fit import fit_network
 from ..results.summaries import flat_draws, rank_draws
-from .batch import check_client, run_tasks
+from .batch import check_client, engines_label, run_tasks
 from .influence_result import (
     EFFECT_COLUMNS,
     METHODS,
@@ -91,11 +92,15 @@ def leave_one_out(
     lower_is_better : bool or None
         Benefit direction of the rankings; ``None`` takes the network's recorded direction
         (:func:`~nma_bayes.base.validate.resolve_direction`), and fails if there is none.
-    engine : {None, "exact", "pymc", "laplace"}
+    engine : {None, "exact", "pymc", "laplace", "auto"}
         ``None`` (default): ``"exact"`` for normal likelihoods without a class model (every
-        study refitted exactly, in seconds for a hundred studies), else ``"pymc"``.
-        ``"laplace"`` refits every study of an arm-level outcome network with the Laplace engine
-        (:mod:`nma_bayes.engines.laplace`; thrombolytics' 50 studies in ~20 s).
+        study refitted exactly, in seconds for a hundred studies); ``"auto"`` for a network with
+        arm-level outcome studies; else ``"pymc"``. ``"laplace"`` refits every study of an
+        arm-level outcome network with the Laplace engine (:mod:`nma_bayes.engines.laplace`;
+        thrombolytics' 50 studies in ~20 s); ``"auto"`` does so where the Laplace engine covers
+        the model (every study arm-level, no classes) and its importance weights accept each
+        fit, NUTS elsewhere (:func:`~nma_bayes.fitting.fit.resolve_engine`); when NUTS made the
+        full fit, PSIS reweighting applies as with ``"pymc"``.
     threshold_sd : float
         A study is flagged when an effect moves by more than this many posterior SDs of the full
         fit, or when the top treatment changes without it.
@@ -153,12 +158,13 @@ def leave_one_out(
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     fit_kwargs |= {"engine": engine, "random_seed": seed}
     full = fit_network(net, **fit_kwargs)
-    reweight = _Reweighting.from_fit(full, direction) if psis and engine == "pymc" else None
+    reweight = _Reweighting.from_fit(full, direction) if psis and full.engine == "pymc" else None
     rows = _study_rows(net, fit_kwargs, reweight, direction=direction, ci_prob=ci_prob,
                        client=client)  # fmt: skip
     tables = _tables(net, full, rows, direction=direction, ci_prob=ci_prob)
+    ran = engines_label([full.engine, *(r["engine"] for r in rows if r["engine"])])
     return LeaveOneOut(
-        full_fit=full, engine=engine, threshold_sd=threshold_sd, lower_is_better=direction,
+        full_fit=full, engine=ran, threshold_sd=threshold_sd, lower_is_better=direction,
         random_seed=seed, seconds=time.perf_counter() - start, ties=_ties(full), **tables,
     )  # fmt: skip
 
@@ -187,12 +193,16 @@ def _refuse_options(fit_kwargs: dict) -> None:
 
 
 def _resolve_engine(engine, net: Network, fit_kwargs: dict) -> str:
+    """Return the engine of every fit: ``engine``; by default ``"auto"`` for arm-level data."""
     if engine is None:
-        pymc = np.asarray(net.outcome).any() or fit_kwargs.get("class_model") is not None
-        return "pymc" if pymc else "exact"
-    if engine not in ("exact", "pymc", "laplace"):
-        raise ModelSpecError(f"engine={engine!r}: use None, 'exact', 'pymc' or 'laplace'.",
-                             rule="bad-option")  # fmt: skip
+        if np.asarray(net.outcome).any():
+            return "auto"
+        return "pymc" if fit_kwargs.get("class_model") is not None else "exact"
+    if engine not in ("exact", "pymc", "laplace", "auto"):
+        raise ModelSpecError(
+            f"engine={engine!r}: use None, 'exact', 'pymc', 'laplace' or 'auto'.",
+            rule="bad-option",
+        )
     return engine
 
 
@@ -325,7 +335,7 @@ def _study_rows(net: Network, fit_kwargs: dict, psis, *, direction, ci_prob, cli
     for i, study in enumerate(net.studies):
         start = time.perf_counter()
         k = float(psis.pareto_k[i]) if psis is not None else np.nan
-        row = {"study": study, "pareto_k": k, "reason": disconnected_by(net, i)}
+        row = {"study": study, "pareto_k": k, "reason": disconnected_by(net, i), "engine": ""}
         if row["reason"]:
             row |= {"method": "not refittable", "summary": None}
         elif psis is not None and k <= k_max:  # NaN k fails the test: refitted
@@ -335,17 +345,18 @@ def _study_rows(net: Network, fit_kwargs: dict, psis, *, direction, ci_prob, cli
             refits[i] = (net, i, {"progressbar": False} | fit_kwargs, direction, ci_prob)
         rows.append(row | {"seconds": time.perf_counter() - start})
     done = run_tasks(_refit_summary, refits, client=client, progress=False)
-    for i, (summary, seconds) in done.items():
-        rows[i] |= {"summary": summary, "seconds": seconds}
+    for i, (summary, seconds, engine) in done.items():
+        rows[i] |= {"summary": summary, "seconds": seconds, "engine": engine}
     return rows
 
 
-def _refit_summary(payload) -> tuple[dict, float]:
-    """Refit without study ``i``; its summaries and seconds (a task of the batch runner)."""
+def _refit_summary(payload) -> tuple[dict, float, str]:
+    """Refit without study ``i``: its summaries, seconds and engine (a batch task)."""
     start = time.perf_counter()
     net, i, fit_kwargs, direction, ci_prob = payload
     fit = fit_network(without_study(net, i), **fit_kwargs)
-    return _fit_summary(fit, direction=direction, ci_prob=ci_prob), time.perf_counter() - start
+    summary = _fit_summary(fit, direction=direction, ci_prob=ci_prob)
+    return summary, time.perf_counter() - start, fit.engine
 
 
 def _tables(net: Network, full, rows: list[dict], *, direction, ci_prob) -> dict:

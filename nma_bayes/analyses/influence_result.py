@@ -46,7 +46,9 @@ class LeaveOneOut:
     full_fit : NetworkFit
         The fit of every study.
     engine : str
-        Engine of every fit (``"exact"`` or ``"pymc"``).
+        The engine that ran the fits (``"exact"``, ``"laplace"`` or ``"pymc"``; with
+        ``engine="auto"``, ``"laplace+pymc"`` when NUTS refitted what the Laplace engine
+        refused: :func:`~nma_bayes.analyses.batch.engines_label`).
     threshold_sd : float
         Default flag threshold of :meth:`summary`: a shift of more than this many posterior SDs.
     lower_is_better : bool

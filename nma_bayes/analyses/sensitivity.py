@@ -1,8 +1,9 @@
 """Sensitivity of the NMA results to the prior of the between-study SD ``tau``.
 
 :func:`prior_sensitivity` refits one network under several ``tau`` priors (by default with the
-exact engine, a fraction of a second each) and tabulates, per prior, the posterior of ``tau``,
-every relative effect against the reference and the SUCRA ranking, as one tidy long table.
+exact engine for contrast data, a fraction of a second each, and the Laplace engine for arm-level
+outcomes: ``engine="auto"``) and tabulates, per prior, the posterior of ``tau``, every relative
+effect against the reference and the SUCRA ranking, as one tidy long table.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 from ..base.errors import ModelSpecError
 from ..fitting.fit import fit_network
 from ..models.priors import TAU_FAMILIES, Prior
-from .batch import check_client, run_tasks
+from .batch import check_client, engines_label, run_tasks
 
 __all__ = ["prior_sensitivity", "SENSITIVITY_COLUMNS"]
 
@@ -56,7 +57,7 @@ def prior_sensitivity(
     *,
     reference: str | None = None,
     lower_is_better: bool,
-    engine: str = "exact",
+    engine: str | None = None,
     ci_prob: float = 0.95,
     client=None,
     **fit_kwargs,
@@ -76,9 +77,13 @@ def prior_sensitivity(
         Reference treatment of the model and comparator of the relative effects.
     lower_is_better : bool
         Benefit direction for the SUCRA ranking; required.
-    engine : {"exact", "pymc"}
-        Inference engine; ``"exact"`` (default) is fast and free of Monte Carlo error for ``tau``
-        and the relative effects.
+    engine : {None, "exact", "pymc", "laplace", "auto"}
+        Inference engine (as :func:`~nma_bayes.fit_network`'s ``engine``). ``None`` (default):
+        ``"auto"`` (:func:`~nma_bayes.fitting.fit.resolve_engine`): the exact engine for
+        contrast data (fast and free of Monte Carlo error for ``tau`` and the relative
+        effects), the Laplace engine for arm-level outcome networks it covers (NUTS where its
+        importance weights refuse a fit), NUTS for class models and other models neither
+        covers.
     ci_prob : float
         Probability of the equal-tailed credible intervals.
     client : distributed.Client, optional
@@ -108,7 +113,8 @@ def prior_sensitivity(
           missing elsewhere.
 
         ``treatment`` and ``comparator`` are missing on ``"tau"`` rows, ``comparator`` on
-        ``"sucra"`` rows. ``table.attrs`` holds ``random_seed``, ``reference`` and ``engine``.
+        ``"sucra"`` rows. ``table.attrs`` holds ``random_seed``, ``reference`` and ``engine``
+        (the engine that ran the fits, e.g. ``"exact"``; :func:`.batch.engines_label`).
 
     Raises
     ------
@@ -136,26 +142,29 @@ def prior_sensitivity(
     if seed is None:  # one seed for every fit: differences are then not Monte Carlo noise
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     check_client(client)
+    engine = "auto" if engine is None else engine
     common = {"reference": reference, "engine": engine, "random_seed": seed, **fit_kwargs}
     payloads = {
         name: (data, {**common, "prior_tau": prior}, name, lower_is_better, ci_prob)
         for name, prior in priors.items()
     }
     results = run_tasks(_prior_fit, payloads, client=client, progress=False)
-    rows = [row for _, fit_rows in results.values() for row in fit_rows]
+    rows = [row for _, fit_rows, _ in results.values() for row in fit_rows]
     ref = list(results.values())[-1][0]
     table = pd.DataFrame(rows).reindex(columns=list(SENSITIVITY_COLUMNS))
     table["rank"] = table["rank"].astype("Int64")
-    table.attrs.update({"random_seed": seed, "reference": ref, "engine": engine})
+    ran = engines_label(r[2] for r in results.values())
+    table.attrs.update({"random_seed": seed, "reference": ref, "engine": ran})
     return table
 
 
-def _prior_fit(payload) -> tuple[str, list[dict]]:
-    """Fit under one prior; return the reference and the rows (a task of the batch runner)."""
+def _prior_fit(payload) -> tuple[str, list[dict], str]:
+    """Fit under one prior: the reference, the rows and the engine (a batch task)."""
     data, kwargs, name, lower_is_better, ci_prob = payload
     fit = fit_network(data, **kwargs)
     base = {"prior": name, "prior_description": kwargs["prior_tau"].describe()}
-    return fit.reference, _fit_rows(fit, base, lower_is_better=lower_is_better, ci_prob=ci_prob)
+    rows = _fit_rows(fit, base, lower_is_better=lower_is_better, ci_prob=ci_prob)
+    return fit.reference, rows, fit.engine
 
 
 def _check_fit_kwargs(fit_kwargs: dict) -> None:

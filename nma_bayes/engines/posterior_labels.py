@@ -16,7 +16,7 @@ from ..models.arm_likelihood import OutcomeData
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["relabel", "REGRESSION_VARS"]
+__all__ = ["relabel", "outcome_labels", "REGRESSION_VARS"]
 
 
 def relabel(tree, network: Network):
@@ -45,14 +45,21 @@ def relabel(tree, network: Network):
 REGRESSION_VARS = ("beta", "beta_group", "beta_mean", "beta_sd")
 
 
-def _outcome_coords(post, network: Network):
-    """Name the outcome studies of ``mu`` and the arms of ``e_arm``."""
-    outcomes = OutcomeData.from_network(network)
+def outcome_labels(network: Network, outcomes: OutcomeData | None = None):
+    """Names of the outcome studies (``mu``) and of their non-base arms (``e_arm``)."""
+    if outcomes is None:
+        outcomes = OutcomeData.from_network(network)
     studies = [str(network.studies[i]) for i in outcomes.study_index]
     arms = []
     for j, i in enumerate(outcomes.study_index):  # non-base arms, study by study (deviates)
         k = int(network.n_arms[i])
         arms += [f"{studies[j]}: {network.treatments[a]}" for a in network.arm[i][: k - 1]]
+    return studies, arms
+
+
+def _outcome_coords(post, network: Network):
+    """Name the outcome studies of ``mu`` and the arms of ``e_arm``."""
+    studies, arms = outcome_labels(network)
     labels = {"mu": ("outcome_study", studies), "e_arm": ("outcome_arm", arms)}
     for var, (dim, coord) in labels.items():
         if var in post:

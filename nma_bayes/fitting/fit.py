@@ -9,6 +9,7 @@ once here), :mod:`nma_bayes.engines` computes the posterior (exact quadrature or
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import fields
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..base import validate as VA
-from ..base.errors import ModelSpecError, NMAConvergenceWarning
+from ..base.errors import ExactEngineError, ModelSpecError, NMAConvergenceWarning
 from ..data.formats import as_network, detect_format
 from ..data.inputs import check_build_options
 from ..data.network import Network, data_options
@@ -42,10 +43,20 @@ from ..models.regression import RegressionDesign, warn_unidentified
 from ..models.spec import ModelSpec
 from .network_fit import NetworkFit
 
-__all__ = ["fit_network", "as_network", "check_fit_options", "detect_format", "ENGINES"]
+__all__ = [
+    "fit_network",
+    "as_network",
+    "check_fit_options",
+    "detect_format",
+    "resolve_engine",
+    "ENGINES",
+]
 
-#: Inference engines: MCMC on the PyMC model (default) or the exact quadrature engine.
-ENGINES = ("pymc", "exact", "laplace")
+#: Inference engines: MCMC on the PyMC model (default), the exact quadrature engine, the Laplace
+#: engine of arm-level outcome networks, and ``"auto"``, which picks one (:func:`resolve_engine`).
+ENGINES = ("pymc", "exact", "laplace", "auto")
+
+_log = logging.getLogger(__name__)
 
 
 def fit_network(
@@ -148,7 +159,7 @@ def fit_network(
         ``fit.seed``.
     draws, tune, chains, cores : int
         Sampler settings (per chain); ``cores=None`` runs ``min(chains, cpu_count)`` in parallel.
-    engine : {"pymc", "exact", "laplace"}
+    engine : {"pymc", "exact", "laplace", "auto"}
         ``"pymc"`` (default): MCMC on the PyMC model. ``"exact"``: the exact posterior of the
         normal-likelihood model by quadrature over ``tau`` and Gaussian ``d | tau``
         (:mod:`nma_bayes.engines.exact`): summaries without Monte Carlo error and ``chains x draws``
@@ -157,7 +168,14 @@ def fit_network(
         corrected by Pareto-smoothed importance sampling against the exact posterior
         (:mod:`nma_bayes.engines.laplace`); ``chains x draws`` independent draws, and an error
         instead of an answer when the Pareto ``k`` says the approximation does not cover the
-        posterior.
+        posterior. ``"auto"``: the fastest engine that is accurate for the model
+        (:func:`resolve_engine`): ``"laplace"`` where it covers the network, and NUTS with the
+        same seed and settings when its importance weights refuse (the reason in
+        ``fit.idata["posterior"].attrs["engine_fallback"]``, and logged at INFO by the
+        ``nma_bayes.fitting.fit`` logger); ``"exact"`` where that covers the model; else
+        ``"pymc"``. ``fit.engine`` is the engine that ran. NUTS-only settings (``tune``,
+        ``sampler``, ``target_accept``, ``collapse``) are used only if NUTS runs
+        (``collapse=True`` is refused up front where NUTS could run and not collapse the model).
     sampler : {"nutpie", "pymc"}
         NUTS implementation of the PyMC engine. ``"nutpie"`` compiles a model once per structure
         and reuses it.
@@ -228,12 +246,19 @@ def fit_network(
     arrays = ContrastData.from_network(network)
     regression = RegressionDesign.from_network(network, spec)
     warn_unidentified(regression, network)
-    if engine == "pymc":
+    run = resolve_engine(engine, network, spec, regression)
+    fallback = engine == "auto" and run == "laplace"  # NUTS if the Laplace engine refuses
+    if run == "pymc" or fallback:
         use_collapsed(network, spec, settings, regression)  # collapse=True refused here, early
-    fit = _run_engine(
-        engine, network, spec, settings, seed, arrays=arrays, classes=classes,
-        regression=regression,
-    )  # fmt: skip
+    built = {"arrays": arrays, "classes": classes, "regression": regression}
+    try:
+        fit = _run_engine(run, network, spec, settings, seed, **built)
+    except ExactEngineError as err:
+        if not fallback:
+            raise
+        _log.info("engine='auto': %s Fitting with NUTS (engine='pymc') instead.", err)
+        fit = _run_engine("pymc", network, spec, settings, seed, **built)
+        fit.idata["posterior"].attrs["engine_fallback"] = str(err)
     if fit.problems:
         warnings.warn(
             NMAConvergenceWarning(
@@ -256,6 +281,44 @@ def check_engine(network, engine: str, spec: ModelSpec | None = None) -> None:
             "engine='pymc'.",
             rule="bad-option",
         )
+
+
+def resolve_engine(engine: str, network, spec: ModelSpec, regression=None) -> str:
+    """Return the engine that ``engine`` runs first on this model (``"auto"`` decides here).
+
+    ``"auto"`` becomes ``"laplace"`` when the network has arm-level outcome studies and
+    :func:`~nma_bayes.engines.laplace.check_laplace` accepts the model (every study arm-level,
+    no treatment classes, no covariates; :func:`fit_network` falls back to NUTS if its
+    importance weights then refuse); else ``"exact"`` when the exact engine covers the model
+    (contrast data, no class model, a meta-regression Gaussian given ``tau``); else ``"pymc"``.
+    Any other engine is returned as it is.
+
+    Parameters
+    ----------
+    engine : str
+        One of :data:`ENGINES`.
+    network : Network
+        The network to fit.
+    spec : ModelSpec
+        The model.
+    regression : RegressionDesign, optional
+        The meta-regression's design (``None``: none).
+
+    Returns
+    -------
+    str
+        ``"pymc"``, ``"exact"`` or ``"laplace"`` (``engine`` itself unless it is ``"auto"``).
+    """
+    if engine != "auto":
+        return engine
+    if np.asarray(network.outcome).any():
+        try:
+            check_laplace(network, spec)
+        except ModelSpecError:  # mixed with contrast studies, classes or covariates
+            return "pymc"  # the exact engine covers no arm-level outcomes either
+        return "laplace"
+    linear = regression is None or regression.linear
+    return "exact" if spec.class_model is None and linear else "pymc"
 
 
 def _check_choices(*, engine: str, consistency: str, class_model: str | None) -> None:

@@ -99,8 +99,10 @@ class Confidence:
         est = pd.DataFrame("", index=names, columns=names)
         rat = pd.DataFrame("", index=names, columns=names)
         for row in t.itertuples():
-            for a, b, sign in ((row.treatment, row.comparator, 1), (row.comparator,
-                                                                    row.treatment, -1)):
+            for a, b, sign in (
+                (row.treatment, row.comparator, 1),
+                (row.comparator, row.treatment, -1),
+            ):
                 lo, hi = sorted((sign * row.ci_lower, sign * row.ci_upper))
                 est.loc[a, b] = f"{sign * row.median:.2f} ({lo:.2f}, {hi:.2f})"
                 rat.loc[a, b] = row.rating

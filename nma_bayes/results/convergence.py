@@ -82,6 +82,34 @@ def diagnostics_table(idata, var_names=DIAGNOSED) -> pd.DataFrame:
             rows.append({"parameter": label, **{k: float(v[i]) for k, v in values.items()}})
     table = pd.DataFrame(rows, columns=["parameter", "r_hat", "ess_bulk", "ess_tail", "mcse_mean"])
     table.attrs["divergences"] = n_divergences(idata)
+    return _importance_capped(table, idata["posterior"].attrs)
+
+
+def effective_draws(attrs) -> float:
+    """Return the effective size of resampled importance draws (Laplace engine), else infinity.
+
+    ArviZ counts the repeated proposals of a resample as separate draws; ``n`` draws resampled
+    from weights of effective size ``E`` carry about ``1 / (1 / E + 1 / n)`` (Kish's ESS of the
+    weights, then the resampling's own noise). ``attrs``: the posterior group's.
+    """
+    if attrs.get("engine") != "laplace" or "is_ess" not in attrs or "n_draws" not in attrs:
+        return float("inf")
+    return 1.0 / (1.0 / float(attrs["is_ess"]) + 1.0 / float(attrs["n_draws"]))
+
+
+def _importance_capped(table: pd.DataFrame, attrs) -> pd.DataFrame:
+    """Cap the ESS of resampled importance draws at :func:`effective_draws`.
+
+    The MCSE of the mean is scaled up to match.
+    """
+    cap = effective_draws(attrs)
+    if not np.isfinite(cap):
+        return table
+    table = table.copy()
+    scale = np.sqrt(np.maximum(table["ess_bulk"] / cap, 1.0))
+    table["mcse_mean"] = table["mcse_mean"] * scale
+    for col in ("ess_bulk", "ess_tail"):
+        table[col] = np.minimum(table[col], cap)
     return table
 
 

@@ -87,8 +87,10 @@ class FitRecord(ClassSummaryMethods, RegressionMethods, DecisionMethods):
         self.seed = int(seed)
         self.posterior = Posterior(network, spec, idata, exact, regression=regression)
         self._data = data
-        # independent draws of the exact engine need no convergence checks
-        self.problems = [] if exact is not None else convergence_problems(self.diagnostics())
+        # independent draws (the exact engine's; the Laplace engine's, whose importance weights
+        # were checked instead) need no convergence checks
+        independent = exact is not None or self.engine == "laplace"
+        self.problems = [] if independent else convergence_problems(self.diagnostics())
 
     @property
     def idata(self):
@@ -97,7 +99,7 @@ class FitRecord(ClassSummaryMethods, RegressionMethods, DecisionMethods):
 
     @property
     def engine(self) -> str:
-        """``"exact"`` or ``"pymc"``."""
+        """The engine that ran: ``"exact"``, ``"laplace"`` or ``"pymc"`` (never ``"auto"``)."""
         return self.posterior.engine
 
     @property

@@ -75,7 +75,9 @@ def describe_draws(samples: np.ndarray, ci_prob: float) -> dict[str, np.ndarray]
     }
 
 
-def interval_row(parts: dict, ci_prob: float, *, test: str, converge) -> dict:
+def interval_row(
+    parts: dict, ci_prob: float, *, test: str, converge, ess_cap: float = float("inf")
+) -> dict:
     """Medians, equal-tailed intervals, a Bayesian p-value and convergence of a few quantities.
 
     Parameters
@@ -91,6 +93,9 @@ def interval_row(parts: dict, ci_prob: float, *, test: str, converge) -> dict:
         Parts whose smallest bulk ESS (``ess_bulk``) and largest R-hat (``r_hat``) are reported
         (Vehtari et al. 2021), so that a table can be checked, and compared with a reference
         within Monte Carlo error, without the fits.
+    ess_cap : float
+        Upper bound of the reported ESS: the effective size of resampled importance draws
+        (:func:`~nma_bayes.results.convergence.effective_draws`), which ArviZ would overstate.
 
     Returns
     -------
@@ -108,7 +113,7 @@ def interval_row(parts: dict, ci_prob: float, *, test: str, converge) -> dict:
     row["p_value"] = 2 * min((x > 0).mean(), (x < 0).mean())
     own = xr.Dataset({k: parts[k].transpose(*SAMPLE_DIMS).drop_vars(
         [c for c in parts[k].coords if c not in SAMPLE_DIMS]) for k in converge})  # fmt: skip
-    row["ess_bulk"] = min(float(v) for v in az.ess(own, method="bulk").values())
+    row["ess_bulk"] = min(min(float(v) for v in az.ess(own, method="bulk").values()), ess_cap)
     row["r_hat"] = max(float(v) for v in az.rhat(own).values())
     return row
 

@@ -77,9 +77,13 @@ def test_smoking_ume_matches_jags():
 
 
 def test_smoking_nodesplit_matches_jags_multinma_convention():
+    """NUTS node-splits against JAGS (the default for arm-level data, ``engine="auto"``, runs
+    the Laplace engine: its splits of smoking are checked in ``tests/engines/test_laplace.py``)."""
     with pytest.warns() as record:  # only convergence notes are allowed, the table is checked
         table = nb.nodesplit(smoking(), likelihood="binomial", treatments=MULTINMA_ORDER,
-                             reference="No intervention", random_seed=23, **PRIORS)  # fmt: skip
+                             reference="No intervention", engine="pymc", random_seed=23,
+                             **PRIORS)  # fmt: skip
+    assert table.attrs["engine"] == "pymc"
     assert all(isinstance(w.message, nb.NMAConvergenceWarning) for w in record)
     assert (table["r_hat"] <= 1.05).all() and (table["ess_bulk"] >= 100).all(), table
     ref = jags("jags_nodesplit")
@@ -171,7 +175,8 @@ def test_fixed_effect_direct_estimate_equals_the_ume_effect(name, options):
     row = table.iloc[0]
     ume_median, ume_mcse = _ume_effect(ume_fit, *chosen)
     sd = (row["direct_upper"] - row["direct_lower"]) / (2 * 1.96)
-    tol = z_star(1) * np.hypot(ume_mcse, MEDIAN_MCSE * sd / np.sqrt(row["ess_bulk"]))
+    n_eff = row["ess_bulk"]
+    tol = z_star(1) * np.hypot(ume_mcse, MEDIAN_MCSE * sd / np.sqrt(n_eff))
     assert row["direct"] == pytest.approx(ume_median, abs=tol)
 
 
@@ -214,20 +219,23 @@ def test_ume_of_a_network_without_loops_is_the_consistency_model(name, options):
 
 
 def test_normal_arm_nodesplit_equals_the_exact_contrast_nodesplit():
-    """Integrating vague baselines out of the normal arm model gives the contrast model, so NUTS
-    node-splits of parkinsons' arm means equal the exact engine's splits of its mean
-    differences within Monte Carlo error (medians; z* over every split and part)."""
+    """Integrating vague baselines out of the normal arm model gives the contrast model, so the
+    node-splits of parkinsons' arm means (the default engine: the Laplace engine) equal the
+    exact engine's splits of its mean differences within Monte Carlo error (medians; z* over
+    every split and part)."""
     arms = nb.datasets.load_dataset("parkinsons", "arms")
     kw = dict(se="se", reference="Placebo", random_seed=23, **PRIORS)
-    nuts = nb.nodesplit(arms, likelihood="normal", **kw)
+    arm = nb.nodesplit(arms, likelihood="normal", **kw)
     exact = nb.nodesplit(arms, measure="MD", **kw)
-    assert len(nuts) == len(exact) > 0
-    z = z_star(2 * len(nuts))
-    for got, want in zip(nuts.itertuples(), exact.itertuples(), strict=True):
+    assert len(arm) == len(exact) > 0
+    assert (arm.attrs["engine"], exact.attrs["engine"]) == ("laplace", "exact")
+    z = z_star(2 * len(arm))
+    for got, want in zip(arm.itertuples(), exact.itertuples(), strict=True):
         assert (got.treatment, got.comparator) == (want.treatment, want.comparator)
         for part in ("direct", "indirect"):
             sd = (getattr(want, f"{part}_upper") - getattr(want, f"{part}_lower")) / (2 * 1.96)
-            tol = z * MEDIAN_MCSE * sd / np.sqrt(got.ess_bulk)  # the exact engine: no MC error
+            # the exact engine has no MC error
+            tol = z * MEDIAN_MCSE * sd / np.sqrt(got.ess_bulk)
             assert getattr(got, part) == pytest.approx(getattr(want, part), abs=tol + 0.02 * sd)
 
 
@@ -261,6 +269,8 @@ def test_mixed_network_nodesplit_relabels_arm_and_contrast_studies():
         full = nb.nodesplit(df, [pair], treatments=MULTINMA_ORDER, **kw)
     assert all(isinstance(w.message, nb.NMAConvergenceWarning) for w in record)
     sd = (full["direct_upper"].iloc[0] - full["direct_lower"].iloc[0]) / (2 * 1.96)
+    # the mixed network: NUTS (the Laplace engine covers arm-level studies only); all arms: Laplace
+    assert (got.attrs["engine"], full.attrs["engine"]) == ("pymc", "laplace")
     ess = min(got["ess_bulk"].iloc[0], full["ess_bulk"].iloc[0])
     tol = 0.1 + z_star(1) * MEDIAN_MCSE * np.sqrt(2) * sd / np.sqrt(ess)
     assert got["direct"].iloc[0] == pytest.approx(full["direct"].iloc[0], abs=tol)

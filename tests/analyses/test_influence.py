@@ -285,14 +285,15 @@ def test_weighted_quantiles_equal_weights_and_point_mass():
 
 
 def test_high_pareto_k_binomial_studies_are_refitted_like_brute_force():
-    """Arm-level outcome studies carry their own baseline: k > 0.7, so they are refitted."""
+    """Arm-level outcome studies carry their own baseline: k > 0.7, so NUTS's PSIS refits them
+    (``engine="pymc"``; the default, ``"auto"``, runs the Laplace engine and refits every study)."""
     arms = pd.DataFrame(
         [("s1", "A", 10, 100), ("s1", "B", 20, 100), ("s2", "A", 15, 100), ("s2", "C", 22, 100),
          ("s3", "B", 30, 120), ("s3", "C", 28, 110)],
         columns=["study", "treatment", "events", "n"],
     )  # fmt: skip
     kwargs = {"likelihood": "binomial", "reference": "A", "effects": "fixed", "random_seed": 3,
-              "draws": 1000, "tune": 1000, "chains": 2}  # fmt: skip
+              "draws": 1000, "tune": 1000, "chains": 2, "engine": "pymc"}  # fmt: skip
     result = leave_one_out(arms, lower_is_better=False, **kwargs)
     summary = result.summary()
     assert result.engine == "pymc"

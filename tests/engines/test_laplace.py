@@ -8,6 +8,8 @@ times. Tolerances add the reference's own error (JAGS: sd / sqrt(4000); publishe
 rounding, 0.005) and are 3 sigma made family-wise over the rows compared (Bonferroni).
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,11 +23,20 @@ from nma_bayes.analyses.calibration_arms import run_arm_sbc
 from nma_bayes.base.errors import ExactEngineError, ModelSpecError
 
 ROUNDING = 0.005
-#: Networks whose importance weights are well behaved (Pareto k <= 0.61 over seeds 1, 2, 3 and
-#: 20261206); on certolizumab (and statins RE), whose arms have few events, k reaches 0.65-0.75
-#: and the engine may refuse.
-KEYS = ["smoking_re", "thrombolytics_fe", "diabetes_fe", "diabetes_re", "dietary_fat_fe",
-        "dietary_fat_re", "statins_fe"]
+#: Every reference network: the importance weights' Pareto k stayed <= 0.65 over six seeds on
+#: each (<= 0.45 except certolizumab, whose arms have few events).
+KEYS = [
+    "smoking_re",
+    "thrombolytics_fe",
+    "diabetes_fe",
+    "diabetes_re",
+    "dietary_fat_fe",
+    "dietary_fat_re",
+    "statins_fe",
+    "statins_re",
+    "certolizumab_fe",
+    "certolizumab_re",
+]
 PRIORS = dict(prior_d=nb.Normal(0, 100), prior_tau=nb.Uniform(0, 5))
 
 
@@ -33,11 +44,20 @@ def z_star(m: int) -> float:
     return float(-ndtri(0.0027 / 2 / m))
 
 
-def _fit(key: str, seed: int = 20261206):
-    name, options, _, _ = ARM_CASES[key]
+#: The reference cases, and thrombolytics with random effects (no published posterior; the long
+#: JAGS runs only).
+CASES = ARM_CASES | {
+    "thrombolytics_re": ("thrombolytics", dict(likelihood="binomial", reference="SK"), "RE", None)
+}
+#: Long JAGS runs of every case (4 chains, min bulk ESS >= 20,000; tests/engines/data/README.md).
+LONG_JAGS = pd.read_csv(Path(__file__).parent / "data" / "jags_long_arm.csv")
+
+
+def _fit(key: str, seed: int = 20261206, **settings):
+    name, options, _, _ = CASES[key]
     options = {k: v for k, v in options.items() if k not in ("draws", "tune")}
     df = nb.datasets.load_dataset(name, "arms")
-    return nb.fit_network(df, engine="laplace", random_seed=seed, **PRIORS, **options)
+    return nb.fit_network(df, engine="laplace", random_seed=seed, **PRIORS, **options, **settings)
 
 
 def _reference(key, prefix):
@@ -76,6 +96,34 @@ def test_relative_effects_match_the_references(key):
             assert ours == pytest.approx(want, abs=tol), (row.treatment, row.comparator, what)
 
 
+@pytest.mark.parametrize("key", sorted(set(LONG_JAGS["key"])))
+def test_agrees_with_long_jags_runs_within_a_twentieth_of_a_posterior_sd(key):
+    """Issue 25's bar: mean, SD and 2.5%/97.5% quantiles of every ``d`` contrast and tau's median
+    within 0.05 posterior SD of JAGS (4 x 10,000 draws here: n_eff >= 13,000). The Monte Carlo
+    error of the comparison (ours and JAGS's, family-wise 3 sigma) is below 0.05 SD for means,
+    SDs and medians, so those are held to the bar; for the interval ends it is ~0.08-0.1 SD, and
+    they are held to it instead (the measured gaps are in issue 25's closing note)."""
+    fit = _fit(key, draws=10_000)
+    ref = LONG_JAGS[LONG_JAGS["key"] == key]
+    d, n_eff = fit.d_full(), _n_eff(fit)
+    assert n_eff >= 13_000
+    z = z_star(4 * len(ref))
+    for row in ref.itertuples():
+        if row.quantity == "tau":
+            x = fit.idata["posterior"]["tau"].values.ravel()
+            checks = [("median", np.median(x), row.median, 1.25)]
+        else:
+            x = (d.sel(treatment=row.treatment) - d.sel(treatment=row.comparator)).values.ravel()
+            checks = [("mean", x.mean(), row.mean, 1.0), ("sd", x.std(), row.sd, np.sqrt(0.5)),
+                      ("lower95", np.quantile(x, 0.025), row.lower95, 2.7),
+                      ("upper95", np.quantile(x, 0.975), row.upper95, 2.7)]  # fmt: skip
+        for what, ours, want, factor in checks:
+            mc = factor * row.sd * np.sqrt(1 / n_eff + 1 / row.ess_bulk)
+            tol = max(0.05 * row.sd, z * mc)
+            gap = (ours - want) / row.sd
+            assert ours == pytest.approx(want, abs=tol), (row.treatment, what, gap)
+
+
 @pytest.mark.parametrize("key", [k for k in KEYS if k.endswith("_re")])
 def test_tau_median_matches_the_reference(key):
     fit = _fit(key)
@@ -93,10 +141,17 @@ def test_same_seed_same_draws_and_the_fit_works_downstream():
     np.testing.assert_array_equal(a.idata["posterior"]["d"], b.idata["posterior"]["d"])
     other = _fit("smoking_re", seed=4).idata["posterior"]["d"]
     assert not np.array_equal(a.idata["posterior"]["d"], other)
+    # the draws repeat proposals: their reported ESS is the weights' effective size, not ArviZ's
+    # count of the resample (which would overstate it), and the MCSE grows to match
+    diag, n_eff = a.diagnostics(), _n_eff(a)
+    assert diag["ess_bulk"].max() <= n_eff * (1 + 1e-12) and diag["ess_tail"].max() <= n_eff
+    sd = a.idata["posterior"]["tau"].std().item()
+    assert diag.set_index("parameter").loc["tau", "mcse_mean"] >= 0.9 * sd / np.sqrt(n_eff)
     # TSD4's random-effects smoking: residual deviance 54.0 for 50 data points
     assert a.model_fit()["resdev"].iloc[0] == pytest.approx(54.0, abs=1.5)
     assert set(a.sucra(lower_is_better=False)["treatment"]) == set(a.network.non_reference) | {
-        a.network.reference}
+        a.network.reference
+    }
 
 
 SPARSE = pd.DataFrame(
@@ -123,24 +178,32 @@ def test_refuses_what_it_does_not_cover_and_when_its_weights_say_so(monkeypatch)
         nb.fit_network(smoking, **kw)
 
 
-def test_sparse_arms_agree_with_a_long_nuts_run():
+def test_sparse_arms_answered_or_refused_never_wrong():
     """Arms with 0-3 events of 6-9 patients, every A arm empty: d is barely identified (its
-    posterior reaches the N(0, 100^2) prior's scale), far from any normal; the weights' Pareto k
-    is 0.5-0.6 after the pilot's moment matching (over seeds 1-3). Medians and 95% interval ends
-    agree with NUTS (4 x 5000 draws) within 3 sigma of both Monte Carlo errors."""
+    posterior reaches the N(0, 100^2) prior's scale), far from any normal, and the weights'
+    Pareto k ranges over 0.3-0.76 with the seed (seeds 1-6 when this was written): the engine
+    answers for some seeds and refuses for others. Every answer among seeds 1-4 (at least two)
+    agrees with NUTS (4 x 5000 draws): medians and 95% interval ends within 3 sigma of both
+    Monte Carlo errors, family-wise over seeds and rows."""
     kw = dict(likelihood="binomial", reference="A", effects="fixed", **PRIORS)
-    lap = nb.fit_network(SPARSE, engine="laplace", random_seed=1, **kw)
     nuts = nb.fit_network(SPARSE, random_seed=1, draws=5000, tune=2000, progressbar=False, **kw)
-    n_eff = _n_eff(lap)
     ess = nuts.diagnostics().set_index("parameter")["ess_bulk"]
-    a = lap.relative_effects().set_index("treatment")
     b = nuts.relative_effects().set_index("treatment")
-    z = z_star(6)
-    for t in ("B", "C"):
-        sd = b.loc[t, "sd"]
-        for col, factor in (("median", 1.25), ("ci_lower", 2.7), ("ci_upper", 2.7)):
-            tol = z * factor * sd * np.hypot(1 / np.sqrt(n_eff), 1 / np.sqrt(ess[f"d[{t}]"]))
-            assert a.loc[t, col] == pytest.approx(b.loc[t, col], abs=tol), (t, col)
+    answers = []
+    for seed in range(1, 5):
+        try:
+            answers.append(nb.fit_network(SPARSE, engine="laplace", random_seed=seed, **kw))
+        except ExactEngineError as err:
+            assert "Pareto k" in str(err) or "effective sample size" in str(err)
+    assert len(answers) >= 2
+    z = z_star(6 * len(answers))
+    for lap in answers:
+        n_eff, a = _n_eff(lap), lap.relative_effects().set_index("treatment")
+        for t in ("B", "C"):
+            sd = b.loc[t, "sd"]
+            for col, factor in (("median", 1.25), ("ci_lower", 2.7), ("ci_upper", 2.7)):
+                tol = z * factor * sd * np.hypot(1 / np.sqrt(n_eff), 1 / np.sqrt(ess[f"d[{t}]"]))
+                assert a.loc[t, col] == pytest.approx(b.loc[t, col], abs=tol), (lap.seed, t, col)
 
 
 def test_reduced_sbc_of_the_binomial_random_effects_model():
@@ -166,9 +229,9 @@ MULTINMA_ORDER = ["No intervention", "Group counselling", "Individual counsellin
 def test_nodesplit_of_smoking_matches_the_long_jags_run():
     """Every split of smoking (random effects) with the Laplace engine against JAGS (4 x 15,000+).
 
-    Our MCSE: the table's bulk ESS is ArviZ's of the resampled draws, which counts duplicates as
-    separate draws; the importance-sampling ESS behind them is lower (smoking: ~9,000 of 40,000
-    proposals for 4,000 draws, n_eff ~ 2,800), so half the bulk ESS is used."""
+    Our MCSE: the table's bulk ESS is the effective size of the resampled draws (smoking:
+    importance-sampling ESS ~2,000-2,600 for 4,000 draws, so ~1,350-1,550, where ArviZ's count
+    of the resample, duplicates included, is ~3,600-4,150)."""
     smoking = nb.datasets.load_dataset("smoking", "arms")[["study", "treatment", "events", "n"]]
     table = nb.nodesplit(smoking, likelihood="binomial", treatments=MULTINMA_ORDER,
                          reference="No intervention", engine="laplace", random_seed=23,
@@ -184,7 +247,7 @@ def test_nodesplit_of_smoking_matches_the_long_jags_run():
         for ours, theirs in (("direct", "d_dir"), ("indirect", "d_ind"), ("difference", "omega")):
             sd = (getattr(row, f"{ours}_upper") - getattr(row, f"{ours}_lower")) / (2 * 1.96)
             jags_sd, jags_ess = mine.loc[theirs, "sd"], mine.loc[theirs, "ess"]
-            tol = z * median_mcse * np.hypot(sd / np.sqrt(row.ess_bulk / 2),
+            tol = z * median_mcse * np.hypot(sd / np.sqrt(row.ess_bulk),
                                              jags_sd / np.sqrt(jags_ess))  # fmt: skip
             assert getattr(row, ours) == pytest.approx(sign * mine.loc[theirs, "median"],
                                                        abs=tol), (pair, ours)  # fmt: skip
