@@ -52,6 +52,7 @@ import functools
 import numpy as np
 import xarray as xr
 from scipy.special import gammaln, logsumexp
+from threadpoolctl import threadpool_limits
 
 from ..base.errors import ExactEngineError, ModelSpecError
 from ..models.arm_likelihood import OutcomeData
@@ -271,6 +272,15 @@ def laplace_posterior(network, spec: ModelSpec, chains: int, draws: int, seed: i
         If the Pareto ``k`` of the importance weights exceeds :data:`K_MAX`, or their effective
         sample size is below :data:`MIN_ESS_SHARE` of the draws.
     """
+    # one BLAS thread: the engine's products are small (threads cost more than they save), and
+    # a product split over threads may sum in another order, so the draws would depend on the
+    # process's BLAS setting (a Dask worker runs one thread; engines/determinism.py)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _posterior(network, spec, chains, draws, seed)
+
+
+def _posterior(network, spec: ModelSpec, chains: int, draws: int, seed: int):
+    """:func:`laplace_posterior`'s computation."""
     outcomes = OutcomeData.from_network(network)
     n_d = len(network.non_reference)
     model = LaplaceModel.build(outcomes, spec, n_d)

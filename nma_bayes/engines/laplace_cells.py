@@ -106,12 +106,20 @@ def _u_upper(spec: ModelSpec) -> float:
     return float(np.log(100.0))
 
 
-def _fits(model: LaplaceModel, edges: np.ndarray, start: np.ndarray) -> list[tuple]:
-    """Fit the Laplace approximation at the centre of each cell (warm starts)."""
-    fits, x = [], start
+def _fits(model: LaplaceModel, edges: np.ndarray, start: np.ndarray, tangent=None) -> list:
+    """Fit the Laplace approximation at the centre of each cell (warm starts).
+
+    Each fit starts from the last mode; in a split cell (``start`` the mode at the midpoint of
+    ``edges``, ``tangent`` its derivative in ``u``) from ``start`` moved along the tangent.
+    Returns ``(u, width, mode, chol, log density, tangent or None)`` per cell.
+    """
+    fits, x, centre = [], start, 0.5 * (edges[0] + edges[-1])
     for a, b in zip(edges[:-1], edges[1:], strict=True):
-        lp, x, chol = _log_post_u(model, 0.5 * (a + b), x)
-        fits.append((0.5 * (a + b), float(b - a), x, chol, lp))
+        u = 0.5 * (a + b)
+        if tangent is not None:
+            x = start + (u - centre) * tangent
+        lp, x, chol = _log_post_u(model, u, x)
+        fits.append((u, float(b - a), x, chol, lp, None))
     return fits
 
 
@@ -125,10 +133,14 @@ def _split_fits(model: LaplaceModel, edges: np.ndarray, fits: list[tuple]) -> li
     """
     out = []
     for a, b, fit in zip(edges[:-1], edges[1:], fits, strict=True):
-        u, width, mode, chol, _ = fit
-        drift = width * np.linalg.norm(chol.T @ model.mode_slope(float(np.exp(u)), mode, chol))
-        parts = int(min(np.ceil(drift / MAX_DRIFT), MAX_SPLIT))
-        out += [fit] if parts <= 1 else _fits(model, np.linspace(a, b, parts + 1), mode)
+        u, width, mode, chol, lp, _ = fit
+        tangent = model.mode_slope(float(np.exp(u)), mode, chol)
+        parts = int(min(np.ceil(width * np.linalg.norm(chol.T @ tangent) / MAX_DRIFT),
+                        MAX_SPLIT))  # fmt: skip
+        if parts <= 1:
+            out.append((u, width, mode, chol, lp, tangent))
+        else:
+            out += _fits(model, np.linspace(a, b, parts + 1), mode, tangent)
     return out
 
 
@@ -167,5 +179,5 @@ def tau_cells(model: LaplaceModel, start: np.ndarray) -> list[Cell]:
     # left tail the density in u falls like e^u, a factor e^width across a cell)
     slopes = np.gradient(lps, centres)
     return [Cell(u, w, mode, chol, lp + float(log_tilt_integral(sl, w)), float(sl),
-                 model.mode_slope(float(np.exp(u)), mode, chol))
-            for (u, w, mode, chol, lp), sl in zip(fits, slopes, strict=True)]  # fmt: skip
+                 model.mode_slope(float(np.exp(u)), mode, chol) if tan is None else tan)
+            for (u, w, mode, chol, lp, tan), sl in zip(fits, slopes, strict=True)]  # fmt: skip
