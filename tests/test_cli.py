@@ -334,6 +334,25 @@ def test_cli_fits_arm_level_binary_outcomes(tmp_path, capsys):
     assert "binomial (logit link) on arm-level outcomes" in html
 
 
+def test_cli_laplace_and_auto_engines_give_the_in_process_fit(tmp_path, capsys):
+    """--engine laplace (and auto, which picks it for arm-level outcomes) on smoking's arms: the
+    relative effects written equal those of the same seeded fit in process."""
+    csv = tmp_path / "smoking.csv"
+    arms = nb.datasets.load_dataset("smoking", "arms")[["study", "treatment", "events", "n"]]
+    arms.to_csv(csv, index=False)
+    base = ["fit", str(csv), "--likelihood", "binomial", "--reference", "No intervention",
+            "--seed", "4", "--prior-tau", "uniform(0, 5)"]  # fmt: skip
+    fit = nb.fit_network(arms, likelihood="binomial", reference="No intervention",
+                         engine="laplace", random_seed=4, prior_tau=nb.Uniform(0, 5))  # fmt: skip
+    for engine in ("laplace", "auto"):
+        out = tmp_path / engine
+        assert cli.main([*base, "--engine", engine, "--out", str(out)]) == 0
+        assert "engine laplace" in capsys.readouterr().err
+        got = pd.read_csv(out / "relative_effects.csv").set_index("treatment")["mean"]
+        want = fit.relative_effects().set_index("treatment")["mean"]
+        np.testing.assert_allclose(got.loc[want.index], want, rtol=1e-6)
+
+
 # ---------------------------------------------------------------------------- issue 14: the
 # whole analysis from the command line: version, class models, priors by name, node-splitting,
 # DIC, arm-level likelihoods, both engines

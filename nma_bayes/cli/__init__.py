@@ -78,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     fit.add_argument(
         "--engine",
-        choices=("pymc", "exact"),
+        choices=("pymc", "exact", "laplace", "auto"),
         default="pymc",
-        help="MCMC with PyMC/nutpie (default) or the exact quadrature engine",
+        help="MCMC with PyMC/nutpie (default), the exact quadrature engine (normal likelihood), "
+        "the Laplace engine (arm-level outcomes) or auto (the fastest that covers the model, "
+        "NUTS where the Laplace engine refuses)",
     )
     fit.add_argument("--measure", choices=("SMD", "MD"), help="effect measure of arm-level data")
     _add_outcome_arguments(fit)
