@@ -29,8 +29,8 @@ import pandas as pd
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..base.html import in_jupyter_kernel
-from ..data.formats import as_network
-from ..data.network import Network, data_options
+from ..data.formats import network_from_options
+from ..data.network import Network
 from ..fitting.fit import check_fit_options, fit_network
 
 __all__ = [
@@ -343,9 +343,7 @@ def _default_engine(data, fit_kwargs: dict) -> tuple:
     if "engine" in fit_kwargs:
         return data, fit_kwargs
     kwargs = dict(fit_kwargs)
-    reference = kwargs.pop("reference", None)
-    columns = {k: kwargs.pop(k) for k in list(kwargs) if k in data_options()}
-    net = as_network(data, reference=reference, **columns)
+    net = network_from_options(data, kwargs)
     return net, kwargs | {"engine": "auto" if np.asarray(net.outcome).any() else "pymc"}
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..base.errors import ModelSpecError
 from ..base.validate import check_ci_prob
-from ..data.formats import as_network
-from ..data.network import Network, data_options
+from ..data.formats import network_from_options
+from ..data.network import Network
 from ..data.transforms import nodesplit_network, splittable_comparisons
 from ..fitting.fit import check_engine, check_fit_options, fit_network
 from ..results.convergence import effective_draws
@@ -37,9 +37,7 @@ def prepare_network(data, engine, fit_kwargs: dict, function: str, *, own) -> tu
     (:func:`~nma_bayes.fitting.fit.resolve_engine`). ``consistency=`` is refused: the analysis
     chooses its models.
     """
-    reference = fit_kwargs.pop("reference", None)
-    columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k in data_options()}
-    net = as_network(data, reference=reference, **columns)
+    net = network_from_options(data, fit_kwargs)
     if engine is None:  # the exact engine covers normal likelihoods only
         engine = "auto" if np.asarray(net.outcome).any() else "exact"
     check_fit_options(fit_kwargs | {"engine": engine}, function, own=own)

@@ -25,8 +25,8 @@ import pandas as pd
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..base.graph import connected_components
-from ..data.formats import as_network
-from ..data.network import Network, data_options
+from ..data.formats import network_from_options
+from ..data.network import Network
 from ..fitting.fit import fit_network
 from ..results.summaries import flat_draws, rank_draws
 from .batch import check_client, engines_label, run_tasks
@@ -146,9 +146,7 @@ def leave_one_out(
     threshold_sd, ci_prob = check_threshold(threshold_sd), VA.check_ci_prob(ci_prob)
     psis = VA.check_bool(psis, "psis")
     _refuse_options(fit_kwargs)
-    reference = fit_kwargs.pop("reference", None)
-    columns = {k: fit_kwargs.pop(k) for k in list(fit_kwargs) if k in data_options()}
-    net = as_network(data, reference=reference, **columns)
+    net = network_from_options(data, fit_kwargs)
     if net.covariates is not None:
         _refuse("meta-regression (covariates=)")
     direction = VA.resolve_direction(lower_is_better, net, required=True)

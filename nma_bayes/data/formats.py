@@ -14,7 +14,7 @@ from ..base.errors import ModelSpecError, NMAInputError
 from .arm_data import ARM_MEASURES
 from .network import Network, data_options
 
-__all__ = ["as_network", "detect_format"]
+__all__ = ["as_network", "network_from_options", "detect_format"]
 
 
 def as_network(data, *, reference: str | None = None, **options) -> Network:
@@ -68,6 +68,18 @@ def as_network(data, *, reference: str | None = None, **options) -> Network:
         if exc.rule not in ("missing-column", "measure-columns", "unknown-measure"):
             raise
         raise type(exc)(f"{exc} (The data were read as {detected}.)", rule=exc.rule) from None
+
+
+def network_from_options(data, options: dict) -> Network:
+    """Build the network of an analysis from its fit keywords, taking the data's out.
+
+    ``reference`` and the column names and data options (:func:`data_options`) are removed
+    from ``options`` (in place) and passed to :func:`as_network`; what is left are the options
+    of each fit, checked by the analysis.
+    """
+    reference = options.pop("reference", None)
+    columns = {k: options.pop(k) for k in list(options) if k in data_options()}
+    return as_network(data, reference=reference, **columns)
 
 
 def detect_format(df: pd.DataFrame, options: dict) -> tuple[str, str]:
