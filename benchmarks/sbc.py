@@ -3,6 +3,7 @@
     python benchmarks/sbc.py                 # 200 networks per engine
     python benchmarks/sbc.py --networks 50 --engines exact
     python benchmarks/sbc.py --engines pymc --collapse on    # the collapsed sampler throughout
+    python benchmarks/sbc.py --arms --engines pymc laplace   # the arm-level binomial RE model
 
 Prints, per engine and parameter group (d, tau), the chi-square p-value of rank uniformity
 (10 bins, ranks among 99 draws; MCMC draws thinned evenly from 4 x 1000) and the coverage of 95%
@@ -15,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from nma_bayes.analyses.calibration import run_sbc, sbc_summary
+from nma_bayes.analyses.calibration_arms import run_arm_sbc
 from nma_bayes.base.errors import NMAConvergenceWarning
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -29,6 +31,10 @@ def main():
         "--collapse", choices=("auto", "on", "off"), default="auto",
         help="PyMC engine: the collapsed sampler where it applies (auto), always, or never",
     )  # fmt: skip
+    parser.add_argument(
+        "--arms", action="store_true",
+        help="the arm-level binomial random-effects model (calibration_arms) instead",
+    )  # fmt: skip
     args = parser.parse_args()
     collapse = {"auto": None, "on": True, "off": False}[args.collapse]
     OUT.mkdir(exist_ok=True)
@@ -36,15 +42,20 @@ def main():
         start = time.time()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NMAConvergenceWarning)
-            options = {"collapse": collapse} if engine == "pymc" else None
-            ranks = run_sbc(args.networks, engine=engine, seed=args.seed, fit_options=options)
+            refused = 0
+            if args.arms:
+                ranks, refused = run_arm_sbc(args.networks, engine=engine, seed=args.seed)
+            else:
+                options = {"collapse": collapse} if engine == "pymc" else None
+                ranks = run_sbc(args.networks, engine=engine, seed=args.seed, fit_options=options)
         n_warn = sum(issubclass(w.category, NMAConvergenceWarning) for w in caught)
-        tag = f"_collapse-{args.collapse}" if engine == "pymc" else ""
+        tag = f"_collapse-{args.collapse}" if engine == "pymc" and not args.arms else ""
+        tag += "_arms" if args.arms else ""
         ranks.to_csv(OUT / f"sbc_{engine}{tag}_{args.networks}.csv", index=False)
         summary = sbc_summary(ranks)
         print(
             f"\nengine={engine}{tag}: {args.networks} networks in {time.time() - start:.0f} s, "
-            f"{n_warn} convergence warnings"
+            f"{n_warn} convergence warnings, {refused} refused"
         )
         print(summary.round(4).to_string(index=False))
 

@@ -25,7 +25,7 @@ from ..base.errors import ExactEngineError
 from ..models.priors import HalfNormal, Normal
 from .calibration import _connected, _replicate_rows
 
-__all__ = ["ArmSBCSettings", "simulate_arms", "run_arm_sbc"]
+__all__ = ["ArmSBCSettings", "draw_design", "simulate_arms", "run_arm_sbc"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,29 @@ class ArmSBCSettings:
     prior_tau: HalfNormal = HalfNormal(0.5)
     prior_baseline: Normal = Normal(-1.0, 0.7)
     n_ranks: int = 99
+    #: One design (studies, arms, sizes), drawn once and kept for every replicate: the NUTS
+    #: engine compiles a model per layout, so this makes a reduced NUTS run affordable. The
+    #: ranks stay uniform given the design (SBC holds conditionally on it).
+    fixed_design: bool = False
 
 
-def simulate_arms(settings: ArmSBCSettings, rng: np.random.Generator):
+def draw_design(settings: ArmSBCSettings, rng: np.random.Generator) -> list[tuple]:
+    """Draw a connected design: per study, its treatments (sorted; base first) and arm sizes."""
+    k_t = settings.n_treatments
+    n_studies = int(rng.integers(settings.studies[0], settings.studies[1] + 1))
+    while True:
+        sizes = np.where(rng.uniform(size=n_studies) < settings.three_arm_share, 3, 2)
+        designs = [np.sort(rng.choice(k_t, size=k, replace=False)) for k in sizes]
+        if _connected(designs, k_t):
+            break
+    lo, hi = settings.arm_size
+    return [(arms, rng.integers(lo, hi + 1, size=len(arms))) for arms in designs]
+
+
+def simulate_arms(settings: ArmSBCSettings, rng: np.random.Generator, design=None):
     """Draw the parameters from the priors and a binomial arm-level network from the model.
+
+    ``design`` (from :func:`draw_design`) is drawn here when not given.
 
     Returns
     -------
@@ -57,21 +76,14 @@ def simulate_arms(settings: ArmSBCSettings, rng: np.random.Generator):
     names = [f"T{i + 1}" for i in range(k_t)]
     d = np.concatenate([[0.0], rng.normal(settings.prior_d.mean, settings.prior_d.sd, k_t - 1)])
     tau = abs(rng.normal(0.0, settings.prior_tau.scale))
-    n_studies = int(rng.integers(settings.studies[0], settings.studies[1] + 1))
-    while True:
-        sizes = np.where(rng.uniform(size=n_studies) < settings.three_arm_share, 3, 2)
-        designs = [np.sort(rng.choice(k_t, size=k, replace=False)) for k in sizes]
-        if _connected(designs, k_t):
-            break
     rows = []
     base = settings.prior_baseline
-    for s, arms in enumerate(designs):
+    for s, (arms, n) in enumerate(design if design is not None else draw_design(settings, rng)):
         k = len(arms) - 1
         # study effects vs the base arm: mean d_k - d_b, variance tau^2, covariance tau^2 / 2
         delta = rng.multivariate_normal(d[arms[1:]] - d[arms[0]],
                                         tau**2 / 2 * (np.eye(k) + np.ones((k, k))))  # fmt: skip
         theta = rng.normal(base.mean, base.sd) + np.concatenate([[0.0], delta])
-        n = rng.integers(settings.arm_size[0], settings.arm_size[1] + 1, size=len(arms))
         events = rng.binomial(n, expit(theta))
         rows += [(f"s{s + 1}", names[a], int(r), int(m))
                  for a, r, m in zip(arms, events, n, strict=True)]  # fmt: skip
@@ -115,8 +127,9 @@ def run_arm_sbc(
     settings = settings or ArmSBCSettings()
     rng = np.random.default_rng(seed)
     rows, refused = [], 0
+    design = draw_design(settings, rng) if settings.fixed_design else None
     for r in range(n_networks):
-        data, truth = simulate_arms(settings, rng)
+        data, truth = simulate_arms(settings, rng, design)
         kwargs = {"likelihood": "binomial", "reference": "T1", "engine": engine,
                   "prior_d": settings.prior_d, "prior_tau": settings.prior_tau,
                   "prior_baseline": settings.prior_baseline, "progressbar": False,

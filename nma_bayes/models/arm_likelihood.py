@@ -10,8 +10,8 @@ For study ``i`` with baseline ``mu_i`` (the linear predictor of its base arm) an
 
 with ``L_K`` the Cholesky factor of ``(I + J)/2`` (``K x K``), so the study-specific effects have
 variance ``tau^2`` and, within a multi-arm study, covariance ``tau^2/2`` (the exact TSD2
-correlation), written non-centred with one deviate per non-base arm (no redundant base-arm
-deviate: that version had half the effective samples of tau per second, measured on smoking);
+correlation), with one deviate per non-base arm (NUTS samples the study effects partially
+non-centred, :mod:`nma_bayes.models.arm_param`; the posterior is the same);
 ``o_{ik}`` is the offset (``log(time)`` for cloglog, ``log(exposure)`` for Poisson rates).
 Events are binomial with ``logit(p) = theta`` or ``cloglog(p) = theta``, Poisson with
 ``log(lambda) = theta``, or normal around the arm mean. The fixed-effect model drops ``z``.

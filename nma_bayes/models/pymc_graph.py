@@ -34,6 +34,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from .arm_likelihood import OutcomeData, arm_loglik
+from .arm_param import arm_matrices, reparam_arrays
 from .classes import ClassStructure
 from .likelihood import marginal_loglik, model_data
 from .regression import RegressionDesign
@@ -207,11 +208,12 @@ def build_model(
                 mu = mu + (diff * reg_data["reg_x"][:, None, :]).sum(axis=-1)
         tau = tau_variable(spec, p) if spec.random else None
         tau2 = tau**2 if tau is not None else pt.as_tensor(np.float64(0.0))
-        resid = data["y"] - mu
-        loglik = marginal_loglik(
-            pt, resid, data["var"], data["cov"], data["mask"], tau2, data["u"], data["cov_u"]
-        )
-        pm.Potential("loglik", loglik.sum())
+        if not np.all(network.outcome):  # contrast studies (arm-level ones are masked out)
+            resid = data["y"] - mu
+            loglik = marginal_loglik(
+                pt, resid, data["var"], data["cov"], data["mask"], tau2, data["u"], data["cov_u"]
+            )
+            pm.Potential("loglik", loglik.sum())
         if baselines:
             shift = _arm_shift(outcomes, regression, beta_full, reg_data)
             _arm_terms(outcomes, d_full, tau, p, model, shift)
@@ -230,19 +232,52 @@ def _arm_shift(outcomes: OutcomeData, reg, beta_full, reg_data):
 
 
 def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model, shift) -> None:
-    """Add the arm-level outcome likelihood (TSD2 arm-based model, non-centred random effects)."""
+    """Add the arm-level outcome likelihood (TSD2 arm-based model; see ``arm_param``)."""
     model.add_coord("outcome_study", np.arange(outcomes.n_studies))
     model.add_coord("outcome_arm", np.arange(len(outcomes.nonbase)))  # non-base arms
     data = {k: pm.Data(k, v) for k, v in outcomes.arrays().items()}
-    # study baselines, independent nuisance parameters (TSD2)
-    mu = pm.Normal(
-        "mu", mu=p["prior_baseline_mean"], sigma=p["prior_baseline_sd"], dims="outcome_study"
-    )
-    e = pm.Normal("e_arm", 0.0, 1.0, dims="outcome_arm") if tau is not None else None
-    theta = outcomes.linear_predictor(mu, d_full, tau, e, data["arm_offset"])
+    if tau is None:  # fixed effects: independent baselines (TSD2), theta = mu + d_t - d_b
+        mu = pm.Normal(
+            "mu", mu=p["prior_baseline_mean"], sigma=p["prior_baseline_sd"], dims="outcome_study"
+        )
+        theta = outcomes.linear_predictor(mu, d_full, None, None, data["arm_offset"])
+    else:
+        mu, delta = _random_arm_effects(outcomes, d_full, tau, p)
+        theta = mu[outcomes.arm_study] + delta + data["arm_offset"]
     if shift is not None:
         theta = theta + shift(mu)
     loglik = arm_loglik(
         pt, theta, data["arm_events"], data["arm_trials"], outcomes.likelihood, outcomes.link
     )
     pm.Potential("arm_loglik", loglik.sum())
+
+
+def _random_arm_effects(outcomes: OutcomeData, d_full, tau, p: dict):
+    """Baselines ``mu`` (S_o,) and study effects ``delta`` (all arms), partially non-centred.
+
+    Free variables ``mu_centre`` (each study's information-weighted mean linear predictor) and
+    ``delta_u`` (:mod:`~nma_bayes.models.arm_param`); ``mu`` and the standardised deviates
+    ``e_arm = L^{-1} (delta - m) / tau`` are kept as deterministics (goodness of fit reads them).
+    The sparse gathers are written as products with small dense constant matrices: the numba
+    kernel of the gradient is then ~3x faster than with advanced indexing (smoking, 54 dims).
+    """
+    o = outcomes
+    mats = arm_matrices(o)
+    w = {k: pm.Data(k, v) for k, v in reparam_arrays(o).items()}
+    lam = w["re_lambda"]
+    m = pt.dot(mats["contrast"], d_full)  # d_t - d_b of each non-base arm
+    u = pm.Flat("delta_u", dims="outcome_arm")
+    dev = u - lam * m  # ~ N(0, tau^(2 lambda) Sigma) within each study
+    white = pt.dot(mats["whiten"], dev)  # L^{-1} dev, study by study
+    log_tau = pt.log(tau)
+    # u's density: the study effects' N(m, tau^2 Sigma) plus the log-Jacobian (1 - lambda) log tau
+    pm.Potential("delta_prior", -0.5 * (white**2 * pt.exp(-2 * lam * log_tau)).sum()
+                 - lam.sum() * log_tau)  # fmt: skip
+    delta_nb = m + pt.exp((1 - lam) * log_tau) * dev
+    centre = pm.Flat("mu_centre", dims="outcome_study")
+    # mu_i = c_i - sum_k w_ik delta_ik (a shear: unit Jacobian); the prior sits on mu itself
+    mu = pm.Deterministic("mu", centre - pt.dot(w["centre_shear"], delta_nb), dims="outcome_study")
+    prior = pm.Normal.dist(mu=p["prior_baseline_mean"], sigma=p["prior_baseline_sd"])
+    pm.Potential("mu_prior", pm.logp(prior, mu).sum())
+    pm.Deterministic("e_arm", white * pt.exp(-lam * log_tau), dims="outcome_arm")
+    return mu, pt.dot(mats["scatter"], delta_nb)
