@@ -27,20 +27,34 @@ there only to Monte Carlo error.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["reproducible_numerics"]
+__all__ = ["one_blas_thread", "reproducible_numerics"]
+
+
+@functools.cache
+def _blas_controller():
+    """Return threadpoolctl's view of the BLAS libraries, scanned once per process (~3 ms).
+
+    NumPy's and SciPy's BLAS (the only ones the engines call) are loaded before the scan.
+    """
+    import scipy.linalg  # noqa: F401 - loads SciPy's own BLAS before the scan
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """Context manager holding BLAS to one thread (engine products are small; module doc)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @contextmanager
 def reproducible_numerics() -> Iterator[None]:
     """Compile and sample with IEEE-exact numba kernels and one BLAS thread (module doc)."""
     import pytensor
-    from threadpoolctl import threadpool_limits
 
-    with (
-        pytensor.config.change_flags(numba__fastmath=False),
-        threadpool_limits(limits=1, user_api="blas"),
-    ):
+    with pytensor.config.change_flags(numba__fastmath=False), one_blas_thread():
         yield

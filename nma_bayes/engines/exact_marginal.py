@@ -114,12 +114,12 @@ def _solve_nodes(prec: np.ndarray, b: np.ndarray, *, inverse: bool):
     holds the cores made this step 30 times slower on a busy 2-core machine (measured). A node
     whose ``P`` is not numerically positive definite gets NaN (the quadrature then refuses).
     """
-    from threadpoolctl import threadpool_limits
+    from .determinism import one_blas_thread
 
     g, n = b.shape
     logdet, mean = np.full(g, np.nan), np.full((g, n), np.nan)
     cov = np.full((g, n, n), np.nan) if inverse else None
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         _solve_loop(prec, b, logdet, mean, cov)
     return logdet, mean, cov
 

@@ -52,11 +52,11 @@ import functools
 import numpy as np
 import xarray as xr
 from scipy.special import gammaln, logsumexp
-from threadpoolctl import threadpool_limits
 
 from ..base.errors import ExactEngineError, ModelSpecError
 from ..models.arm_likelihood import OutcomeData
 from ..models.spec import ModelSpec
+from .determinism import one_blas_thread
 from .exact import _log_prior_tau
 from .laplace_cells import Cell, log_tilt_integral, tau_cells, tilted_offsets
 from .laplace_model import LaplaceModel
@@ -275,7 +275,7 @@ def laplace_posterior(network, spec: ModelSpec, chains: int, draws: int, seed: i
     # one BLAS thread: the engine's products are small (threads cost more than they save), and
     # a product split over threads may sum in another order, so the draws would depend on the
     # process's BLAS setting (a Dask worker runs one thread; engines/determinism.py)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _posterior(network, spec, chains, draws, seed)
 
 

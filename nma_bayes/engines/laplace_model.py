@@ -21,7 +21,7 @@ __all__ = ["LaplaceModel", "family_terms"]
 
 #: Newton: at most this many steps; stop after a step that moves no coordinate by more than
 #: NEWTON_TOL (convergence is quadratic: the mode is then good to ~NEWTON_TOL^2).
-NEWTON_STEPS, NEWTON_TOL = 100, 1e-7
+NEWTON_STEPS, NEWTON_TOL = 100, 1e-4
 
 
 def family_terms(theta, events, trials, likelihood: str, link: str):
