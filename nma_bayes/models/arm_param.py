@@ -16,8 +16,8 @@ samples instead, for each study, the partially non-centred variable (Gorinova, M
 which is centred at ``lambda = 1`` and non-centred at ``lambda = 0``. The weight is the share
 of the study's effect that its own data determine, as in the normal hierarchical model:
 ``lambda_i = tau_hat^2 / (tau_hat^2 + v_i)``, with ``v_i`` the mean sampling variance of the
-study's contrasts (from each arm's Fisher information at its observed rate, 0.5 added to the
-events) and ``tau_hat`` a moment estimate of ``tau`` (:func:`moment_tau`).
+study's contrasts (from each arm's Fisher information at its observed rate, 0.5 for a zero
+count) and ``tau_hat`` a moment estimate of ``tau`` (:func:`tuning_tau`).
 
 The baseline is sampled as the information-weighted mean of the study's linear predictors,
 ``c_i = mu_i + sum_k w_ik delta_ik`` (``w_ik`` the share of arm ``k`` in the study's
@@ -34,53 +34,51 @@ sets its own; they change how fast the sampler mixes, never what it samples.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .arm_likelihood import OutcomeData
+from .regression import empirical_linear_predictor
 
-__all__ = ["REPARAM_KEYS", "arm_information", "arm_matrices", "moment_tau", "reparam_arrays"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.network import Network
+
+__all__ = ["REPARAM_KEYS", "arm_information", "arm_matrices", "reparam_arrays", "tuning_tau"]
 
 #: Arrays of :func:`reparam_arrays` (data nodes of the random-effects arm-level graph).
 REPARAM_KEYS = ("centre_shear", "re_lambda")
 
 
-def arm_information(outcomes: OutcomeData) -> tuple[np.ndarray, np.ndarray]:
-    """Each arm's empirical linear predictor and its Fisher information there.
+def arm_information(network: Network, outcomes: OutcomeData) -> tuple[np.ndarray, np.ndarray]:
+    """Each outcome arm's observed linear predictor and its Fisher information there.
 
-    ``theta`` is the link of the observed rate with 0.5 added to the events (1 to the trials),
-    minus the offset; the information is ``n p (1 - p)`` (logit), ``n (1 - p) log(1 - p)^2 / p``
-    (cloglog, per unit of the offset's time), ``r + 0.5`` (Poisson) or ``1 / se^2`` (normal).
+    :func:`~nma_bayes.models.regression.empirical_linear_predictor` (0.5 for zero counts),
+    taken to :class:`OutcomeData`'s arm order; the information is its variance's inverse.
     """
-    o = outcomes
-    r, n = o.arm_events, o.arm_trials
-    if o.likelihood == "normal":
-        return r.astype(float), 1.0 / n**2
-    if o.likelihood == "poisson":
-        return np.log((r + 0.5) / n), r + 0.5
-    p = (r + 0.5) / (n + 1.0)
-    if o.link == "cloglog":
-        # d p / d theta = -(1 - p) log(1 - p): information n (dp/dtheta)^2 / (p (1 - p))
-        return np.log(-np.log1p(-p)) - o.arm_offset, n * (1.0 - p) * np.log1p(-p) ** 2 / p
-    return np.log(p / (1.0 - p)), n * p * (1.0 - p)
+    theta, var = empirical_linear_predictor(network)
+    rows, slots = outcomes.study_index[outcomes.arm_study], outcomes.arm_slot
+    return theta[rows, slots], 1.0 / var[rows, slots]
 
 
-def _contrasts(outcomes: OutcomeData) -> tuple[np.ndarray, np.ndarray]:
+def _contrasts(network: Network, outcomes: OutcomeData) -> tuple[np.ndarray, np.ndarray]:
     """Empirical contrast (non-base arm minus base arm) and its sampling variance, per arm."""
-    theta, info = arm_information(outcomes)
+    theta, info = arm_information(network, outcomes)
     nb = outcomes.nonbase
     base = outcomes.study_base_arm[outcomes.arm_study[nb]]
     return theta[nb] - theta[base], 1.0 / info[nb] + 1.0 / info[base]
 
 
-def moment_tau(outcomes: OutcomeData) -> float:
+def tuning_tau(network: Network, outcomes: OutcomeData) -> float:
     r"""Moment estimate of ``tau`` pooled over the comparisons with two or more studies.
 
     DerSimonian & Laird (1986) within each comparison ``(b, t)``, pooled as in the within-design
     Q of Krahn, Binder & Konig (2013): ``tau^2 = max(0, (sum Q - sum df) / sum C)`` with ``C =
     sum w - sum w^2 / sum w``. Multi-arm correlation is ignored. 0 when no comparison has two
-    studies. Used only to set the sampler's parametrisation, never as a result.
+    studies. It only sets the sampler's parametrisation, never a result (the network's own
+    moment estimator, for contrast models, is ``results.evidence_graph.moment_tau``).
     """
-    y, v = _contrasts(outcomes)
+    y, v = _contrasts(network, outcomes)
     nb = outcomes.nonbase
     key = outcomes.arm_base[nb] * (int(outcomes.arm_pos.max(initial=0)) + 1) + outcomes.arm_pos[nb]
     q = df = c = 0.0
@@ -96,7 +94,7 @@ def moment_tau(outcomes: OutcomeData) -> float:
     return float(np.sqrt(max(0.0, (q - df) / c))) if c > 0 else 0.0
 
 
-def reparam_arrays(outcomes: OutcomeData) -> dict[str, np.ndarray]:
+def reparam_arrays(network: Network, outcomes: OutcomeData) -> dict[str, np.ndarray]:
     """Return the data of the parametrisation (module docstring), keyed by :data:`REPARAM_KEYS`.
 
     ``centre_shear`` (S_o, A_nb): entry ``(i, a)`` is non-base arm ``a``'s share ``w_ik`` of its
@@ -104,16 +102,16 @@ def reparam_arrays(outcomes: OutcomeData) -> dict[str, np.ndarray]:
     (A_nb,): each non-base arm's study weight ``lambda_i``.
     """
     o = outcomes
-    _, info = arm_information(o)
+    _, info = arm_information(network, o)
     total = np.bincount(o.arm_study, weights=info, minlength=o.n_studies)
     study = o.arm_study[o.nonbase]
     shear = np.zeros((o.n_studies, len(o.nonbase)))
     shear[study, np.arange(len(study))] = info[o.nonbase] / total[study]
-    _, var = _contrasts(o)
+    _, var = _contrasts(network, o)
     # lambda is one number per study (the derivation needs it constant over a study's arms)
     count = np.maximum(np.bincount(study, minlength=o.n_studies), 1)
     mean_var = np.bincount(study, weights=var, minlength=o.n_studies) / count
-    tau2 = moment_tau(o) ** 2
+    tau2 = tuning_tau(network, o) ** 2
     return {"centre_shear": shear, "re_lambda": tau2 / (tau2 + mean_var[study])}
 
 

@@ -216,7 +216,8 @@ def build_model(
             pm.Potential("loglik", loglik.sum())
         if baselines:
             shift = _arm_shift(outcomes, regression, beta_full, reg_data)
-            _arm_terms(outcomes, d_full, tau, p, model, shift)
+            reparam = reparam_arrays(network, outcomes) if tau is not None else None
+            _arm_terms(outcomes, d_full, tau, p, model, shift, reparam)
     return model
 
 
@@ -231,8 +232,9 @@ def _arm_shift(outcomes: OutcomeData, reg, beta_full, reg_data):
     return lambda mu: (diff * x).sum(axis=-1)
 
 
-def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model, shift) -> None:
-    """Add the arm-level outcome likelihood (TSD2 arm-based model; see ``arm_param``)."""
+def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model, shift,
+               reparam=None) -> None:  # fmt: skip
+    """Add the arm-level outcome likelihood (TSD2 arm-based model; ``reparam``: ``arm_param``)."""
     model.add_coord("outcome_study", np.arange(outcomes.n_studies))
     model.add_coord("outcome_arm", np.arange(len(outcomes.nonbase)))  # non-base arms
     data = {k: pm.Data(k, v) for k, v in outcomes.arrays().items()}
@@ -242,7 +244,7 @@ def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model, shi
         )
         theta = outcomes.linear_predictor(mu, d_full, None, None, data["arm_offset"])
     else:
-        mu, delta = _random_arm_effects(outcomes, d_full, tau, p)
+        mu, delta = _random_arm_effects(outcomes, d_full, tau, p, reparam)
         theta = mu[outcomes.arm_study] + delta + data["arm_offset"]
     if shift is not None:
         theta = theta + shift(mu)
@@ -252,7 +254,7 @@ def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model, shi
     pm.Potential("arm_loglik", loglik.sum())
 
 
-def _random_arm_effects(outcomes: OutcomeData, d_full, tau, p: dict):
+def _random_arm_effects(outcomes: OutcomeData, d_full, tau, p: dict, reparam: dict):
     """Baselines ``mu`` (S_o,) and study effects ``delta`` (all arms), partially non-centred.
 
     Free variables ``mu_centre`` (each study's information-weighted mean linear predictor) and
@@ -263,7 +265,7 @@ def _random_arm_effects(outcomes: OutcomeData, d_full, tau, p: dict):
     """
     o = outcomes
     mats = arm_matrices(o)
-    w = {k: pm.Data(k, v) for k, v in reparam_arrays(o).items()}
+    w = {k: pm.Data(k, v) for k, v in reparam.items()}  # reparam_arrays: data of the weights
     lam = w["re_lambda"]
     m = pt.dot(mats["contrast"], d_full)  # d_t - d_b of each non-base arm
     u = pm.Flat("delta_u", dims="outcome_arm")

@@ -384,13 +384,17 @@ def empirical_linear_predictor(network: Network) -> tuple[np.ndarray, np.ndarray
     Counts of 0 (or ``n``) are replaced by 0.5 (or ``n - 0.5``). Binomial logit:
     ``log(p / (1 - p))``, variance ``1 / (n p (1 - p))``; cloglog: ``log(-log(1 - p))`` minus
     ``log(time)``, variance ``p / (n (1 - p) log(1 - p)^2)`` (delta method); Poisson:
-    ``log(r / E)``, variance ``1 / r``. The mean of the base arms' values is the default centre
-    of baseline-risk meta-regression; the values place studies on regression plots.
+    ``log(r / E)``, variance ``1 / r``; normal arms: the arm mean, variance ``se^2``. The mean
+    of the base arms' values is the default centre of baseline-risk meta-regression; the values
+    place studies on regression plots and set the NUTS parametrisation's weights
+    (:mod:`~nma_bayes.models.arm_param`).
     """
     r, n = np.asarray(network.events, float), np.asarray(network.trials, float)
     outcome = np.asarray(network.outcome)[:, None]
     r, n = np.where(outcome, r, 1.0), np.where(outcome, n, 2.0)  # placeholders elsewhere
-    if network.likelihood == "poisson":
+    if network.likelihood == "normal":  # events are the arm means, trials their SEs
+        theta, var = r, n**2
+    elif network.likelihood == "poisson":
         rc = np.maximum(r, 0.5)
         theta, var = np.log(rc / n), 1.0 / rc
     else:
