@@ -260,8 +260,9 @@ def _random_arm_effects(outcomes: OutcomeData, d_full, tau, p: dict, reparam: di
     Free variables ``mu_centre`` (each study's information-weighted mean linear predictor) and
     ``delta_u`` (:mod:`~nma_bayes.models.arm_param`); ``mu`` and the standardised deviates
     ``e_arm = L^{-1} (delta - m) / tau`` are kept as deterministics (goodness of fit reads them).
-    The sparse gathers are written as products with small dense constant matrices: the numba
-    kernel of the gradient is then ~3x faster than with advanced indexing (smoking, 54 dims).
+    The sparse gathers are products with small dense constant matrices (``arm_matrices``; as
+    fast as advanced indexing here, 12.8 us per gradient on smoking either way: the saving to
+    8.3 us came from leaving out the masked contrast likelihood in ``build_model``).
     """
     o = outcomes
     mats = arm_matrices(o)
