@@ -10,6 +10,9 @@
 #   Program 2(a) / 2(b) Poisson likelihood, log link, random / fixed effects (Example 2)
 #   Program 3(a) / 3(b) binomial likelihood, cloglog link, random / fixed effects (Example 3,
 #                incident diabetes; offset log(time))
+# and, not in TSD2, the binomial likelihood with a log link (relative effects are log risk
+# ratios) as R package gemtc codes it (gemtc/R/ll.binom.log.R): the linear predictor capped at
+# -1E-16 so that p < 1, and the study baselines truncated to mu[i] <= 0 (see Model below).
 # The model text below is those programs with the variable names kept (mu, delta, md, taud, w,
 # sw, d, sd, tau, rhat, dev, resdev, totresdev); what differs is said where it does.
 #
@@ -17,7 +20,7 @@
 #   Rscript benchmarks/jags_arm.R DATA.csv DRAWS.csv likelihood link effects \
 #       n_adapt n_burnin n_iter n_chains seed glm [resdev]
 #
-#   likelihood, link   binomial logit | binomial cloglog | poisson log
+#   likelihood, link   binomial logit | binomial cloglog | binomial log | poisson log
 #   effects            random | fixed
 #   glm                1: load JAGS's glm module (block updates of mu, d, delta), 0: don't
 #   resdev             1: also compute and monitor TSD2's total residual deviance (totresdev);
@@ -31,17 +34,25 @@
 #   n      number of patients (binomial)
 #   E      exposure, e.g. person-years (poisson)
 #   time   follow-up (binomial cloglog; TSD2 has one time[i] per study, here it may vary by arm)
+#          (binomial log takes study, arm, t, r, n, na, as binomial logit)
 #   na     number of arms of the study (same on every row of a study)
 #
 # Model (TSD2):
 #   binomial logit    r[i,k] ~ Bin(p[i,k], n[i,k]),  logit(p[i,k]) = mu[i] + delta[i,k]
 #   binomial cloglog  r[i,k] ~ Bin(p[i,k], n[i,k]),  cloglog(p[i,k]) = log(time[i,k]) + mu[i]
 #                                                                      + delta[i,k]
+#   binomial log      r[i,k] ~ Bin(p[i,k], n[i,k]),  log(p[i,k]) = min(mu[i] + delta[i,k], -1E-16)
+#                     (gemtc's binom.log likelihood: the cap keeps p < 1 whatever mu + delta;
+#                     above 0 the likelihood is flat in mu + delta)
 #   poisson log       r[i,k] ~ Poisson(theta[i,k]),  log(theta[i,k]) = log(E[i,k]) + mu[i]
 #                                                                      + delta[i,k]
 #                     (TSD2 writes theta = lambda * E with log(lambda) = mu + delta: the same
 #                     model; the offset form lets the glm module see a GLM)
 #   mu[i] ~ N(0, 100^2) (dnorm(0, .0001)); d[1] = 0, d[k] ~ N(0, 100^2) for k = 2..T.
+#   binomial log: mu[i] ~ N(0, 100^2) truncated to mu[i] <= 0 (dnorm(0, .0001) T(,0)), so that
+#   the baseline arm's risk exp(mu[i]) is at most 1. gemtc truncates the same way but centres
+#   the baseline prior at log(0.5) with its own precision (mu[i] ~ dnorm(log(0.5), prior.prec)
+#   T(,0)); here it is centred at 0 with precision .0001, as the other families' mu.
 #   Random effects: delta[i,1] = 0, and for k = 2..na[i]
 #     delta[i,k] ~ N(md[i,k], sd^2 k / (2 (k - 1))),  md[i,k] = d[t[i,k]] - d[t[i,1]] + sw[i,k],
 #     sw[i,k] = sum(w[i,1:(k-1)]) / (k - 1),  w[i,k] = delta[i,k] - (d[t[i,k]] - d[t[i,1]]):
@@ -74,8 +85,9 @@ seed <- as.integer(args[10])
 use_glm <- as.logical(as.integer(args[11]))
 want_resdev <- length(args) == 12 && as.logical(as.integer(args[12]))
 family <- paste(likelihood, link)
-if (!(family %in% c("binomial logit", "binomial cloglog", "poisson log"))) {
-  stop("likelihood/link must be binomial logit, binomial cloglog or poisson log; got ", family)
+families <- c("binomial logit", "binomial cloglog", "binomial log", "poisson log")
+if (!(family %in% families)) {
+  stop("likelihood/link must be one of ", paste(families, collapse = ", "), "; got ", family)
 }
 if (!(effects %in% c("random", "fixed"))) stop("effects must be random or fixed")
 random <- effects == "random"
@@ -117,6 +129,9 @@ lik <- switch(family,
   "binomial cloglog" = "
       r[i, k] ~ dbin(p[i, k], n[i, k])
       cloglog(p[i, k]) <- log(time[i, k]) + mu[i] + delta[i, k]",
+  "binomial log" = "
+      r[i, k] ~ dbin(p[i, k], n[i, k])
+      log(p[i, k]) <- min(mu[i] + delta[i, k], -1E-16)",
   "poisson log" = "
       r[i, k] ~ dpois(theta[i, k])
       log(theta[i, k]) <- log(E[i, k]) + mu[i] + delta[i, k]"
@@ -141,11 +156,13 @@ fe <- "
     for (k in 2:na[i]) {
       delta[i, k] <- d[t[i, k]] - d[t[i, 1]]
     }"
+# Study baseline prior: N(0, 100^2); for the log link truncated to mu[i] <= 0 (gemtc's T(,0)).
+mu_prior <- if (family == "binomial log") "dnorm(0, .0001) T(, 0)" else "dnorm(0, .0001)"
 model_text <- paste0(
   "model {
   for (i in 1:ns) {
     delta[i, 1] <- 0
-    mu[i] ~ dnorm(0, .0001)
+    mu[i] ~ ", mu_prior, "
     for (k in 1:na[i]) {", lik, if (want_resdev) dev else "", "
     }",
   if (want_resdev) "
@@ -169,18 +186,31 @@ model_text <- paste0(
 # Dispersed but sensible starting values, each chain its own RNG stream: mu[i] around the
 # baseline arm's observed rate on the linear-predictor scale (0.5 added to the counts), d from
 # N(0, 1), sd from U(0.05, 1) (as jags_nma.R). TSD2 gives fixed lists of initial values instead.
+# binomial log: every arm's risk must start below 1 (mu[i] <= 0 is the support of mu's
+# truncated prior): the baseline risk is dispersed on the logit scale (so exp(mu[i]) < 1), d
+# from N(0, 0.1^2), delta (random effects) starts at its mean d[t[i,k]] - d[t[i,1]], and mu[i]
+# is lowered where needed so that every arm's starting risk exp(mu[i] + delta[i,k]) <= 0.95.
 r1 <- data$r[, 1] + 0.5
 eta1 <- switch(family,
   "binomial logit" = log(r1 / (data$n[, 1] - data$r[, 1] + 0.5)),
   "binomial cloglog" = log(-log(1 - r1 / (data$n[, 1] + 1))) - log(data$time[, 1]),
+  "binomial log" = log(r1 / (data$n[, 1] + 1)),
   "poisson log" = log(r1 / data$E[, 1])
 )
 set.seed(seed)
 inits <- lapply(seq_len(n_chains), function(ch) {
-  init <- list(
-    mu = eta1 + rnorm(ns, sd = 0.5), d = c(NA, rnorm(nt - 1)),
-    .RNG.name = "base::Mersenne-Twister", .RNG.seed = seed * 1000L + ch
-  )
+  if (family == "binomial log") {
+    d0 <- c(0, rnorm(nt - 1, sd = 0.1))
+    p0 <- plogis(qlogis(exp(eta1)) + rnorm(ns, sd = 0.5))
+    rel <- matrix(d0[data$t], ns) - d0[data$t[, 1]]  # d[t[i,k]] - d[t[i,1]], NA past na[i]
+    mu0 <- pmin(log(p0), log(0.95) - apply(rel, 1, max, na.rm = TRUE))
+    init <- list(mu = mu0, d = c(NA, d0[-1]))
+    if (random) init$delta <- cbind(NA, rel[, -1, drop = FALSE])
+  } else {
+    init <- list(mu = eta1 + rnorm(ns, sd = 0.5), d = c(NA, rnorm(nt - 1)))
+  }
+  init$.RNG.name <- "base::Mersenne-Twister"
+  init$.RNG.seed <- seed * 1000L + ch
   if (random) init$sd <- runif(1, 0.05, 1)
   init
 })

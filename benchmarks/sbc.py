@@ -4,6 +4,7 @@
     python benchmarks/sbc.py --networks 50 --engines exact
     python benchmarks/sbc.py --engines pymc --collapse on    # the collapsed sampler throughout
     python benchmarks/sbc.py --arms --engines pymc laplace   # the arm-level binomial RE model
+    python benchmarks/sbc.py --ordered --link probit         # the ordered categorical RE model
 
 Prints, per engine and parameter group (d, tau), the chi-square p-value of rank uniformity
 (10 bins, ranks among 99 draws; MCMC draws thinned evenly from 4 x 1000) and the coverage of 95%
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from nma_bayes.analyses.calibration import run_sbc, sbc_summary
 from nma_bayes.analyses.calibration_arms import run_arm_sbc
+from nma_bayes.analyses.calibration_ordered import OrderedSBCSettings, run_ordered_sbc
 from nma_bayes.base.errors import NMAConvergenceWarning
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -35,7 +37,14 @@ def main():
         "--arms", action="store_true",
         help="the arm-level binomial random-effects model (calibration_arms) instead",
     )  # fmt: skip
+    parser.add_argument(
+        "--ordered", action="store_true",
+        help="the ordered categorical random-effects model (calibration_ordered; NUTS) instead",
+    )  # fmt: skip
+    parser.add_argument("--link", choices=("probit", "logit"), default="probit")
     args = parser.parse_args()
+    if args.ordered:
+        args.engines = ["pymc"]
     collapse = {"auto": None, "on": True, "off": False}[args.collapse]
     OUT.mkdir(exist_ok=True)
     for engine in args.engines:
@@ -43,14 +52,19 @@ def main():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NMAConvergenceWarning)
             refused = 0
-            if args.arms:
+            if args.ordered:
+                settings = OrderedSBCSettings(link=args.link)
+                ranks = run_ordered_sbc(args.networks, settings=settings, seed=args.seed)
+            elif args.arms:
                 ranks, refused = run_arm_sbc(args.networks, engine=engine, seed=args.seed)
             else:
                 options = {"collapse": collapse} if engine == "pymc" else None
                 ranks = run_sbc(args.networks, engine=engine, seed=args.seed, fit_options=options)
         n_warn = sum(issubclass(w.category, NMAConvergenceWarning) for w in caught)
-        tag = f"_collapse-{args.collapse}" if engine == "pymc" and not args.arms else ""
+        plain = not (args.arms or args.ordered)
+        tag = f"_collapse-{args.collapse}" if engine == "pymc" and plain else ""
         tag += "_arms" if args.arms else ""
+        tag += f"_ordered-{args.link}" if args.ordered else ""
         ranks.to_csv(OUT / f"sbc_{engine}{tag}_{args.networks}.csv", index=False)
         summary = sbc_summary(ranks)
         print(

@@ -236,3 +236,13 @@ PARKINSONS_YEAR = {
     "Gershanik 1994b": 9.5,
     "Gershanik 1994a": 11.0,
 }
+
+
+#: Columns and reference of TSD2's psoriasis data (``arms_long_cumulative``) for the ordered model.
+PSORIASIS = dict(likelihood="ordered", category="cutpoint", events="r", n="n", arm="arm",
+                 reference="Supportive care")  # fmt: skip
+
+
+def psoriasis_arms() -> pd.DataFrame:
+    """The psoriasis arms, one row per arm and reported cutpoint (at-least counts)."""
+    return nb.datasets.load_dataset("psoriasis", "arms_long_cumulative")

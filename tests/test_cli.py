@@ -334,6 +334,29 @@ def test_cli_fits_arm_level_binary_outcomes(tmp_path, capsys):
     assert "binomial (logit link) on arm-level outcomes" in html
 
 
+def test_cli_fits_ordered_categorical_outcomes(tmp_path, capsys):
+    """--likelihood ordered with --category and --arm: the in-process seeded fit, and a report
+    with the cutpoints."""
+    csv = tmp_path / "psoriasis.csv"
+    data = nb.datasets.load_dataset("psoriasis", "arms_long_cumulative")
+    data[["study", "arm", "treatment", "cutpoint", "r", "n"]].to_csv(csv, index=False)
+    out = tmp_path / "out"
+    args = ["fit", str(csv), "--likelihood", "ordered", "--category", "cutpoint", "--events", "r",
+            "--arm", "arm", "--reference", "Supportive care", "--effects", "fixed", "--seed", "3",
+            "--draws", "300", "--out", str(out)]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nb.NMAConvergenceWarning)
+        assert cli.main(args) == 0
+        fit = nb.fit_network(data, likelihood="ordered", category="cutpoint", events="r", n="n",
+                             arm="arm", reference="Supportive care", effects="fixed",
+                             random_seed=3, draws=300)  # fmt: skip
+    got = pd.read_csv(out / "relative_effects.csv").set_index("treatment")["mean"]
+    want = fit.relative_effects().set_index("treatment")["mean"]
+    np.testing.assert_allclose(got.loc[want.index], want, rtol=1e-9)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="cutpoints"' in html and "ordered (probit link)" in html
+
+
 def test_cli_laplace_and_auto_engines_give_the_in_process_fit(tmp_path, capsys):
     """--engine laplace (and auto, which picks it for arm-level outcomes) on smoking's arms: the
     relative effects written equal those of the same seeded fit in process."""
@@ -687,6 +710,8 @@ def _events_csv(tmp_path):
         (["--likelihood", "poisson", "--exposure", "n", "--n", "n"],
          "--n has no effect with --likelihood poisson"),
         (["--time", "t"], "--time needs"),
+        (["--likelihood", "binomial", "--category", "c"], "--category needs --likelihood ordered"),
+        (["--likelihood", "binomial", "--arm", "a"], "--arm needs --likelihood ordered"),
     ],
 )  # fmt: skip
 def test_outcome_options_the_likelihood_ignores_are_refused(tmp_path, capsys, no_fit, args,

@@ -42,7 +42,8 @@ __all__ = [
 CONTRAST_ONLY = ("treat1", "treat2", "TE", "seTE", "se_base", "closure_tol")
 #: Options of :meth:`nma_bayes.Network.from_data` that apply to arm-level data only (the
 #: columns of arm-level outcomes among them).
-ARM_ONLY = ("treatment", "mean", "sd", "n", "se", "smd_method", "events", "exposure", "time")
+ARM_ONLY = ("treatment", "mean", "sd", "n", "se", "smd_method", "events", "exposure", "time",
+            "category", "arm", "categories", "cumulative")
 #: The ratio scale of each log-ratio effect measure and the names accepted for it (compared
 #: case-insensitively, with ``_`` and ``-`` read as spaces). ``"RR"`` is the risk ratio of a
 #: ``logRR`` network and the rate ratio of a ``logRateRatio`` network (a network has one measure).

@@ -164,17 +164,21 @@ def _add_outcome_arguments(fit: argparse.ArgumentParser) -> None:
         "arm-level outcomes", "events per arm, exact likelihood (no continuity correction)"
     )
     group.add_argument(
-        "--likelihood", choices=("binomial", "poisson"), help="likelihood of arm-level events"
-    )
+        "--likelihood", choices=("binomial", "poisson", "ordered"),
+        help="likelihood of arm-level events (ordered: one row per arm and reported cutpoint)",
+    )  # fmt: skip
     group.add_argument(
-        "--link", choices=("logit", "cloglog", "log"),
-        help="link: logit (log OR), cloglog (log HR, needs --time) or log (Poisson rate ratio)",
+        "--link", choices=("logit", "cloglog", "probit", "log"),
+        help="link: logit (log OR), cloglog (log HR, needs --time), probit, or log (risk ratio "
+        "for binomial, rate ratio for Poisson); ordered: probit (default) or logit",
     )  # fmt: skip
     for name, default, what in (
         ("events", "events", "events per arm"),
-        ("n", "n", "patients per arm (binomial)"),
+        ("n", "n", "patients per arm (binomial, ordered)"),
         ("exposure", "exposure", "exposure per arm, e.g. person-years (Poisson)"),
         ("time", "time", "follow-up time per arm (cloglog)"),
+        ("category", "category", "each row's cutpoint (ordered)"),
+        ("arm", "none", "each row's arm within its study (ordered; two arms of one treatment)"),
     ):
         group.add_argument(f"--{name}", metavar="COL", help=f"column of {what} (default {default})")
 
@@ -187,13 +191,14 @@ def _outcome_options(args: argparse.Namespace) -> dict:
     ModelSpecError
         (rule ``option-not-applicable``) If the likelihood would ignore an option: ``--link``,
         ``--events``, ``--exposure`` or ``--time`` without ``--likelihood``, ``--exposure``
-        without ``--likelihood poisson``, ``--time`` without ``--link cloglog``, or ``--n`` with
-        ``--likelihood poisson``.
+        without ``--likelihood poisson``, ``--time`` without ``--link cloglog``, ``--n`` with
+        ``--likelihood poisson``, or ``--category``/``--arm`` without ``--likelihood ordered``.
     """
-    keys = ("likelihood", "link", "events", "n", "exposure", "time")
+    keys = ("likelihood", "link", "events", "n", "exposure", "time", "category", "arm")
     options = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     likelihood = options.get("likelihood")
     link = options.get("link", {"binomial": "logit", "poisson": "log"}.get(likelihood))
+    not_ordered = "needs --likelihood ordered" if likelihood != "ordered" else None
     unused = {
         "link": "needs --likelihood" if likelihood is None else None,
         "events": "needs --likelihood (events per arm)" if likelihood is None else None,
@@ -201,6 +206,8 @@ def _outcome_options(args: argparse.Namespace) -> dict:
         "time": "needs --likelihood binomial --link cloglog" if link != "cloglog" else None,
         "n": "has no effect with --likelihood poisson (it uses --exposure)"
         if likelihood == "poisson" else None,
+        "category": not_ordered,
+        "arm": not_ordered,
     }  # fmt: skip
     refused = [f"--{k} {why}" for k, why in unused.items() if why and k in options]
     if refused:

@@ -8,13 +8,15 @@ within-study covariance. For arm-level outcome studies they use, as netmeta does
 * binomial, logit link: log odds ``log(r / (n - r))``, variance ``1/r + 1/(n - r)``; when a
   study has an arm with ``r = 0`` or ``r = n``, 0.5 is added to every cell of that study
   (``incr = 0.5, method.incr = "only0"``), i.e. ``r + 0.5`` events of ``n + 1``;
+* binomial, log link: log risk ``log(r / n)``, variance ``1/r - 1/n``, with the same correction;
 * Poisson, log link: log rate ``log(r / E)``, variance ``1/r``; with a zero-event arm, 0.5 is
   added to the events of every arm of the study;
 * normal arm means: the mean, variance ``se^2``.
 
 A study's contrasts against its base arm then have variance ``v_k + v_0`` and share the base
 arm's variance ``v_0`` (the exact covariance of independent arms). The complementary log-log
-link has no such standard approximation and is refused.
+and probit links and ordered categorical outcomes have no such standard approximation here and
+are refused.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ def _arm_estimates(likelihood: str, link: str, events, trials) -> tuple[np.ndarr
         if (r == 0).any():
             r = r + INCREMENT
         return np.log(r / n), 1.0 / r
-    if ((r == 0) | (r == n)).any():  # binomial, logit
+    if ((r == 0) | (r == n)).any():  # binomial, logit or log
         r, n = r + INCREMENT, n + 2 * INCREMENT
+    if link == "log":  # log risk, variance 1/r - 1/n (as netmeta's RR)
+        return np.log(r / n), 1.0 / r - 1.0 / n
     return np.log(r / (n - r)), 1.0 / r + 1.0 / (n - r)
 
 
@@ -56,15 +60,18 @@ def outcome_contrasts(network: Network, function: str) -> Network:
     Raises
     ------
     ModelSpecError
-        (rule ``bad-option``) Outcome studies with the cloglog link.
+        (rule ``bad-option``) Outcome studies with the cloglog or probit link, or ordered
+        categorical outcomes.
     """
     if not np.asarray(network.outcome).any():
         return network
-    if network.link == "cloglog":
+    if network.link in ("cloglog", "probit") or network.likelihood == "ordered":
+        what = ("ordered categorical outcomes" if network.likelihood == "ordered"
+                else f"arm-level binomial outcomes with the {network.link} link")  # fmt: skip
         raise ModelSpecError(
-            f"{function} needs study contrasts; arm-level binomial outcomes with the cloglog link "
-            "have no standard normal approximation. Compute the studies' log hazard ratios with "
-            "their SEs and pass those as contrasts.",
+            f"{function} needs study contrasts; {what} have no standard normal approximation "
+            "here. Compute the studies' relative effects with their SEs and pass those as "
+            "contrasts.",
             rule="bad-option",
         )
     out = []

@@ -199,6 +199,9 @@ def padded_arrays(records: Sequence[StudyRecord], order: Mapping[str, int]) -> d
         (S, K) and ``cov``, ``cov_u``, ``base_n`` (S,): the array attributes of a Network.
     """
     n_s, k = len(records), max(len(st.arms) for st in records)
+    # ordered categorical outcomes: events per arm and cutpoint (S, K + 1, J), NaN if unreported
+    cuts = [st.events.shape[1] for st in records if st.events is not None and st.events.ndim == 2]
+    events = np.full((n_s, k + 1, cuts[0]), np.nan) if cuts else np.zeros((n_s, k + 1))
     arrays = {
         "base": np.zeros(n_s, dtype=np.int64),
         "arm": np.zeros((n_s, k), dtype=np.int64),
@@ -211,7 +214,7 @@ def padded_arrays(records: Sequence[StudyRecord], order: Mapping[str, int]) -> d
         "base_n": np.full(n_s, np.nan),
         "arm_n": np.full((n_s, k), np.nan),
         # arm-level outcomes, slot 0 the base arm (all zero for studies given otherwise)
-        "events": np.zeros((n_s, k + 1)),
+        "events": events,
         "trials": np.ones((n_s, k + 1)),
         "offset": np.zeros((n_s, k + 1)),
         "outcome": np.zeros(n_s, dtype=bool),

@@ -19,6 +19,7 @@ from . import checks as C
 from . import validation as V
 from .arm_data import parse_arms
 from .contrast_forms import StudyRow
+from .ordered import parse_ordered
 from .outcomes import OUTCOME_ROLES, parse_outcomes
 
 __all__ = [
@@ -61,6 +62,7 @@ class ParsedInput:
     columns: dict[str, str]
     studies: list[tuple[str, str, object]]
     class_pairs: list[tuple[str, object]]
+    categories: tuple[str, ...] | None = None
 
     def study_sets(self) -> dict[str, set[str]]:
         """Return each study's set of treatments."""
@@ -126,6 +128,7 @@ def parse_inputs(
     classes: str | dict | None,
     measure: str | None,
     family: tuple[str, str] | None = None,
+    ordered: dict | None = None,
 ) -> ParsedInput:
     """Validate the contrast and arm-level tables and group their rows by study.
 
@@ -142,6 +145,9 @@ def parse_inputs(
         Effect measure (checked; required for arm data).
     family : (likelihood, link), optional
         Arm-level outcome data (events) of this likelihood family instead of continuous arms.
+    ordered : dict, optional
+        ``categories`` and ``cumulative`` of ordered categorical data
+        (:func:`~nma_bayes.data.ordered.parse_ordered`).
 
     Returns
     -------
@@ -155,6 +161,7 @@ def parse_inputs(
     cols = {"study": names["study"]}
     studies: list[tuple[str, str, object]] = []
     class_pairs: list[tuple[str, object]] = []
+    categories = None
     if contrasts is not None:
         cols |= {role: names[role] for role in CONTRAST_ROLES}
         rows, pairs = parse_contrasts(contrasts, cols, classes)
@@ -166,13 +173,17 @@ def parse_inputs(
         cols |= {k: v for k, v in arm_cols.items() if v is not None}
         if family is None:
             kind, parsed = "arms", parse_arms(arms, arm_cols, measure)
+        elif family[0] == "ordered":
+            kind = "outcomes"
+            parsed, categories = parse_ordered(arms, arm_cols, **(ordered or {}))
         else:
             kind, parsed = "outcomes", parse_outcomes(arms, arm_cols, *family)
         if isinstance(classes, str):
             class_pairs += _arm_class_pairs(arms, names["treatment"], classes)
         studies += [(kind, sa.study, sa) for sa in parsed]
     _check_one_form_per_study(studies)
-    return ParsedInput(columns=cols, studies=studies, class_pairs=class_pairs)
+    return ParsedInput(columns=cols, studies=studies, class_pairs=class_pairs,
+                       categories=categories)  # fmt: skip
 
 
 def parse_contrasts(df: pd.DataFrame, cols: dict[str, str], classes):

@@ -43,6 +43,7 @@ MEASURES = {
     "logRR": "log risk ratio",
     "logHR": "log hazard ratio",
     "logRateRatio": "log rate ratio",
+    "probit": "probit difference",
     "RD": "risk difference",
     "generic": "generic effect on an additive scale",
 }
@@ -153,6 +154,9 @@ class Network(NetworkViews):
         True for studies given as arm-level outcomes (their contrast slots are not data).
     covariates : StudyCovariates or None
         Study-level covariates for meta-regression (``covariates=``), indexed by ``studies``.
+    categories : tuple of str or None
+        Ordered data: the cutpoints, lowest first; ``events`` is then (S, K + 1, J), the number
+        of each arm reaching at least each cutpoint (NaN where not reported).
     """
 
     treatments: tuple[str, ...]
@@ -188,6 +192,7 @@ class Network(NetworkViews):
     offset: np.ndarray | None = None
     outcome: np.ndarray | None = None
     covariates: StudyCovariates | None = field(default=None, repr=False)
+    categories: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         s, k = self.y.shape
@@ -281,6 +286,10 @@ class Network(NetworkViews):
         events: str | None = None,
         exposure: str | None = None,
         time: str | None = None,
+        category: str | None = None,
+        arm: str | None = None,
+        categories: Sequence[str] | None = None,
+        cumulative: bool = True,
         covariates: str | Sequence[str] | None = None,
         studies: pd.DataFrame | None = None,
     ) -> Network:
@@ -324,7 +333,13 @@ class Network(NetworkViews):
             ``"events"``, ``"exposure"`` and ``"time"``. Given for data that do not use them
             (``time=`` with the logit link, ``exposure=`` with a binomial likelihood, any of
             them without ``likelihood=``), they are refused (``option-not-applicable``), as is
-            ``se=`` with a binomial or Poisson likelihood.
+            ``se=`` with a binomial or Poisson likelihood. Also ``"binomial"`` with ``"probit"``
+            or ``"log"`` (risk ratios, capped at 1 as gemtc), and ``"ordered"`` (``"probit"`` or
+            ``"logit"``): ordered categorical data (:mod:`nma_bayes.data.ordered`).
+        category, arm, categories, cumulative
+            Ordered data: the cutpoint column, a column naming each row's arm (optional), the
+            cutpoints lowest first (optional), and whether counts are at-least counts (default)
+            or exclusive categories (:func:`~nma_bayes.data.ordered.parse_ordered`).
         covariates : str or list of str, optional
             Study-level covariates for meta-regression: columns of ``studies`` or of the data
             (constant within each study), numeric or categorical; or ``"baseline_risk"`` (arm-level
@@ -354,39 +369,34 @@ class Network(NetworkViews):
             contrasts, arms, lower_is_better, smd_method, closure_tol, classes
         )
         family, measure = _check_family(likelihood, link, measure, arms=arms is not None)
-        optional = dict(events=events, exposure=exposure, time=time, se=se)
+        optional = dict(events=events, exposure=exposure, time=time, se=se, category=category,
+                        arm=arm, categories=categories)  # fmt: skip
         given = {k: v for k, v in optional.items() if v is not None}
+        given |= {} if cumulative is True else {"cumulative": cumulative}
         check_outcome_options(family, given, arms=arms is not None)
         names = dict(study=study, treat1=treat1, treat2=treat2, TE=TE, seTE=seTE, se_base=se_base)
         names |= dict(treatment=treatment, mean=mean, sd=sd, n=n, se=se)
         names |= {k: given.get(k, k) for k in ("events", "exposure", "time")}  # default: the role
+        is_ordered = family is not None and family[0] == "ordered"
+        names |= {"category": given.get("category", "category") if is_ordered else None, "arm": arm}
+        ordered = {"categories": categories, "cumulative": cumulative}
         parsed = parse_inputs(
-            contrasts, arms, names, classes=classes, measure=measure, family=family
-        )
+            contrasts, arms, names, classes=classes, measure=measure, family=family,
+            ordered=ordered if is_ordered else None,
+        )  # fmt: skip
         layout = resolve_layout(
             parsed, component=component, treatments=treatments, reference=reference, classes=classes
         )
-        records = study_records(
-            layout.studies,
-            layout.treatments,
-            closure_tol=tol,
-            se_base_col=se_base,
-            measure=measure,
-            smd_method=smd_method,
-        )
+        records = study_records(layout.studies, layout.treatments, closure_tol=tol,
+                                se_base_col=se_base, measure=measure, smd_method=smd_method)
         network = cls._assemble(
-            records,
-            trts=layout.treatments,
-            **layout.network_attributes(),
+            records, trts=layout.treatments, **layout.network_attributes(),
             data=None if contrasts is None else contrasts.copy(),
-            arm_data=None if arms is None else arms.copy(),
-            columns=parsed.columns,
-            closure_tol=tol,
-            measure=measure,
-            lower_is_better=lower_is_better,
-            smd_method=smd_method,
+            arm_data=None if arms is None else arms.copy(), columns=parsed.columns,
+            closure_tol=tol, measure=measure, lower_is_better=lower_is_better,
+            smd_method=smd_method, categories=parsed.categories,
             **({} if family is None else {"likelihood": family[0], "link": family[1]}),
-        )
+        )  # fmt: skip
         C.check_network_ranges(network)  # rules on the assembled contrasts (se-spread, ...)
         cov = read_covariates(covariates, network=network, studies_table=studies)
         return network if cov is None else replace(network, covariates=cov)

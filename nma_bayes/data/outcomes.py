@@ -7,9 +7,17 @@ The likelihood families of the TSD2 arm-based model (Dias et al. 2011, NICE DSU 
 ========================  ======================  ============================  ===========
 ``binomial, logit``       events, n               ``logit(p)``                  log OR
 ``binomial, cloglog``     events, n, time         ``cloglog(p) - log(time)``    log HR
+``binomial, probit``      events, n               ``Phi^-1(p)``                 probit difference
+``binomial, log``         events, n               ``log(p)``, capped at 0       log RR
 ``poisson, log``          events, exposure        ``log(rate)``                 log rate ratio
 ``normal, identity``      mean, se (or sd and n)  the arm mean                  MD
+``ordered, probit``       category, events, n     ``Phi^-1(P(>= cutpoint))``    probit difference
+``ordered, logit``        category, events, n     ``logit(P(>= cutpoint))``     log OR
 ========================  ======================  ============================  ===========
+
+Ordered categorical data (one row per arm and reported cutpoint) are read by
+:mod:`nma_bayes.data.ordered`. The log link keeps every fitted probability at most 1 as gemtc
+does: ``log p = min(mu + delta, 0)``, with the study baselines' prior truncated to ``mu <= 0``.
 
 The first row of each study is its base arm. The likelihood is exact, so arms with zero events or
 with all events need no continuity correction: nothing is added to any cell. The normal family
@@ -34,6 +42,7 @@ __all__ = [
     "LIKELIHOODS",
     "OUTCOME_ROLES",
     "StudyOutcomes",
+    "check_counts",
     "check_likelihood",
     "check_outcome_options",
     "parse_outcomes",
@@ -43,13 +52,17 @@ __all__ = [
 LIKELIHOODS = {
     ("binomial", "logit"): "logOR",
     ("binomial", "cloglog"): "logHR",
+    ("binomial", "probit"): "probit",
+    ("binomial", "log"): "logRR",
     ("poisson", "log"): "logRateRatio",
     ("normal", "identity"): "MD",
+    ("ordered", "probit"): "probit",
+    ("ordered", "logit"): "logOR",
 }
 #: Column roles of outcome data (besides ``study`` and ``treatment``).
-OUTCOME_ROLES = ("events", "n", "exposure", "time", "mean", "sd", "se")
+OUTCOME_ROLES = ("events", "n", "exposure", "time", "mean", "sd", "se", "category", "arm")
 #: Default link of each family.
-DEFAULT_LINK = {"binomial": "logit", "poisson": "log", "normal": "identity"}
+DEFAULT_LINK = {"binomial": "logit", "poisson": "log", "normal": "identity", "ordered": "probit"}
 
 
 #: Range rule of each role (:func:`nma_bayes.data.checks.check_bounds`); ``n`` is a sample size.
@@ -61,6 +74,10 @@ _OPTIONAL_USERS = {
     "exposure": "Poisson rates (likelihood='poisson')",
     "time": "log hazard ratios (likelihood='binomial', link='cloglog')",
     "se": "arm means (likelihood='normal', or arms with measure='MD')",
+    "category": "ordered categorical data (likelihood='ordered')",
+    "arm": "ordered categorical data (likelihood='ordered'), to name each row's arm",
+    "categories": "ordered categorical data (likelihood='ordered'): the cutpoints' order",
+    "cumulative": "ordered categorical data (likelihood='ordered'): the counts' layout",
 }
 
 
@@ -129,6 +146,7 @@ def check_outcome_options(family: tuple[str, str] | None, given: dict, *, arms: 
         used, what = ({"se"}, "continuous arm-level data") if arms else (set(), "contrast data")
     else:
         used = set(_roles(*family)) | ({"se"} if family[0] == "normal" else set())
+        used |= {"arm", "categories", "cumulative"} if family[0] == "ordered" else set()
         what = f"likelihood={family[0]!r}, link={family[1]!r}"
     unused = [k for k in given if k not in used]
     if unused:
@@ -148,6 +166,8 @@ def _roles(likelihood: str, link: str, cols: dict | None = None, df=None) -> lis
         return ["study", "treatment", "mean", *(["se"] if has_se else ["sd", "n"])]
     if likelihood == "poisson":
         return ["study", "treatment", "events", "exposure"]
+    if likelihood == "ordered":
+        return ["study", "treatment", "category", "events", "n"]
     return ["study", "treatment", "events", "n"] + (["time"] if link == "cloglog" else [])
 
 
@@ -170,7 +190,7 @@ def _check_columns(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> 
     return required
 
 
-def _check_counts(values: dict, cols: dict, idx: pd.Index, likelihood: str) -> None:
+def check_counts(values: dict, cols: dict, idx: pd.Index, likelihood: str) -> None:
     """Events: whole numbers >= 0, at most n; n: whole >= 1; exposure and time: > 0."""
     if likelihood == "normal":
         for role in ("se", "sd"):
@@ -227,7 +247,7 @@ def parse_outcomes(df: pd.DataFrame, cols: dict, likelihood: str, link: str) -> 
     labels, values = read_arm_columns(df, cols, required)
     for role, v in values.items():
         C.check_bounds(v, cols[role], idx, _BOUND_KIND.get(role, "n"))
-    _check_counts(values, cols, idx, likelihood)
+    check_counts(values, cols, idx, likelihood)
     columns = {cols[r]: labels[r] for r in labels} | {cols[r]: v for r, v in values.items()}
     key = pd.DataFrame(columns)
     V.check_duplicates(key, labels["study"], idx)

@@ -132,6 +132,7 @@ def rebuild_network(
         smd_method=net.smd_method,
         likelihood=net.likelihood,
         link=net.link,
+        categories=net.categories,
     )
 
 

@@ -106,6 +106,11 @@ RULES: tuple[Rule, ...] = (
     Rule("exposure-too-large", "InvalidValueError", "exposure or follow-up above EXPOSURE_MAX"),
     Rule("design-separation", "IdentificationWarning", "a design's omega without finite MLE"),
     Rule("study-judgements", "InvalidValueError", "rob=/indirectness= lack a study or a level"),
+    Rule("category-unknown", "ModelSpecError", "categories= lacks, repeats or adds a cutpoint"),
+    Rule("category-duplicated", "InvalidValueError", "an arm reports one cutpoint twice"),
+    Rule("category-order", "ModelSpecError", "cutpoints in two orders, or order undetermined"),
+    Rule("category-counts", "InvalidValueError", "at-least counts rise, or categories exceed n"),
+    Rule("category-arm-inconsistent", "InvalidValueError", "an arm's rows differ in n/treatment"),
 )
 
 # ------------------------------------------------------------------------ numeric ranges
@@ -139,6 +144,7 @@ MEASURE_RANGES = {
     "logRR": (100.0, 100.0),
     "logHR": (100.0, 100.0),
     "logRateRatio": (100.0, 100.0),
+    "probit": (100.0, 100.0),
     "RD": (1.0, 1.0),
 }
 #: ``bad-prior``: prior scales (``sd, scale, sigma``, Uniform bounds) lie in this interval

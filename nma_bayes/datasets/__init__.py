@@ -7,7 +7,9 @@ is the effect of ``treat1`` relative to ``treat2`` and ``treat2`` is the study's
 count files (``smoking``, ``thrombolytics``, ``diabetes``, ``dietary_fat``, ``certolizumab``,
 ``statins``) have the columns ``study, treatment, events, n`` (plus ``exposure`` in person-years for
 ``dietary_fat`` and follow-up ``time`` in years for ``diabetes``), the study's base arm first;
-study-level covariates are in a ``studies`` file.
+study-level covariates are in a ``studies`` file. ``psoriasis`` is ordered categorical (PASI
+50/75/90): ``arms_long_cumulative`` has one row per arm and reported cutpoint with the number
+reaching at least that cutpoint (``likelihood="ordered"``; see its README for the layouts).
 """
 
 from __future__ import annotations
@@ -216,6 +218,19 @@ DATASETS: dict[str, DatasetInfo] = {
             "control",
             ("arms", "studies"),
             _TSD3 + "Data: R package gemtc (hfPrevention); also multinma (statins).",
+        ),
+        DatasetInfo(
+            "psoriasis",
+            "Plaque psoriasis, PASI 50/75/90, ordered categorical, probit (TSD2 psoriasis example)",
+            "probit",
+            False,
+            "Supportive care",
+            ("arms_long_cumulative", "arms_long_categories", "arms", "tsd2_winbugs_wide"),
+            "Woolacott N, Hawkins N, Mason A, et al. (2006). Etanercept and efalizumab for the "
+            "treatment of psoriasis: a systematic review. Health Technol Assess 10(46). "
+            "doi:10.3310/hta10460. Analysed in Dias S, Welton NJ, Sutton AJ, Ades AE (2011, "
+            "updated 2016), NICE DSU Technical Support Document 2. Data: R package multinma "
+            "(hta_psoriasis).",
         ),
     )
 }

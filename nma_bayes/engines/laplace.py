@@ -66,6 +66,9 @@ __all__ = ["laplace_posterior", "check_laplace", "K_MAX"]
 
 #: Pareto k above which the importance weights are not trusted (Vehtari et al. 2024: 0.7).
 K_MAX = 0.7
+#: The families the engine's Newton steps know (``laplace_model.score_weights``).
+LAPLACE_FAMILIES = (("binomial", "logit"), ("binomial", "cloglog"), ("poisson", "log"),
+                    ("normal", "identity"))  # fmt: skip
 #: The importance-sampling ESS must reach this share of the draws returned, or the engine
 #: refuses (the resampled draws would repeat a few proposals).
 MIN_ESS_SHARE = 0.25
@@ -210,6 +213,8 @@ def check_laplace(network, spec: ModelSpec | None) -> None:
         why = "treatment-class models"
     elif network.covariates is not None:
         why = "meta-regression"
+    elif (network.likelihood, network.link) not in LAPLACE_FAMILIES:
+        why = f"likelihood={network.likelihood!r} with link={network.link!r}"
     if why is not None:
         raise ModelSpecError(
             f"The Laplace engine covers networks of arm-level outcome studies without {why}; "

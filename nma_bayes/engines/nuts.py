@@ -306,7 +306,7 @@ def _compiled_for(
 
 #: The priors of a ModelSpec whose numbers are data of the compiled model.
 _PRIOR_FIELDS = ("prior_d", "prior_tau", "prior_class_mean", "prior_class_sd", "prior_baseline",
-                 "prior_beta", "prior_beta_sd")  # fmt: skip
+                 "prior_beta", "prior_beta_sd", "prior_cutpoint")  # fmt: skip
 
 
 def _canonical(spec: ModelSpec) -> ModelSpec:

@@ -25,7 +25,8 @@ def relabel(tree, network: Network):
     Fits with arm-level outcome studies also keep the study baselines ``mu`` (over
     ``outcome_study``, named by the outcome studies) and, for random effects, the deviates
     ``e_arm`` of the non-base arms (over ``outcome_arm``, named ``"study: treatment"``):
-    goodness of fit needs them.
+    goodness of fit needs them. Ordered categorical fits keep their ``cutpoints`` (over
+    ``cutpoint``, named by the network's cutpoints).
     """
     others = list(network.non_reference)
     post = tree["posterior"].to_dataset()
@@ -37,6 +38,13 @@ def relabel(tree, network: Network):
     if "mu" in post:
         post = _outcome_coords(post, network)
         keep += [v for v in ("mu", "e_arm") if v in post]
+    if "cutpoints" in post:  # ordered categories: named by this network's cutpoints
+        cut = post["cutpoints"]
+        old = [x for x in cut.dims if x not in ("chain", "draw")][0]
+        cut = cut.rename({old: "cutpoint"}) if old != "cutpoint" else cut
+        post = post.drop_vars(["cutpoints", old], errors="ignore")
+        post = post.assign(cutpoints=cut.assign_coords(cutpoint=list(network.categories)))
+        keep.append("cutpoints")
     tree["posterior"] = xr.DataTree(post[keep])
     return tree
 
@@ -53,7 +61,9 @@ def outcome_labels(network: Network, outcomes: OutcomeData | None = None):
     arms = []
     for j, i in enumerate(outcomes.study_index):  # non-base arms, study by study (deviates)
         k = int(network.n_arms[i])
-        arms += [f"{studies[j]}: {network.treatments[a]}" for a in network.arm[i][: k - 1]]
+        names = [f"{studies[j]}: {network.treatments[a]}" for a in network.arm[i][: k - 1]]
+        # two arms of one treatment (kept apart) get their arm number: labels stay unique
+        arms += [f"{x} (arm {m + 2})" if names.count(x) > 1 else x for m, x in enumerate(names)]
     return studies, arms
 
 

@@ -35,6 +35,7 @@ from ..models.priors import (
     DEFAULT_PRIOR_BETA_SD,
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
+    DEFAULT_PRIOR_CUTPOINT,
     DEFAULT_PRIOR_D,
     DEFAULT_PRIOR_TAU,
     Prior,
@@ -72,6 +73,7 @@ def fit_network(
     prior_class_sd: Prior = DEFAULT_PRIOR_CLASS_SD,
     class_sd: dict | None = None,
     prior_baseline: Prior = DEFAULT_PRIOR_BASELINE,
+    prior_cutpoint: Prior = DEFAULT_PRIOR_CUTPOINT,
     interaction: str | None = None,
     prior_beta: Prior | None = None,
     prior_beta_sd: Prior | None = None,
@@ -234,7 +236,7 @@ def fit_network(
         prior_class_mean=prior_class_mean, prior_class_sd=prior_class_sd,
         class_sd=normalise_class_sd(class_sd), prior_baseline=prior_baseline,
         interaction=interaction, prior_beta=prior_beta, prior_beta_sd=prior_beta_sd,
-        center=center,
+        center=center, prior_cutpoint=prior_cutpoint,
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
     _check_regression_options(network, given)

@@ -13,10 +13,12 @@ variance ``tau^2`` and, within a multi-arm study, covariance ``tau^2/2`` (the ex
 correlation), with one deviate per non-base arm (NUTS samples the study effects partially
 non-centred, :mod:`nma_bayes.models.arm_param`; the posterior is the same);
 ``o_{ik}`` is the offset (``log(time)`` for cloglog, ``log(exposure)`` for Poisson rates).
-Events are binomial with ``logit(p) = theta`` or ``cloglog(p) = theta``, Poisson with
-``log(lambda) = theta``, or normal around the arm mean. The fixed-effect model drops ``z``.
-Baselines ``mu_i`` are nuisance parameters with independent normal priors
-(``ModelSpec.prior_baseline``, default ``N(0, 100^2)`` as in TSD2).
+Events are binomial with ``logit(p) = theta``, ``cloglog(p) = theta``, ``probit(p) = theta``
+or ``log(p) = min(theta, 0)`` (risk ratios; gemtc's cap), Poisson with ``log(lambda) = theta``,
+normal around the arm mean, or ordered categorical
+(:mod:`nma_bayes.models.ordered_likelihood`). The fixed-effect model drops ``z``. Baselines
+``mu_i`` are nuisance parameters with independent normal priors (``ModelSpec.prior_baseline``,
+default ``N(0, 100^2)`` as in TSD2; for the log link truncated to ``mu_i <= 0``, as gemtc does).
 """
 
 from __future__ import annotations
@@ -25,17 +27,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import expit, gammaln
+from scipy.special import expit, gammaln, ndtr
 
 from .likelihood import treatment_positions
+from .ordered_likelihood import OrderedCells, log_cdf
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["OutcomeData", "OUTCOME_KEYS", "arm_loglik"]
+__all__ = ["OutcomeData", "OUTCOME_KEYS", "LOG_CAP", "arm_loglik"]
 
 #: Arrays of :meth:`OutcomeData.arrays` (the graph's data nodes), in order.
 OUTCOME_KEYS = ("arm_events", "arm_trials", "arm_offset")
+#: The log link's largest ``log p`` (gemtc's ``min(theta, -1e-16)``): ``p`` stays below 1, so
+#: ``log(1 - p)`` stays finite for arms with non-events.
+LOG_CAP = -1e-16
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class OutcomeData:
         Events, trials (``n`` or exposure) and offset of each arm.
     likelihood, link : str
         The family.
+    cells : OrderedCells or None
+        Ordered categorical data: every arm's categories (``arm_events`` is then (A, J), the
+        at-least counts with NaN where an arm does not report a cutpoint).
     """
 
     study_index: np.ndarray
@@ -79,6 +88,7 @@ class OutcomeData:
     arm_offset: np.ndarray
     likelihood: str
     link: str
+    cells: OrderedCells | None = None
 
     @classmethod
     def from_network(cls, network: Network) -> OutcomeData:
@@ -97,13 +107,18 @@ class OutcomeData:
         floats = [np.asarray(c, dtype=float) for c in cols[4:]]
         base_arm = np.flatnonzero(ints[3] == 0)  # arms are listed study by study, base first
         re = _random_effect_rows(ints[0], ints[3])
+        cells = None
+        if network.likelihood == "ordered" and rows:
+            cells = OrderedCells.from_counts(floats[0], floats[1])
         return cls(idx, *ints, base_arm, *re, *floats, likelihood=network.likelihood,
-                   link=network.link)  # fmt: skip
+                   link=network.link, cells=cells)  # fmt: skip
 
     def structure_key(self) -> tuple:
         """Return what a compiled graph depends on besides events, trials and offsets."""
+        cells = () if self.cells is None else self.cells.key()
         return (self.likelihood, self.link, len(self.study_index),
-                *(a.tobytes() for a in (self.arm_study, self.arm_pos, self.arm_base)))  # fmt: skip
+                *(a.tobytes() for a in (self.arm_study, self.arm_pos, self.arm_base)),
+                *cells)  # fmt: skip
 
     @property
     def n_studies(self) -> int:
@@ -111,7 +126,13 @@ class OutcomeData:
         return len(self.study_index)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Return the arrays of the graph's data nodes (:data:`OUTCOME_KEYS`)."""
+        """Return the arrays of the graph's data nodes (:data:`OUTCOME_KEYS`).
+
+        Ordered data give their category counts (``cell_count``) instead of ``arm_events``.
+        """
+        if self.cells is not None:
+            return {"cell_count": self.cells.count, "arm_trials": self.arm_trials,
+                    "arm_offset": self.arm_offset}  # fmt: skip
         return {k: getattr(self, k) for k in OUTCOME_KEYS}
 
     def linear_predictor(self, mu, d_full, tau, z, offset):
@@ -151,7 +172,9 @@ def arm_loglik(xp, theta, events, trials, likelihood: str, link: str):
 
     Written with numerically stable pieces: ``logit``: ``r theta - n softplus(theta)``;
     ``cloglog``: ``log p = log(1 - exp(-exp(theta)))`` and ``log(1 - p) = -exp(theta)``;
-    Poisson: ``r theta - exp(theta)`` (``theta`` includes ``log(exposure)``).
+    Poisson: ``r theta - exp(theta)`` (``theta`` includes ``log(exposure)``); ``probit``: ``r
+    log Phi(theta) + (n - r) log Phi(-theta)``; ``log``: ``r theta' + (n - r) log(1 - e^theta')``
+    with ``theta' = min(theta, -1e-16)``, gemtc's cap that keeps ``p`` below 1.
     """
     if likelihood == "poisson":
         return events * theta - xp.exp(theta)
@@ -160,6 +183,13 @@ def arm_loglik(xp, theta, events, trials, likelihood: str, link: str):
     if link == "cloglog":
         rate = xp.exp(theta)
         return events * _log1mexp(xp, -rate) - (trials - events) * rate
+    if link == "probit":
+        return events * log_cdf(xp, theta, "probit") + (trials - events) * log_cdf(
+            xp, -theta, "probit"
+        )
+    if link == "log":
+        capped = xp.minimum(theta, LOG_CAP)
+        return events * capped + (trials - events) * _log1mexp(xp, capped)
     return events * theta - trials * _softplus(xp, theta)
 
 
@@ -182,7 +212,8 @@ def arm_logpmf(theta, events, trials, likelihood: str, link: str) -> np.ndarray:
 def arm_fitted(theta, trials, likelihood: str, link: str) -> np.ndarray:
     """Fitted number of events ``rhat`` of each arm (NumPy; TSD2's ``rhat``).
 
-    Binomial: ``n p`` with ``p = invlogit(theta)`` or, for cloglog, ``1 - exp(-exp(theta))``;
+    Binomial: ``n p`` with ``p = invlogit(theta)``, for cloglog ``1 - exp(-exp(theta))``, for
+    probit ``Phi(theta)`` and for the log link ``exp(min(theta, 0))``;
     Poisson: ``exp(theta)`` (``theta`` includes ``log(exposure)``, so this is ``E lambda``).
     """
     theta = np.asarray(theta, dtype=float)
@@ -192,6 +223,10 @@ def arm_fitted(theta, trials, likelihood: str, link: str) -> np.ndarray:
         return np.exp(theta)
     if link == "cloglog":
         return trials * -np.expm1(-np.exp(theta))
+    if link == "probit":
+        return trials * ndtr(theta)
+    if link == "log":  # gemtc's cap: p = exp(min(theta, 0))
+        return trials * np.exp(np.minimum(theta, 0.0))
     return trials * expit(theta)
 
 

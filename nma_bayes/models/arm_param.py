@@ -99,7 +99,8 @@ def reparam_arrays(network: Network, outcomes: OutcomeData) -> dict[str, np.ndar
 
     ``centre_shear`` (S_o, A_nb): entry ``(i, a)`` is non-base arm ``a``'s share ``w_ik`` of its
     study's information (base arms included in the total), 0 off the study; ``re_lambda``
-    (A_nb,): each non-base arm's study weight ``lambda_i``.
+    (A_nb,): each non-base arm's study weight ``lambda_i``. The log link gets zeros (the
+    non-centred model with the baselines themselves sampled: their prior is truncated at 0).
     """
     o = outcomes
     _, info = arm_information(network, o)

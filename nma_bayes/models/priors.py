@@ -36,6 +36,7 @@ __all__ = [
     "LogStudentTTau2",
     "DEFAULT_PRIOR_D",
     "DEFAULT_PRIOR_BASELINE",
+    "DEFAULT_PRIOR_CUTPOINT",
     "DEFAULT_PRIOR_TAU",
 ]
 
@@ -362,6 +363,8 @@ DEFAULT_PRIOR_D = Normal(0.0, 10.0)
 DEFAULT_PRIOR_TAU = HalfNormal(1.0)
 #: Default prior of each study baseline ``mu_i`` of arm-level outcome models (TSD2: vague).
 DEFAULT_PRIOR_BASELINE = Normal(0.0, 100.0)
+#: Default prior of the increments between the cutpoints of an ordered categorical model.
+DEFAULT_PRIOR_CUTPOINT = Uniform(0.0, 10.0)
 
 #: Families accepted for ``tau``.
 TAU_FAMILIES = (HalfNormal, Uniform, LogNormal, HalfCauchy, LogNormalTau2, LogStudentTTau2)

@@ -37,6 +37,7 @@ from .arm_likelihood import OutcomeData, arm_loglik
 from .arm_param import arm_matrices, reparam_arrays
 from .classes import ClassStructure
 from .likelihood import marginal_loglik, model_data
+from .ordered_likelihood import cell_logp
 from .regression import RegressionDesign
 from .spec import ModelSpec
 
@@ -47,10 +48,13 @@ __all__ = ["build_model", "prior_data", "regression_data"]
 
 
 def prior_data(
-    spec: ModelSpec, *, baselines: bool = False, regression: RegressionDesign | None = None
+    spec: ModelSpec, *, baselines: bool = False, regression: RegressionDesign | None = None,
+    cutpoints: bool = False,
 ) -> dict[str, float]:
-    """Numeric prior parameters, named as the graph's data nodes (study baselines if asked)."""
+    """Numeric prior parameters, named as the graph's data nodes (baselines, cutpoints if asked)."""
     out = {f"prior_d_{k}": v for k, v in spec.prior_d.params().items()}
+    if cutpoints:
+        out.update({f"prior_cut_{k}": v for k, v in spec.prior_cutpoint.params().items()})
     if regression is not None:
         out.update({f"prior_beta_{k}": v for k, v in spec.prior_beta.params().items()})
         if regression.interaction == "exchangeable":
@@ -190,7 +194,8 @@ def build_model(
         data = {k: pm.Data(k, v) for k, v in model_data(network).items()}
         outcomes = OutcomeData.from_network(network)
         baselines = outcomes.n_studies > 0
-        priors = prior_data(spec, baselines=baselines, regression=regression)
+        ordered = baselines and outcomes.cells is not None
+        priors = prior_data(spec, baselines=baselines, regression=regression, cutpoints=ordered)
         p = {k: pm.Data(k, v) for k, v in priors.items()}
         if spec.class_model is None:
             d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
@@ -217,8 +222,20 @@ def build_model(
         if baselines:
             shift = _arm_shift(outcomes, regression, beta_full, reg_data)
             reparam = reparam_arrays(network, outcomes) if tau is not None else None
-            _arm_terms(outcomes, d_full, tau, p, model, shift, reparam)
+            cut = _cutpoints(network, spec, p, model) if ordered else None
+            _arm_terms(outcomes, d_full, tau, p, model, shift, reparam, cut)
     return model
+
+
+def _cutpoints(network: Network, spec: ModelSpec, p: dict, model: pm.Model):
+    """Cutpoints ``c`` (J,) of an ordered model: ``c_1 = 0``, positive increments (TSD2)."""
+    model.add_coord("cutpoint", list(network.categories))
+    cut = pt.zeros((1,))
+    if len(network.categories) > 1:  # one cutpoint: the binomial model, nothing to estimate
+        model.add_coord("cutpoint_gap", list(network.categories[1:]))
+        step = _positive("cutpoint_step", spec.prior_cutpoint, p, "prior_cut", dims="cutpoint_gap")
+        cut = pt.concatenate([cut, pt.cumsum(step)])
+    return pm.Deterministic("cutpoints", cut, dims="cutpoint")
 
 
 def _arm_shift(outcomes: OutcomeData, reg, beta_full, reg_data):
@@ -233,25 +250,38 @@ def _arm_shift(outcomes: OutcomeData, reg, beta_full, reg_data):
 
 
 def _arm_terms(outcomes: OutcomeData, d_full, tau, p: dict, model: pm.Model, shift,
-               reparam=None) -> None:  # fmt: skip
-    """Add the arm-level outcome likelihood (TSD2 arm-based model; ``reparam``: ``arm_param``)."""
+               reparam=None, cut=None) -> None:  # fmt: skip
+    """Add the arm-level outcome likelihood (TSD2 arm-based model; ``reparam``: ``arm_param``).
+
+    ``cut``: the cutpoints of an ordered categorical model (its categories are data).
+    """
     model.add_coord("outcome_study", np.arange(outcomes.n_studies))
     model.add_coord("outcome_arm", np.arange(len(outcomes.nonbase)))  # non-base arms
     data = {k: pm.Data(k, v) for k, v in outcomes.arrays().items()}
     if tau is None:  # fixed effects: independent baselines (TSD2), theta = mu + d_t - d_b
-        mu = pm.Normal(
-            "mu", mu=p["prior_baseline_mean"], sigma=p["prior_baseline_sd"], dims="outcome_study"
-        )
+        mu = _baselines("mu", outcomes, p)
         theta = outcomes.linear_predictor(mu, d_full, None, None, data["arm_offset"])
     else:
         mu, delta = _random_arm_effects(outcomes, d_full, tau, p, reparam)
         theta = mu[outcomes.arm_study] + delta + data["arm_offset"]
     if shift is not None:
         theta = theta + shift(mu)
-    loglik = arm_loglik(
-        pt, theta, data["arm_events"], data["arm_trials"], outcomes.likelihood, outcomes.link
-    )
+    if cut is not None:  # ordered categories: multinomial over each arm's observed categories
+        loglik = data["cell_count"] * cell_logp(pt, theta, cut, outcomes.cells, outcomes.link)
+    else:
+        loglik = arm_loglik(
+            pt, theta, data["arm_events"], data["arm_trials"], outcomes.likelihood, outcomes.link
+        )
     pm.Potential("arm_loglik", loglik.sum())
+
+
+def _baselines(name: str, outcomes: OutcomeData, p: dict):
+    """Study baselines with their normal prior; truncated to ``mu <= 0`` for the log link."""
+    args = {"mu": p["prior_baseline_mean"], "sigma": p["prior_baseline_sd"]}
+    args["dims"] = "outcome_study"
+    if outcomes.link == "log":  # gemtc: p = exp(min(mu + delta, 0)) with mu ~ N(., .) T(, 0)
+        return pm.TruncatedNormal(name, upper=0.0, **args)
+    return pm.Normal(name, **args)
 
 
 def _random_arm_effects(outcomes: OutcomeData, d_full, tau, p: dict, reparam: dict):
@@ -277,10 +307,15 @@ def _random_arm_effects(outcomes: OutcomeData, d_full, tau, p: dict, reparam: di
     pm.Potential("delta_prior", -0.5 * (white**2 * pt.exp(-2 * lam * log_tau)).sum()
                  - lam.sum() * log_tau)  # fmt: skip
     delta_nb = m + pt.exp((1 - lam) * log_tau) * dev
-    centre = pm.Flat("mu_centre", dims="outcome_study")
-    # mu_i = c_i - sum_k w_ik delta_ik (a shear: unit Jacobian); the prior sits on mu itself
-    mu = pm.Deterministic("mu", centre - pt.dot(w["centre_shear"], delta_nb), dims="outcome_study")
-    prior = pm.Normal.dist(mu=p["prior_baseline_mean"], sigma=p["prior_baseline_sd"])
-    pm.Potential("mu_prior", pm.logp(prior, mu).sum())
+    if o.link == "log":  # bounded baselines, sampled as themselves (their weights are zero)
+        centre = _baselines("mu_centre", o, p)
+        mu = pm.Deterministic("mu", centre + 0.0, dims="outcome_study")
+    else:
+        centre = pm.Flat("mu_centre", dims="outcome_study")
+        # mu_i = c_i - sum_k w_ik delta_ik (a shear: unit Jacobian); the prior sits on mu itself
+        mu = pm.Deterministic("mu", centre - pt.dot(w["centre_shear"], delta_nb),
+                              dims="outcome_study")  # fmt: skip
+        prior = pm.Normal.dist(mu=p["prior_baseline_mean"], sigma=p["prior_baseline_sd"])
+        pm.Potential("mu_prior", pm.logp(prior, mu).sum())
     pm.Deterministic("e_arm", white * pt.exp(-lam * log_tau), dims="outcome_arm")
     return mu, pt.dot(mats["scatter"], delta_nb)

@@ -35,10 +35,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import ndtri
 
 from ..base.errors import CovariateWarning, ModelSpecError, format_items
 from ..data.covariates import BASELINE_RISK
 from .likelihood import treatment_positions
+from .ordered_likelihood import observed_information
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
@@ -384,12 +386,22 @@ def empirical_linear_predictor(network: Network) -> tuple[np.ndarray, np.ndarray
     Counts of 0 (or ``n``) are replaced by 0.5 (or ``n - 0.5``). Binomial logit:
     ``log(p / (1 - p))``, variance ``1 / (n p (1 - p))``; cloglog: ``log(-log(1 - p))`` minus
     ``log(time)``, variance ``p / (n (1 - p) log(1 - p)^2)`` (delta method); Poisson:
-    ``log(r / E)``, variance ``1 / r``; normal arms: the arm mean, variance ``se^2``. The mean
+    ``log(r / E)``, variance ``1 / r``; normal arms: the arm mean, variance ``se^2``; probit:
+    ``Phi^-1(p)``, variance ``p (1 - p) / (n phi^2)``; log: ``log p``, variance ``(1 - p) / (n
+    p)``; ordered data: the at-least count of each arm's first reported cutpoint, by its link
+    (the cutpoint itself is not removed: these values only tune the sampler and centre
+    baseline-risk covariates), variance the inverse of the information of all its categories
+    (:func:`~nma_bayes.models.ordered_likelihood.observed_information`). The mean
     of the base arms' values is the default centre of baseline-risk meta-regression; the values
     place studies on regression plots and set the NUTS parametrisation's weights
     (:mod:`~nma_bayes.models.arm_param`).
     """
     r, n = np.asarray(network.events, float), np.asarray(network.trials, float)
+    ordered_info = None
+    if r.ndim == 3:  # ordered categories: the at-least count of each arm's first cutpoint
+        ordered_info = observed_information(r, n, network.link)
+        first = np.argmax(np.isfinite(r), axis=2)
+        r = np.nan_to_num(np.take_along_axis(r, first[..., None], axis=2)[..., 0], nan=1.0)
     outcome = np.asarray(network.outcome)[:, None]
     r, n = np.where(outcome, r, 1.0), np.where(outcome, n, 2.0)  # placeholders elsewhere
     if network.likelihood == "normal":  # events are the arm means, trials their SEs
@@ -402,8 +414,15 @@ def empirical_linear_predictor(network: Network) -> tuple[np.ndarray, np.ndarray
         if network.link == "cloglog":
             theta = np.log(-np.log1p(-p)) - network.offset
             var = p / (n * (1 - p) * np.log1p(-p) ** 2)
+        elif network.link == "probit":  # delta method: var = p (1 - p) / (n phi(theta)^2)
+            theta = ndtri(p)
+            var = p * (1 - p) / (n * np.exp(-(theta**2)) / (2 * np.pi))
+        elif network.link == "log":
+            theta, var = np.log(p), (1 - p) / (n * p)
         else:
             theta, var = np.log(p / (1 - p)), 1.0 / (n * p * (1 - p))
+    if ordered_info is not None:  # all of an arm's categories inform theta
+        var = 1.0 / np.maximum(ordered_info, 1e-12)
     return np.where(outcome, theta, 0.0), np.where(outcome, var, 0.0)
 
 

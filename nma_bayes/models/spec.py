@@ -18,6 +18,7 @@ from .priors import (
     DEFAULT_PRIOR_BETA_SD,
     DEFAULT_PRIOR_CLASS_MEAN,
     DEFAULT_PRIOR_CLASS_SD,
+    DEFAULT_PRIOR_CUTPOINT,
     DEFAULT_PRIOR_D,
     DEFAULT_PRIOR_TAU,
     TAU_FAMILIES,
@@ -74,6 +75,10 @@ class ModelSpec:
     center : None, bool or dict
         Centring of numeric covariates: ``None``/``True`` the mean over studies, ``False`` none,
         ``{covariate: value}`` chosen values (others at their mean). Stored as sorted pairs.
+    prior_cutpoint : Uniform, HalfNormal, LogNormal or TruncatedNormal
+        Prior of each increment ``c_{j+1} - c_j`` of the cutpoints of an ordered categorical
+        model (``c_1 = 0``). Default ``uniform(0, 10)`` (multinma puts a flat positive prior on
+        them; the data identify every reported cutpoint). Unused otherwise.
     """
 
     effects: str = "random"
@@ -88,9 +93,17 @@ class ModelSpec:
     prior_beta: Prior = field(default=DEFAULT_PRIOR_BETA)
     prior_beta_sd: Prior = field(default=DEFAULT_PRIOR_BETA_SD)
     center: object = None
+    prior_cutpoint: Prior = field(default=DEFAULT_PRIOR_CUTPOINT)
 
     def __post_init__(self):
         self._check_regression()
+        if not isinstance(self.prior_cutpoint, CLASS_SD_FAMILIES):
+            names = ", ".join(c.__name__ for c in CLASS_SD_FAMILIES)
+            raise ModelSpecError(
+                f"prior_cutpoint must be one of {names} (a prior on positive increments), got "
+                f"{type(self.prior_cutpoint).__name__}.",
+                rule="bad-prior",
+            )
         if self.effects not in EFFECTS:
             raise ModelSpecError(
                 f"effects={self.effects!r} is not a model: use 'random' or 'fixed'.",
@@ -191,7 +204,8 @@ class ModelSpec:
 
         Two specs with the same key share a compiled model; only data change between them.
         """
-        key = (self.effects, self.prior_d.family, self.prior_tau.family if self.random else None)
+        key = (self.effects, self.prior_d.family, self.prior_tau.family if self.random else None,
+               self.prior_cutpoint.family)  # fmt: skip
         if self.class_model is None:
             return key
         return (*key, self.class_model, self.prior_class_sd.family, self.class_sd)
@@ -219,6 +233,11 @@ class ModelSpec:
             extra = " and non-centred study effects" if self.random else ""
             out["model"] = f"{kind} (Dias et al. 2011, TSD2), arm-based with study baselines{extra}"
             out["prior baselines"] = self.prior_baseline.describe() + ", independent per study"
+            if network.link == "log":
+                out["prior baselines"] += ", truncated to mu <= 0 (gemtc)"
+            if network.likelihood == "ordered":
+                out["prior cutpoints"] = (self.prior_cutpoint.describe() + " on each increment; "
+                                          "the first cutpoint is 0")  # fmt: skip
         if self.random:
             out["prior tau"] = self.prior_tau.describe()
         if network is not None and getattr(network, "covariates", None) is not None:

@@ -249,3 +249,17 @@ def heterogeneity_section(ctx: ReportContext) -> str:
         f"square, with {ctx.pct} credible intervals."
     )
     return section("heterogeneity", "Heterogeneity", note + frame_html(het, pct=ctx.pct))
+
+
+def cutpoints_section(ctx: ReportContext) -> str:
+    """Render the cutpoints of an ordered categorical fit (nothing for other fits)."""
+    fit = ctx.fit
+    if fit.network.likelihood != "ordered" or len(fit.network.categories) < 2:
+        return ""
+    table = fit.cutpoints(ci_prob=ctx.ci_prob)
+    note = paragraph(
+        f"Cutpoints of the ordered {fit.network.link} model, {ctx.on_scale}: P(at least cutpoint "
+        f"j) = F(mu + delta - c_j), with {fit.network.categories[0]} fixed at 0 (TSD2; "
+        f"multinma's convention), and {ctx.pct} credible intervals."
+    )
+    return section("cutpoints", "Cutpoints", note + frame_html(table, pct=ctx.pct))

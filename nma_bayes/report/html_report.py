@@ -35,6 +35,7 @@ from .cinema_sections import check_cinema, check_thresholds, cinema_section, thr
 from .class_sections import class_sections
 from .decision_sections import decisions_section
 from .effect_sections import (
+    cutpoints_section,
     data_section,
     diagnostics_section,
     effects_sections,
@@ -85,6 +86,7 @@ _NAV = (
     ("class-rankings", "Class rankings"),
     ("decisions", "Decisions"),
     ("heterogeneity", "Heterogeneity"),
+    ("cutpoints", "Cutpoints"),
     ("model-fit", "Model fit"),
     ("inconsistency", "Inconsistency and evidence"),
     ("nodesplit", "Node-split"),
@@ -203,6 +205,7 @@ def report_html(
         *class_sections(ctx),
         decisions_section(ctx, mcid),
         heterogeneity_section(ctx),
+        cutpoints_section(ctx),
         model_fit_section(ctx) if model_fit else "",
         inconsistency_section(ctx, nodesplit, dbt, evidence_structure(fit) if checks else None),
         cinema_section(ctx, cinema) if cinema is not None else "",

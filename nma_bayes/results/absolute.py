@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 from ..base import validate as VA
 from ..base.errors import ModelSpecError
 from ..models.priors import Normal
 from . import summaries
+from .ordered import cutpoint_draws
 from .posterior import Posterior
 from .tables import finite
 
@@ -43,8 +44,8 @@ BASELINE_STREAM = 0x0AB5
 
 def _refuse(what: str, network) -> ModelSpecError:
     return ModelSpecError(
-        f"absolute_effects() needs a fit of arm-level outcome data (likelihood='binomial' or "
-        f"'poisson'); {what}. The relative effects of a normal-likelihood fit "
+        f"absolute_effects() needs a fit of arm-level outcome data (likelihood='binomial', "
+        f"'poisson' or 'ordered'); {what}. The relative effects of a normal-likelihood fit "
         f"(measure {network.measure!r}) have no baseline scale to add a baseline to.",
         rule="bad-option",
     )
@@ -63,7 +64,7 @@ def _positive(value, name: str) -> float:
 def _check_options(network, baseline, time, exposure) -> tuple[float | None, float | None]:
     """Validate the options for the network's family; return ``(time, exposure)``."""
     likelihood, link = network.likelihood, network.link
-    if likelihood not in ("binomial", "poisson"):
+    if likelihood not in ("binomial", "poisson", "ordered"):
         raise _refuse(f"this fit's likelihood is {likelihood!r}", network)
     if not isinstance(baseline, Normal):
         raise ModelSpecError(
@@ -119,9 +120,9 @@ def absolute_draws(
 
     Returns
     -------
-    ndarray (n, T)
-        Treatments in network order; with ``n_draws=None`` rows are chain-major
-        (``reshape(chains, draws, T)`` restores the chains).
+    ndarray (n, T) or (n, T, J)
+        Treatments in network order (and cutpoints, for ordered fits); with ``n_draws=None``
+        rows are chain-major (``reshape(chains, draws, T)`` restores the chains).
     """
     network = posterior.network
     time, exposure = _check_options(network, baseline, time, exposure)
@@ -136,11 +137,20 @@ def absolute_draws(
         )
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), BASELINE_STREAM]))
     b = rng.normal(baseline.mean, baseline.sd, size=total)
+    keep = slice(None)
     if n_draws is not None:
         keep = np.unique(np.linspace(0, total - 1, n_draws).round().astype(int))
         d, b = d[keep], b[keep]
     eta = b[:, None] + d
+    if network.likelihood == "ordered":  # (n, T, J): P(at least cutpoint j) per treatment
+        cut = cutpoint_draws(posterior.idata, network)[keep]
+        eta = eta[:, :, None] - cut[:, None, :]
+        return ndtr(eta) if network.link == "probit" else expit(eta)
     with np.errstate(over="ignore"):  # overflow is left to the NaN guard of the table
+        if network.link == "probit":
+            return ndtr(eta)
+        if network.likelihood == "binomial" and network.link == "log":
+            return np.exp(np.minimum(eta, 0.0))
         if network.likelihood == "poisson":
             return np.exp(eta) * (1.0 if exposure is None else exposure)
         if network.link == "cloglog":
@@ -164,22 +174,33 @@ def absolute_effects(
     -------
     DataFrame
         ``treatment, mean, sd, median, ci_lower, ci_upper, quantity, baseline`` and ``time``
-        (cloglog) or ``exposure`` (Poisson), one row per treatment in network order.
+        (cloglog) or ``exposure`` (Poisson), one row per treatment in network order; ordered
+        fits add ``category`` (the cutpoint reached), one row per treatment and cutpoint.
     """
     ci_prob = VA.check_ci_prob(ci_prob)
     draws = absolute_draws(
         posterior, baseline, seed=seed, time=time, exposure=exposure, n_draws=n_draws
     )
     network = posterior.network
-    stats = summaries.describe_draws(draws, ci_prob)
-    table = pd.DataFrame({"treatment": [str(t) for t in network.treatments], **stats})
+    treatments = [str(t) for t in network.treatments]
+    if network.likelihood == "ordered":  # treatment-major rows, cutpoints within
+        n_cut = draws.shape[2]
+        stats = summaries.describe_draws(draws.reshape(draws.shape[0], -1), ci_prob)
+        table = pd.DataFrame({"treatment": np.repeat(treatments, n_cut),
+                              "category": np.tile(list(network.categories), len(treatments)),
+                              **stats})  # fmt: skip
+    else:
+        stats = summaries.describe_draws(draws, ci_prob)
+        table = pd.DataFrame({"treatment": treatments, **stats})
     if network.likelihood == "poisson":
         table["quantity"] = "rate" if exposure is None else "events"
     else:
         table["quantity"] = "probability"
-    scale = {"logit": "log odds", "cloglog": "log hazard per unit time", "log": "log rate"}
+    scale = {"logit": "log odds", "cloglog": "log hazard per unit time", "probit": "probit",
+             "log": "log rate" if network.likelihood == "poisson" else "log risk"}  # fmt: skip
     ref = network.reference
-    table["baseline"] = f"{baseline.describe()} on the {scale[network.link]} of {ref}"
+    where = f" at {network.categories[0]}" if network.likelihood == "ordered" else ""
+    table["baseline"] = f"{baseline.describe()} on the {scale[network.link]} of {ref}{where}"
     if network.link == "cloglog":
         table["time"] = float(time)
     elif network.likelihood == "poisson":

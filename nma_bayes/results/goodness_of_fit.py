@@ -27,6 +27,7 @@ import xarray as xr
 from ..base.errors import ModelSpecError
 from ..models.arm_likelihood import OutcomeData, arm_deviance, arm_fitted, arm_logpmf
 from ..models.likelihood import marginal_loglik
+from .ordered import cutpoint_draws, ordered_logpmf, ordered_points
 
 __all__ = [
     "model_fit_table",
@@ -225,6 +226,9 @@ def arm_deviance_points(fit, pick: np.ndarray) -> tuple[OutcomeData, dict[str, n
         mean of ``rhat``; ``residual`` (A,): data minus that mean (events, or the arm mean).
     """
     outcomes = OutcomeData.from_network(fit.network)
+    if outcomes.cells is not None:  # ordered categories: multinomial deviance per arm
+        cut = cutpoint_draws(fit.idata, fit.network)[pick]
+        return outcomes, ordered_points(outcomes, _outcome_theta(fit, outcomes, pick), cut)
     family = (outcomes.likelihood, outcomes.link)
     r, n = outcomes.arm_events, outcomes.arm_trials
     fitted = arm_fitted(_outcome_theta(fit, outcomes, pick), n, *family)
@@ -243,7 +247,8 @@ def _arm_rows(fit, pick: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "study": [fit.network.studies[i] for i in outcomes.study_index],
-            "n_arms": np.bincount(outcomes.arm_study, minlength=outcomes.n_studies),
+            "n_arms": np.bincount(outcomes.arm_study, minlength=outcomes.n_studies,
+                                  weights=points.get("n_points")).astype(int),  # fmt: skip
             "resdev": _by_study(dev, outcomes),
             "leverage": _by_study(dev - at_mean, outcomes),
         }
@@ -358,7 +363,10 @@ def pointwise_loglik(fit) -> xr.DataArray:
         outcomes = OutcomeData.from_network(fit.network)
         family = (outcomes.likelihood, outcomes.link)
         theta = _outcome_theta(fit, outcomes)
-        arm_ll = arm_logpmf(theta, outcomes.arm_events, outcomes.arm_trials, *family)
+        if outcomes.cells is not None:
+            arm_ll = ordered_logpmf(outcomes, theta, cutpoint_draws(fit.idata, fit.network))
+        else:
+            arm_ll = arm_logpmf(theta, outcomes.arm_events, outcomes.arm_trials, *family)
         ll[:, outcomes.study_index] = _by_study(arm_ll, outcomes)
     return xr.DataArray(
         ll.reshape(n_chain, n_draw, -1),

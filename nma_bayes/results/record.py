@@ -15,6 +15,7 @@ from ..models.likelihood import ContrastData
 from ..models.regression import RegressionDesign
 from . import absolute as AB
 from . import goodness_of_fit as MF
+from . import ordered as ORD
 from . import summaries
 from . import tables as T
 from .class_summaries import ClassSummaryMethods
@@ -219,6 +220,14 @@ class FitRecord(ClassSummaryMethods, RegressionMethods, DecisionMethods):
             self.posterior, baseline, seed=self.seed, time=time, exposure=exposure,
             ci_prob=ci_prob, n_draws=n_draws,
         )  # fmt: skip
+
+    def cutpoints(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Posterior summaries of an ordered categorical fit's cutpoints (the first is 0).
+
+        See :func:`nma_bayes.results.ordered.cutpoint_table`: one row per cutpoint above the
+        first, on the link's scale (probit or log odds), as multinma prints them.
+        """
+        return ORD.cutpoint_table(self.idata, self.network, ci_prob=ci_prob)
 
     def league_table(
         self,

@@ -97,6 +97,7 @@ def test_list_and_load():
         "stowe2010",
         "psps_t2_illustrative",
         *ARM_COUNT_DATASETS,
+        "psoriasis",
     ]
     df = nb.datasets.load_dataset("social_anxiety")
     assert len(df) == 147 and {"study", "treat1", "treat2", "TE", "seTE", "se_base"} <= set(df)
@@ -114,6 +115,9 @@ def test_unknown_dataset_or_file():
         nb.datasets.load_dataset("senn2013", "arms")
 
 
+#: Data sets bundled under another name than their published folder.
+SHARED_FOLDER = {"psoriasis": "psoriasis_ordered"}
+
 #: Bundled references made in this repository, not copies of published files (their README says
 #: how: ``benchmarks/jags_dbt_reference.py``).
 MADE_HERE = {("smoking", "jags_design_by_treatment")}
@@ -126,7 +130,7 @@ def test_bundled_copies_equal_the_published_files(name):
     for kind in (*nb.datasets.DATASETS[name].files, "reference_results"):
         if (name, kind) in MADE_HERE:
             continue
-        path = SHARED / name / f"{kind}.csv"
+        path = SHARED / SHARED_FOLDER.get(name, name) / f"{kind}.csv"
         if kind.startswith("smd_"):  # bundled under a prefixed name
             path = SHARED / name / "smd_from_arms" / f"{kind.removeprefix('smd_')}_smd.csv"
         original = pd.read_csv(path)
@@ -225,3 +229,20 @@ def test_arm_count_reference_tables(name):
     info = nb.datasets.info(name)
     assert "## Source" in info and "sign convention" in info
     assert "## Bundled copy" in info and "renamed" in info
+
+
+def test_psoriasis_layouts_hold_the_same_counts():
+    """The cumulative, exclusive and wide layouts agree arm by arm (the README's claims)."""
+    cum = nb.datasets.load_dataset("psoriasis", "arms_long_cumulative")
+    cats = nb.datasets.load_dataset("psoriasis", "arms_long_categories")
+    wide = nb.datasets.load_dataset("psoriasis", "arms")
+    assert (len(cum), len(cats), len(wide)) == (58, 94, 36)
+    assert cum[["study", "arm"]].drop_duplicates().shape[0] == 36
+    by_arm = cats.groupby(["study", "arm"])
+    assert (by_arm["count"].sum() == by_arm["n"].first()).all()
+    for (study, arm), rows in cum.groupby(["study", "arm"]):
+        c = cats[(cats["study"] == study) & (cats["arm"] == arm)]
+        for _, row in rows.iterrows():  # at least cutpoint x = categories from x upwards
+            first = c.loc[c["lower_cutpoint"] == row["cutpoint"], "category_index"].iloc[0]
+            above = c["lower_cutpoint"].notna() & (c["category_index"] >= first)
+            assert c.loc[above, "count"].sum() == row["r"]

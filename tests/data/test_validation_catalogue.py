@@ -49,6 +49,14 @@ def events():
     return pd.DataFrame(rows, columns=["study", "treatment", "events", "n"])
 
 
+def ordered(rows=None):
+    """Ordered categorical data: arms x reported cutpoints, at-least counts (base arm first)."""
+    rows = rows or [("o1", "A", "P50", 20, 100), ("o1", "A", "P75", 8, 100),
+                    ("o1", "B", "P50", 50, 100), ("o1", "B", "P75", 30, 100),
+                    ("o2", "A", "P75", 5, 80), ("o2", "C", "P75", 25, 80)]  # fmt: skip
+    return pd.DataFrame(rows, columns=["study", "treatment", "category", "events", "n"])
+
+
 def three_arm(te_bc=0.1, se=(0.3, 0.3, 0.3), sb=0.15, form="base"):
     if form == "base":
         return contrasts([("m", "B", "A", 0.2, se[0], sb), ("m", "C", "A", 0.3, se[1], sb)])
@@ -124,7 +132,7 @@ CASES = {
         E.InvalidValueError, "'B': c2 / c3",
     ),
     "bad-option": (lambda: fit(contrasts(), closure_tol=-1), E.ModelSpecError, "closure_tol"),
-    "unknown-likelihood": (lambda: fit(events(), likelihood="binomial", link="probit"), E.ModelSpecError, "link='probit'.*binomial"),
+    "unknown-likelihood": (lambda: fit(events(), likelihood="binomial", link="cauchit"), E.ModelSpecError, "link='cauchit'.*binomial"),
     "likelihood-columns": (lambda: fit(events(), likelihood="poisson"), E.MissingColumnError, "'exposure'.*exposure="),
     "events-invalid": (lambda: fit(set_value(events(), 1, "events", 60.0), likelihood="binomial"), E.InvalidValueError, "'events'.*at most n.*rows 1"),
     "exposure-invalid": (lambda: fit(set_value(events(), 2, "n", 0.0), likelihood="binomial"), E.InvalidValueError, "'n'.*rows 2"),
@@ -167,6 +175,14 @@ CASES = {
         lambda: fit(set_value(events().rename(columns={"n": "exposure"}), 1, "exposure", 2e15), likelihood="poisson"),
         E.InvalidValueError, r"'exposure' \(exposure or follow-up time per arm\) must be at most 1e\+15.*row 1: 2e\+15",
     ),
+    "category-unknown": (lambda: fit(ordered(), likelihood="ordered", categories=["P50", "P90"]), E.ModelSpecError, r"rows 1, 3, 4, 5 .*of column 'category'.*'P75'.*no arm reports 'P90'"),
+    "category-duplicated": (lambda: fit(set_value(ordered(), 1, "category", "P50"), likelihood="ordered"), E.InvalidValueError, "Rows 0, 1 .*report one cutpoint.*arm="),
+    "category-order": (
+        lambda: fit(pd.concat([ordered(), ordered([("o3", "B", "P75", 9, 50), ("o3", "B", "P50", 20, 50), ("o3", "C", "P75", 8, 50), ("o3", "C", "P50", 21, 50)])], ignore_index=True), likelihood="ordered"),
+        E.ModelSpecError, r"'P50', 'P75' .*of column 'category' are listed in two orders \(studies 'o1', 'o3'",
+    ),
+    "category-counts": (lambda: fit(set_value(ordered(), 3, "events", 60), likelihood="ordered"), E.InvalidValueError, "Rows 2, 3 .*the at-least counts increase.*cumulative=False"),
+    "category-arm-inconsistent": (lambda: fit(set_value(ordered(), 3, "n", 90), likelihood="ordered"), E.InvalidValueError, "Rows 2, 3 .*belong to one arm.*'n'"),
 }  # fmt: skip
 
 #: Rules that warn instead of raising: each has its own test below, named ``test_rule_<id>...``.
