@@ -36,6 +36,7 @@ from .engines.gls import gls_estimate
 from .engines.nuts import clear_cache, warmup
 from .fitting.fit import fit_network
 from .fitting.network_fit import NetworkFit
+from .fitting.survival import fit_survival
 from .models import priors
 from .models.empirical_priors import rhodes2015, turner2015
 from .models.priors import (
@@ -55,6 +56,7 @@ from .plots import (
     plot_dev_dev,
     plot_forest,
     plot_funnel,
+    plot_hazard_ratios,
     plot_influence,
     plot_league,
     plot_leverage,
@@ -66,6 +68,7 @@ from .plots import (
     plot_ranks,
     plot_regression,
     plot_sucra,
+    plot_survival,
     plot_thresholds,
     plot_trace,
 )
@@ -79,6 +82,7 @@ from .results.leverage import Leverage
 from .results.leverage import leverage_table as leverage
 from .results.netheat import NetHeat, netheat
 from .results.q_decomposition import QDecomposition, decompose_q
+from .results.survival import hazard_ratios, survival_summary
 from .results.threshold import Thresholds, recon_vcov, threshold_table
 from .results.threshold_fit import threshold_analysis
 
@@ -106,6 +110,9 @@ def __dir__():
 
 __all__ = [
     "fit_network",
+    "fit_survival",
+    "hazard_ratios",
+    "survival_summary",
     "fit_many",
     "BatchError",
     "run_sbc",
@@ -134,6 +141,8 @@ __all__ = [
     "plot_league",
     "plot_ranks",
     "plot_sucra",
+    "plot_survival",
+    "plot_hazard_ratios",
     "plot_class_ranks",
     "plot_trace",
     "plot_rank_diagnostics",

@@ -111,6 +111,9 @@ RULES: tuple[Rule, ...] = (
     Rule("category-order", "ModelSpecError", "cutpoints in two orders, or order undetermined"),
     Rule("category-counts", "InvalidValueError", "at-least counts rise, or categories exceed n"),
     Rule("category-arm-inconsistent", "InvalidValueError", "an arm's rows differ in n/treatment"),
+    Rule("survival-times", "InvalidValueError", "interval times or event times/status invalid"),
+    Rule("survival-intervals", "InvalidValueError", "an arm's intervals gap, overlap, or start >0"),
+    Rule("survival-at-risk", "InvalidValueError", "n.risk does not follow from the previous row"),
 )
 
 # ------------------------------------------------------------------------ numeric ranges

@@ -232,6 +232,29 @@ DATASETS: dict[str, DatasetInfo] = {
             "updated 2016), NICE DSU Technical Support Document 2. Data: R package multinma "
             "(hta_psoriasis).",
         ),
+        DatasetInfo(
+            "grouped_survival",
+            "Grouped (interval) time-to-event data from digitised KM curves (gemtcPlus example)",
+            "logHR",
+            True,
+            "B",
+            ("grouped_tte",),
+            "Roche gemtcPlus 1.0.0 (grouped_TTE): anonymised example data, source not stated. "
+            "Methods: Jansen JP (2011). Network meta-analysis of survival data with fractional "
+            "polynomials. BMC Med Res Methodol 11:61. doi:10.1186/1471-2288-11-61.",
+        ),
+        DatasetInfo(
+            "ndmm_survival",
+            "Newly diagnosed multiple myeloma, progression-free survival (simulated IPD and "
+            "reconstructed event times; multinma)",
+            "logHR",
+            True,
+            "Pbo",
+            ("ndmm_ipd", "ndmm_agd", "ndmm_agd_covs"),
+            "Simulated after Leahy J, Walsh C (2019). Assessing the impact of a matching-adjusted "
+            "indirect comparison in a Bayesian network meta-analysis. Res Synth Methods "
+            "10(4):546-568. doi:10.1002/jrsm.1372. Data: R package multinma (ndmm_ipd, ndmm_agd).",
+        ),
     )
 }
 

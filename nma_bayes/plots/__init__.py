@@ -35,6 +35,7 @@ from .model_checking import plot_dev_dev, plot_nodesplit
 from .network import plot_network
 from .rankings import plot_ranks, plot_sucra
 from .regression import plot_regression
+from .survival import plot_hazard_ratios, plot_survival
 from .thresholds import plot_thresholds
 
 __all__ = [
@@ -57,4 +58,6 @@ __all__ = [
     "plot_thresholds",
     "plot_contribution",
     "plot_confidence",
+    "plot_survival",
+    "plot_hazard_ratios",
 ]

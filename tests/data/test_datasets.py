@@ -98,6 +98,8 @@ def test_list_and_load():
         "psps_t2_illustrative",
         *ARM_COUNT_DATASETS,
         "psoriasis",
+        "grouped_survival",
+        "ndmm_survival",
     ]
     df = nb.datasets.load_dataset("social_anxiety")
     assert len(df) == 147 and {"study", "treat1", "treat2", "TE", "seTE", "se_base"} <= set(df)

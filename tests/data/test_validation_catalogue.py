@@ -15,6 +15,7 @@ import pytest
 import nma_bayes as nb
 from nma_bayes.base import errors as E
 from nma_bayes.data.io import read_csv_table
+from nma_bayes.data.survival import survival_intervals
 from nma_bayes.data.validation import RULES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
@@ -55,6 +56,14 @@ def ordered(rows=None):
                     ("o1", "B", "P50", 50, 100), ("o1", "B", "P75", 30, 100),
                     ("o2", "A", "P75", 5, 80), ("o2", "C", "P75", 25, 80)]  # fmt: skip
     return pd.DataFrame(rows, columns=["study", "treatment", "category", "events", "n"])
+
+
+def grouped():
+    """Grouped survival intervals of one two-arm study (gemtcPlus's columns)."""
+    rows = [("g1", "A", 0, 1, 2, 1, 100), ("g1", "A", 1, 2, 3, 0, 97), ("g1", "A", 2, 3, 1, 1, 94),
+            ("g1", "B", 0, 1, 1, 0, 90), ("g1", "B", 1, 3, 4, 2, 89)]  # fmt: skip
+    return pd.DataFrame(rows, columns=["study", "treatment", "t.start", "t.end", "n.event",
+                                       "n.censored", "n.risk"])  # fmt: skip
 
 
 def three_arm(te_bc=0.1, se=(0.3, 0.3, 0.3), sb=0.15, form="base"):
@@ -183,6 +192,9 @@ CASES = {
     ),
     "category-counts": (lambda: fit(set_value(ordered(), 3, "events", 60), likelihood="ordered"), E.InvalidValueError, "Rows 2, 3 .*the at-least counts increase.*cumulative=False"),
     "category-arm-inconsistent": (lambda: fit(set_value(ordered(), 3, "n", 90), likelihood="ordered"), E.InvalidValueError, "Rows 2, 3 .*belong to one arm.*'n'"),
+    "survival-times": (lambda: survival_intervals(set_value(grouped(), 1, "t.end", 1.0)), E.InvalidValueError, r"Rows 1 .*does not end after it starts"),
+    "survival-intervals": (lambda: survival_intervals(set_value(grouped(), 2, "t.start", 2.5)), E.InvalidValueError, r"Rows 2 .*gap or overlap"),
+    "survival-at-risk": (lambda: survival_intervals(set_value(grouped(), 1, "n.risk", 95)), E.InvalidValueError, r"Rows 1, 2 .*n.risk differs from the previous"),
 }  # fmt: skip
 
 #: Rules that warn instead of raising: each has its own test below, named ``test_rule_<id>...``.
