@@ -56,6 +56,21 @@ def dev_dev_table() -> pd.DataFrame:
                          "resdev_2": [1.2, 1.5, 0.7]})  # fmt: skip
 
 
+def survival_table() -> pd.DataFrame:
+    """Two treatments' survival curves, as ``survival_summary(...)["survival"]`` has them."""
+    rows = [(t, x, s, s - 0.05, min(s + 0.05, 1.0)) for t, rate in (("A", 0.05), ("B", 0.08))
+            for x in (0.0, 6.0, 12.0) for s in [float(2.718281828 ** (-rate * x))]]  # fmt: skip
+    return pd.DataFrame(rows, columns=["treatment", "time", "median", "ci_lower", "ci_upper"])
+
+
+def hazard_table() -> pd.DataFrame:
+    """Hazard ratios vs B at three times, as ``nb.hazard_ratios`` has them."""
+    steps = ((0.0, 0.8), (3.0, 0.9), (10.0, 1.0))
+    rows = [(x, "A", "B", hr, hr * 0.7, hr / 0.7) for x, hr in steps]
+    return pd.DataFrame(rows, columns=["time", "treatment", "comparator", "median", "ci_lower",
+                                       "ci_upper"])  # fmt: skip
+
+
 #: One call of every public plot (``nma_bayes.plots.__all__``), given the fixtures.
 CALLS = {
     "plot_prob_difference": lambda f: plots.plot_prob_difference(
@@ -87,6 +102,8 @@ CALLS = {
     "plot_trace": lambda f: plots.plot_trace(f["fit"]),
     "plot_rank_diagnostics": lambda f: plots.plot_rank_diagnostics(f["fit"]),
     "plot_regression": lambda f: plots.plot_regression(f["regression_fit"], "year"),
+    "plot_survival": lambda f: plots.plot_survival(survival_table()),
+    "plot_hazard_ratios": lambda f: plots.plot_hazard_ratios(hazard_table()),
 }
 
 
