@@ -253,7 +253,11 @@ def _sbc_replicate(payload) -> list[dict]:
     return _replicate_rows(fit, truth, n_ranks, r)
 
 
-def _replicate_rows(fit, truth, n_ranks, replicate):
+def _replicate_rows(fit, truth, n_ranks, replicate, extra=()):
+    """Return rank and coverage rows of ``d``, ``tau``, ``beta`` and the ``extra`` entries.
+
+    ``extra``: ``(group, name, draws, truth, summary row)`` tuples (an ordered model's cutpoints).
+    """
     post = fit.idata["posterior"]
     n_total = post.sizes["chain"] * post.sizes["draw"]
     pick = np.linspace(0, n_total - 1, n_ranks).round().astype(int)  # thinned, for MCMC
@@ -266,12 +270,14 @@ def _replicate_rows(fit, truth, n_ranks, replicate):
         draws = post["beta_group"].sel(interaction_group="shared", term=COVARIATE)
         table = fit.regression().set_index(["parameter", "group", "term"])
         params.append(("beta", draws, truth["beta"], table.loc[("beta", "shared", COVARIATE)]))
-    for name, draws, true, summary in params:
+    groups = [name if name in ("tau", "beta") else "d" for name, *_ in params]
+    params = [(g, *p) for g, p in zip(groups, params, strict=True)] + list(extra)
+    for group, name, draws, true, summary in params:
         sample = np.asarray(draws).reshape(-1)[pick]
         rows.append(
             {
                 "replicate": replicate,
-                "parameter": name if name in ("tau", "beta") else "d",
+                "parameter": group,
                 "name": name,
                 "truth": true,
                 "rank": int((sample < true).sum()),

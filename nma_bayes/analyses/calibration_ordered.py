@@ -98,20 +98,12 @@ def simulate_ordered(settings: OrderedSBCSettings, rng: np.random.Generator, des
     return data, truth
 
 
-def _cutpoint_rows(fit, truth: dict, n_ranks: int, replicate: int) -> list[dict]:
+def _cutpoint_params(fit, truth: dict) -> list[tuple]:
+    """Return the free cutpoints as ``extra`` entries of :func:`_replicate_rows`."""
     post = fit.idata["posterior"]["cutpoints"]
-    n_total = post.sizes["chain"] * post.sizes["draw"]
-    pick = np.linspace(0, n_total - 1, n_ranks).round().astype(int)
     table = fit.cutpoints().set_index("cutpoint")
-    rows = []
-    for name, true in truth["cutpoints"].items():
-        sample = np.asarray(post.sel(cutpoint=name)).reshape(-1)[pick]
-        summary = table.loc[name]
-        covered = bool(summary["ci_lower"] <= true <= summary["ci_upper"])
-        rows.append({"replicate": replicate, "parameter": "cutpoint", "name": name,
-                     "truth": true, "rank": int((sample < true).sum()), "n_ranks": n_ranks,
-                     "covered": covered})  # fmt: skip
-    return rows
+    return [("cutpoint", name, post.sel(cutpoint=name), true, table.loc[name])
+            for name, true in truth["cutpoints"].items()]  # fmt: skip
 
 
 def run_ordered_sbc(
@@ -156,6 +148,5 @@ def run_ordered_sbc(
                   "prior_cutpoint": settings.prior_cutpoint, "progressbar": False,
                   "random_seed": int(rng.integers(2**31))} | (fit_options or {})  # fmt: skip
         fit = fit_network(data, **kwargs)
-        rows += _replicate_rows(fit, truth, settings.n_ranks, r)
-        rows += _cutpoint_rows(fit, truth, settings.n_ranks, r)
+        rows += _replicate_rows(fit, truth, settings.n_ranks, r, _cutpoint_params(fit, truth))
     return pd.DataFrame(rows)

@@ -33,8 +33,8 @@ from ..base.errors import InvalidValueError, ModelSpecError, format_items
 from . import checks as C
 from . import validation as V
 
-__all__ = ["GROUPED_COLUMNS", "SEGMENT", "group_event_times", "segment_bounds", "segment_labels",
-           "survival_intervals"]  # fmt: skip
+__all__ = ["GROUPED_COLUMNS", "SEGMENT", "check_cutpoints", "group_event_times",
+           "segment_bounds", "segment_labels", "survival_intervals"]  # fmt: skip
 
 #: Columns of grouped data (gemtcPlus's names), in the order of the tables returned here.
 GROUPED_COLUMNS = ("study", "treatment", "t.start", "t.end", "n.event", "n.censored", "n.risk")
@@ -168,7 +168,8 @@ def _check_event_times(df: pd.DataFrame, names: dict) -> pd.DataFrame:
     return pd.DataFrame({"study": study, "treatment": treatment, **v})
 
 
-def _check_cutpoints(cutpoints) -> np.ndarray:
+def check_cutpoints(cutpoints) -> np.ndarray:
+    """Return ``cutpoints`` as increasing positive floats, or raise ``bad-option``."""
     cuts = np.asarray(cutpoints if cutpoints is not None else [], dtype=object)
     ok = cuts.ndim == 1 and all(
         V.is_real(c) and np.isfinite(float(c)) and float(c) > 0 for c in cuts
@@ -205,7 +206,7 @@ def group_event_times(ipd: pd.DataFrame, *, cutpoints, study: str = "study",
     """
     names = {"study": study, "treatment": treatment, "time": time, "status": status}
     data = _check_event_times(ipd, names)
-    cuts = _check_cutpoints(cutpoints)
+    cuts = check_cutpoints(cutpoints)
     rows = []
     for (s, t), arm in data.groupby(["study", "treatment"], sort=False):
         times, events = arm["time"].to_numpy(), arm["status"].to_numpy() == 1

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..base.errors import ModelSpecError, format_items
-from ..data.survival import SEGMENT, segment_labels, survival_intervals
+from ..data.survival import SEGMENT, check_cutpoints, segment_labels, survival_intervals
 from ..models.priors import DEFAULT_PRIOR_D
 
 __all__ = ["fit_survival", "interval_deviance_constant", "pwe_arms"]
@@ -62,17 +62,7 @@ def pwe_arms(grouped: pd.DataFrame, cutpoints, *, columns: dict | None = None):
         likelihoods do not aggregate: group the data at equal widths), or bad ``cutpoints``.
     """
     table = survival_intervals(grouped, columns=columns)
-    cuts = np.asarray(cutpoints, dtype=float)
-    if (
-        cuts.ndim != 1
-        or not np.all(np.isfinite(cuts))
-        or np.any(cuts <= 0)
-        or np.any(np.diff(cuts) <= 0)
-    ):
-        raise ModelSpecError(
-            f"cutpoints= must be increasing positive times, e.g. [3, 10]; got {cutpoints!r}.",
-            rule="bad-option",
-        )
+    cuts = check_cutpoints(cutpoints)
     labels = segment_labels(cuts)
     table["segment"] = [labels[i] for i in np.searchsorted(cuts, table["t.start"], side="right")]
     table["dt"] = table["t.end"] - table["t.start"]

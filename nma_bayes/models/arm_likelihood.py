@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import expit, gammaln, ndtr
 
 from .likelihood import treatment_positions
-from .ordered_likelihood import OrderedCells, log_cdf
+from .ordered_likelihood import OrderedCells, log1mexp, log_cdf, softplus
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
@@ -182,15 +182,15 @@ def arm_loglik(xp, theta, events, trials, likelihood: str, link: str):
         return -0.5 * ((events - theta) / trials) ** 2
     if link == "cloglog":
         rate = xp.exp(theta)
-        return events * _log1mexp(xp, -rate) - (trials - events) * rate
+        return events * log1mexp(xp, -rate) - (trials - events) * rate
     if link == "probit":
         return events * log_cdf(xp, theta, "probit") + (trials - events) * log_cdf(
             xp, -theta, "probit"
         )
     if link == "log":
         capped = xp.minimum(theta, LOG_CAP)
-        return events * capped + (trials - events) * _log1mexp(xp, capped)
-    return events * theta - trials * _softplus(xp, theta)
+        return events * capped + (trials - events) * log1mexp(xp, capped)
+    return events * theta - trials * softplus(xp, theta)
 
 
 def arm_logpmf(theta, events, trials, likelihood: str, link: str) -> np.ndarray:
@@ -253,17 +253,3 @@ def _xlog_ratio(a, b):
     positive = a > 0
     ratio = np.where(positive, a, 1.0) / np.where(positive, b, 1.0)
     return np.where(positive, a * np.log(ratio), 0.0)
-
-
-def _softplus(xp, x):
-    """``log(1 + e^x)``; in NumPy as ``max(x, 0) + log1p(e^-|x|)`` (exact, 1.7x ``logaddexp``)."""
-    if xp is np:
-        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-    return xp.softplus(x)
-
-
-def _log1mexp(xp, x):
-    """``log(1 - exp(x))`` for ``x < 0``."""
-    if xp is np:
-        return np.where(x > -0.693, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
-    return xp.log1mexp(x)

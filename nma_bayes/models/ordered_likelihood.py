@@ -28,9 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, gammaln, log_ndtr, logit, ndtri
+from scipy.special import gammaln, log_ndtr, ndtri
 
-__all__ = ["OrderedCells", "cell_logp", "log_cdf", "log_interval", "observed_information"]
+__all__ = ["OrderedCells", "cell_logp", "log1mexp", "log_cdf", "log_interval",
+           "observed_information", "softplus"]  # fmt: skip
 
 #: Where the two branches of the standard normal log-CDF meet (PyMC's ``normal_lcdf`` does the
 #: same: ``erfcx`` in the lower tail, ``log1p(-erfc/2)`` above).
@@ -95,9 +96,7 @@ class OrderedCells:
 def log_cdf(xp, x, link: str):
     """``log F(x)``: standard normal (probit) or logistic (logit), stable in both tails."""
     if link == "logit":  # log(1 / (1 + e^-x)) = -softplus(-x)
-        if xp is np:
-            return -(np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x))))
-        return -xp.softplus(-x)
+        return -softplus(xp, -x)
     if xp is np:
         return log_ndtr(x)
     # the two branches get arguments clipped to their own side, so neither yields inf/nan (and a
@@ -109,8 +108,15 @@ def log_cdf(xp, x, link: str):
     return xp.switch(x < _PROBIT_SPLIT, lower_tail, upper_tail)
 
 
-def _log1mexp(xp, x):
-    """``log(1 - e^x)`` for ``x < 0``."""
+def softplus(xp, x):
+    """``log(1 + e^x)``; in NumPy as ``max(x, 0) + log1p(e^-|x|)`` (exact, 1.7x ``logaddexp``)."""
+    if xp is np:
+        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    return xp.softplus(x)
+
+
+def log1mexp(xp, x):
+    """``log(1 - e^x)`` for ``x < 0`` (Maechler's switch at ``-log 2``)."""
     if xp is np:
         return np.where(x > -0.693, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
     return xp.log1mexp(x)
@@ -127,7 +133,7 @@ def log_interval(xp, a, b, link: str):
     choose = np.where if xp is np else xp.switch
     s_a, s_b = choose(upper, -b, a), choose(upper, -a, b)
     la, lb = log_cdf(xp, s_a, link), log_cdf(xp, s_b, link)
-    return la + _log1mexp(xp, lb - la)
+    return la + log1mexp(xp, lb - la)
 
 
 def cell_logp(xp, theta, cut, cells: OrderedCells, link: str):
@@ -166,8 +172,8 @@ def observed_information(at_least: np.ndarray, n: np.ndarray, link: str) -> np.n
     p = np.clip(np.where(reported, at_least, 0.0), 0.5, n - 0.5) / n
     if link == "probit":
         dens = np.exp(-0.5 * ndtri(p) ** 2) / np.sqrt(2 * np.pi)
-    else:  # logistic: F' = F (1 - F)
-        dens = expit(logit(p)) * (1 - expit(logit(p)))
+    else:  # logistic: F' = F (1 - F) = p (1 - p)
+        dens = p * (1 - p)
     info = np.zeros(at_least.shape[:-1])
     # walk the reported cutpoints in order, carrying the category's lower bound (p, f)
     p_lo, f_lo = np.ones(info.shape), np.zeros(info.shape)

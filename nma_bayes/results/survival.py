@@ -89,7 +89,8 @@ def _segment_hazards(fit, baseline_study: str) -> tuple[np.ndarray, np.ndarray, 
     """
     from .summaries import flat_draws
 
-    segments = _segments(fit) or ["[0,Inf)"]
+    segmented = _segments(fit)
+    segments = segmented or ["[0,Inf)"]
     post = fit.idata["posterior"]
     units = [f"{baseline_study} {s}" for s in segments]
     known = set(post["mu"].coords["outcome_study"].values.tolist())
@@ -103,7 +104,7 @@ def _segment_hazards(fit, baseline_study: str) -> tuple[np.ndarray, np.ndarray, 
     net = fit.network
     log_h = []
     for segment, unit in zip(segments, units, strict=True):
-        at = None if _segments(fit) is None else {SEGMENT: segment}
+        at = None if segmented is None else {SEGMENT: segment}
         d = flat_draws(fit.posterior.at(at).d_full())  # (N, T), network order
         mu = np.asarray(post["mu"].sel(outcome_study=unit)).reshape(-1)
         base = net.treatments[net.base[net.studies.index(unit)]]
