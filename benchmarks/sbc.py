@@ -5,6 +5,7 @@
     python benchmarks/sbc.py --engines pymc --collapse on    # the collapsed sampler throughout
     python benchmarks/sbc.py --arms --engines pymc laplace   # the arm-level binomial RE model
     python benchmarks/sbc.py --ordered --link probit         # the ordered categorical RE model
+    python benchmarks/sbc.py --survival                      # the Weibull RE model, pseudo-IPD
 
 Prints, per engine and parameter group (d, tau), the chi-square p-value of rank uniformity
 (10 bins, ranks among 99 draws; MCMC draws thinned evenly from 4 x 1000) and the coverage of 95%
@@ -19,6 +20,7 @@ from pathlib import Path
 from nma_bayes.analyses.calibration import run_sbc, sbc_summary
 from nma_bayes.analyses.calibration_arms import run_arm_sbc
 from nma_bayes.analyses.calibration_ordered import OrderedSBCSettings, run_ordered_sbc
+from nma_bayes.analyses.calibration_survival import SurvivalSBCSettings, run_survival_sbc
 from nma_bayes.base.errors import NMAConvergenceWarning
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -41,9 +43,13 @@ def main():
         "--ordered", action="store_true",
         help="the ordered categorical random-effects model (calibration_ordered; NUTS) instead",
     )  # fmt: skip
+    parser.add_argument(
+        "--survival", action="store_true",
+        help="the Weibull random-effects survival model on pseudo-IPD (calibration_survival)",
+    )  # fmt: skip
     parser.add_argument("--link", choices=("probit", "logit"), default="probit")
     args = parser.parse_args()
-    if args.ordered:
+    if args.ordered or args.survival:
         args.engines = ["pymc"]
     collapse = {"auto": None, "on": True, "off": False}[args.collapse]
     OUT.mkdir(exist_ok=True)
@@ -52,7 +58,10 @@ def main():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NMAConvergenceWarning)
             refused = 0
-            if args.ordered:
+            if args.survival:
+                settings = SurvivalSBCSettings(random=True)
+                ranks = run_survival_sbc(args.networks, settings=settings, seed=args.seed)
+            elif args.ordered:
                 settings = OrderedSBCSettings(link=args.link)
                 ranks = run_ordered_sbc(args.networks, settings=settings, seed=args.seed)
             elif args.arms:
@@ -61,10 +70,11 @@ def main():
                 options = {"collapse": collapse} if engine == "pymc" else None
                 ranks = run_sbc(args.networks, engine=engine, seed=args.seed, fit_options=options)
         n_warn = sum(issubclass(w.category, NMAConvergenceWarning) for w in caught)
-        plain = not (args.arms or args.ordered)
+        plain = not (args.arms or args.ordered or args.survival)
         tag = f"_collapse-{args.collapse}" if engine == "pymc" and plain else ""
         tag += "_arms" if args.arms else ""
         tag += f"_ordered-{args.link}" if args.ordered else ""
+        tag += "_survival-weibull" if args.survival else ""
         ranks.to_csv(OUT / f"sbc_{engine}{tag}_{args.networks}.csv", index=False)
         summary = sbc_summary(ranks)
         print(

@@ -34,7 +34,7 @@ from .data.network import MEASURES, Network
 from .data.transforms import splittable_comparisons
 from .engines.gls import gls_estimate
 from .engines.nuts import clear_cache, warmup
-from .fitting.fit import fit_network
+from .fitting.entry import fit_network
 from .fitting.network_fit import NetworkFit
 from .fitting.survival import fit_survival
 from .models import priors
@@ -72,6 +72,7 @@ from .plots import (
     plot_thresholds,
     plot_trace,
 )
+from .report.survival_report import survival_report_html, write_survival_report
 from .results.cinema_result import Confidence
 from .results.contribution import ContributionMatrix, contribution_matrix
 from .results.evidence_flow import EvidenceSummary, evidence_summary
@@ -82,7 +83,8 @@ from .results.leverage import Leverage
 from .results.leverage import leverage_table as leverage
 from .results.netheat import NetHeat, netheat
 from .results.q_decomposition import QDecomposition, decompose_q
-from .results.survival import hazard_ratios, survival_summary
+from .results.survival import hazard_ratios, kaplan_meier, rmst_rankings, survival_summary
+from .results.survival_fit import SurvivalFit
 from .results.threshold import Thresholds, recon_vcov, threshold_table
 from .results.threshold_fit import threshold_analysis
 
@@ -113,6 +115,11 @@ __all__ = [
     "fit_survival",
     "hazard_ratios",
     "survival_summary",
+    "kaplan_meier",
+    "rmst_rankings",
+    "SurvivalFit",
+    "write_survival_report",
+    "survival_report_html",
     "fit_many",
     "BatchError",
     "run_sbc",

@@ -33,8 +33,9 @@ from ..base.errors import InvalidValueError, ModelSpecError, format_items
 from . import checks as C
 from . import validation as V
 
-__all__ = ["GROUPED_COLUMNS", "SEGMENT", "check_cutpoints", "group_event_times",
-           "segment_bounds", "segment_labels", "survival_intervals"]  # fmt: skip
+__all__ = ["GROUPED_COLUMNS", "SEGMENT", "check_cutpoints", "check_event_times",
+           "group_event_times", "segment_bounds", "segment_labels",
+           "survival_intervals"]  # fmt: skip
 
 #: Columns of grouped data (gemtcPlus's names), in the order of the tables returned here.
 GROUPED_COLUMNS = ("study", "treatment", "t.start", "t.end", "n.event", "n.censored", "n.risk")
@@ -166,6 +167,15 @@ def _check_event_times(df: pd.DataFrame, names: dict) -> pd.DataFrame:
         raise _bad(df.index[bad], "status must be 1 (event) or 0 (censored)",
                    "Recode the status column.", "survival-times")  # fmt: skip
     return pd.DataFrame({"study": study, "treatment": treatment, **v})
+
+
+def check_event_times(data: pd.DataFrame, *, columns: dict | None = None) -> pd.DataFrame:
+    """Validate individual event times; return ``study, treatment, time, status``.
+
+    ``columns`` maps the roles ``study, treatment, time, status`` to other column names. Rules:
+    ``survival-times`` (times > 0, status 0 or 1) and the label rules of every data set.
+    """
+    return _check_event_times(data, dict(columns or {}))
 
 
 def check_cutpoints(cutpoints) -> np.ndarray:

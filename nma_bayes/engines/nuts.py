@@ -380,22 +380,8 @@ def sample_posterior(
 def _sample(network, *, spec, settings, seed, data, classes, regression, collapsed, target_accept):
     """Run nutpie or PyMC's NUTS on the (compiled) model; return the sampler's DataTree."""
     if settings.sampler == "nutpie":
-        from .light_import import import_nutpie
-
-        tree = import_nutpie().sample(
-            _compiled_for(network, spec, data, classes, regression, collapsed),
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            cores=settings.n_cores(),
-            seed=int(seed),
-            progress_bar=settings.show_progress(),
-            save_warmup=False,
-            # the relative effects of a network are strongly correlated (they share comparators);
-            # a low-rank-updated mass matrix gives 5-15x the ESS of a diagonal one here
-            adaptation="low_rank",
-            target_accept=target_accept,
-        )
+        compiled = _compiled_for(network, spec, data, classes, regression, collapsed)
+        tree = run_nutpie(compiled, settings, seed, target_accept)
     else:
         import pymc as pm
 
@@ -420,6 +406,26 @@ def _sample(network, *, spec, settings, seed, data, classes, regression, collaps
                 compute_convergence_checks=False,
             )
     return tree
+
+
+def run_nutpie(compiled, settings: SamplerSettings, seed: int, target_accept: float):
+    """Sample a compiled model with nutpie: ``settings``' draws, chains and progress bar."""
+    from .light_import import import_nutpie
+
+    return import_nutpie().sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.n_cores(),
+        seed=int(seed),
+        progress_bar=settings.show_progress(),
+        save_warmup=False,
+        # the relative effects of a network are strongly correlated (they share comparators);
+        # a low-rank-updated mass matrix gives 5-15x the ESS of a diagonal one here
+        adaptation="low_rank",
+        target_accept=target_accept,
+    )
 
 
 def use_collapsed(

@@ -226,7 +226,7 @@ def fit_network(
         draws=draws, tune=tune, chains=chains, cores=cores, sampler=sampler,
         target_accept=target_accept, progressbar=progressbar, collapse=collapse,
     )  # fmt: skip
-    seed = _resolve_seed(random_seed)
+    seed = resolve_seed(random_seed)
     given = {"interaction": interaction, "center": center, "prior_beta": prior_beta,
              "prior_beta_sd": prior_beta_sd}  # fmt: skip
     prior_beta = DEFAULT_PRIOR_BETA if prior_beta is None else prior_beta
@@ -391,7 +391,7 @@ def _run_engine(
     return NetworkFit(network, spec, idata, settings, seed, data=arrays, regression=regression)
 
 
-def _resolve_seed(random_seed) -> int:
+def resolve_seed(random_seed) -> int:
     seed = VA.check_seed(random_seed)
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1)[0])

@@ -87,49 +87,74 @@ def pwe_arms(grouped: pd.DataFrame, cutpoints, *, columns: dict | None = None):
 def fit_survival(
     data: pd.DataFrame,
     *,
-    cutpoints,
     model: str = "pwe",
+    cutpoints=None,
+    powers=(0,),
     proportional_hazards: bool = False,
+    shape_by_treatment: bool = False,
+    n_knots: int = 7,
     prior_d=DEFAULT_PRIOR_D,
+    prior_aux=None,
     columns: dict | None = None,
     **options,
 ):
-    """Fit a survival NMA to grouped intervals (the piecewise-exponential model; module doc).
+    """Fit a survival NMA: piecewise-exponential, fractional-polynomial or parametric.
 
     Parameters
     ----------
     data : DataFrame
-        Grouped intervals (:func:`~nma_bayes.data.survival.survival_intervals`; event times
-        are grouped first with :func:`~nma_bayes.data.survival.group_event_times`).
+        Grouped intervals (``pwe``, ``fp``; :func:`~nma_bayes.data.survival.survival_intervals`)
+        or event times ``study, treatment, time, status`` (the parametric models and
+        ``mspline``; reconstructed pseudo-IPD).
+    model : {"pwe", "fp", "exponential", "weibull", "gompertz", "lognormal", "loglogistic", \
+"mspline"}
+        The piecewise-exponential model (module docstring), the fractional polynomial of
+        ``powers`` (Jansen 2011), or a parametric model of event times
+        (:mod:`~nma_bayes.models.survival_model`).
     cutpoints : sequence of float
-        Times that cut the time axis into segments, e.g. ``[3, 10]``.
-    model : {"pwe"}
-        The piecewise-exponential model (the only survival model built so far).
+        ``pwe`` only: times that cut the time axis into segments, e.g. ``[3, 10]``.
+    powers : sequence of float
+        ``fp`` only: the powers, e.g. ``(0,)`` (first order) or ``(0, 1)`` (second order).
     proportional_hazards : bool
-        One log HR per treatment for all segments (``True``), or one per segment (default).
+        ``pwe`` only: one log HR per treatment for all segments (``True``), or one per segment.
+    shape_by_treatment : bool
+        Weibull, Gompertz, log-normal, log-logistic: treatment contrasts on the auxiliary
+        parameter too (non-proportional hazards).
+    n_knots : int
+        ``mspline`` only: internal knots per study (multinma's default 7).
     prior_d : Normal
-        Prior of each log HR (and of each segment's departure from the first).
+        Prior of each treatment contrast (each coefficient's, for ``fp``).
+    prior_aux : Prior, optional
+        Prior of each study's auxiliary parameter (:class:`~nma_bayes.models.survival_model.
+        SurvivalSpec`).
     columns : dict, optional
-        Role to column name of the grouped table (:data:`~nma_bayes.data.survival.GROUPED_COLUMNS`).
+        Role to column name (grouped: :data:`~nma_bayes.data.survival.GROUPED_COLUMNS`; event
+        times: ``study, treatment, time, status``).
     **options
-        Options of :func:`~nma_bayes.fitting.fit.fit_network` (``reference``, ``effects``,
-        ``prior_tau``, ``random_seed``, ``draws``, ...).
+        ``pwe``: the options of :func:`~nma_bayes.fitting.fit.fit_network`. The other models:
+        ``reference, effects, prior_tau, prior_baseline, random_seed, draws, tune, chains,
+        cores, target_accept, progressbar``. ``effects`` defaults to ``"fixed"`` for every
+        model (gemtcPlus's examples); ``fit_network(likelihood="survival")`` keeps its own
+        default, ``"random"``.
 
     Returns
     -------
-    NetworkFit
-        The arm-level cloglog fit of the study x segment units; with
-        ``proportional_hazards=False`` the segment is its covariate. :func:`hazard_ratios`
-        summarises it over time.
+    NetworkFit or SurvivalFit
+        ``pwe``: the arm-level cloglog fit of the study x segment units; the other models a
+        :class:`~nma_bayes.results.survival_fit.SurvivalFit`. :func:`hazard_ratios` and
+        :func:`survival_summary` summarise both over time.
     """
-    from .fit import fit_network
+    from ..models.survival_model import check_survival_model
 
+    grouped = _is_grouped(data, columns)
+    check_survival_model(model, grouped=grouped)
     if model != "pwe":
-        raise ModelSpecError(
-            f"model={model!r}: the survival model built so far is the piecewise-exponential "
-            "model, model='pwe'.",
-            rule="bad-option",
-        )
+        if cutpoints is not None:
+            raise ModelSpecError("cutpoints= is for model='pwe' (its segments).",
+                                 rule="option-not-applicable")  # fmt: skip
+        return _fit_model(data, model=model, powers=powers, shape_by_treatment=shape_by_treatment,
+                          n_knots=n_knots, prior_d=prior_d, prior_aux=prior_aux,
+                          columns=columns, options=options)  # fmt: skip
     reserved = {"likelihood", "link", "events", "n", "time", "covariates", "studies",
                 "interaction", "prior_beta"} & set(options)  # fmt: skip
     if reserved:
@@ -138,13 +163,98 @@ def fit_survival(
             "study x segment units); remove them.",
             rule="bad-option",
         )
+    options.setdefault("effects", "fixed")  # every survival model's default (gemtcPlus's)
     arms, studies = pwe_arms(data, cutpoints, columns=columns)
     regression = {} if proportional_hazards else {
         "covariates": SEGMENT, "studies": studies, "interaction": "independent",
         "prior_beta": prior_d,
     }  # fmt: skip
+    from .fit import fit_network
+
     return fit_network(arms, likelihood="binomial", link="cloglog", time="time", prior_d=prior_d,
                        **regression, **options)  # fmt: skip
+
+
+_MODEL_OPTIONS = ("reference", "effects", "prior_tau", "prior_baseline", "random_seed", "draws",
+                  "tune", "chains", "cores", "target_accept", "progressbar")  # fmt: skip
+
+
+def _is_grouped(data, columns: dict | None) -> bool:
+    """Tell grouped intervals (``t.start`` ...) from event times (``time, status``)."""
+    names = dict(columns or {})
+    return names.get("t.start", "t.start") in getattr(data, "columns", ())
+
+
+def _fit_model(data, *, model, powers, shape_by_treatment, n_knots, prior_d, prior_aux,
+               columns, options):  # fmt: skip
+    """Validate, build the design once, sample, and return a :class:`SurvivalFit`."""
+    from ..base import validate as VA
+    from ..data.survival import check_event_times
+    from ..engines.nuts import SamplerSettings
+    from ..engines.survival import sample_survival
+    from ..models.spec import EFFECTS
+    from ..models.survival_model import SurvivalDesign, SurvivalSpec
+    from ..results.survival_fit import SurvivalFit
+    from .fit import resolve_seed
+
+    VA.check_keywords(options, _MODEL_OPTIONS, "fit_survival")
+    effects = options.get("effects", "fixed")
+    if effects not in EFFECTS:
+        raise ModelSpecError(f"effects={effects!r}: use 'random' or 'fixed'.", rule="bad-option")
+    spec_options = {k: options[k] for k in ("prior_tau", "prior_baseline") if k in options}
+    spec = SurvivalSpec(model, random=effects == "random", powers=_check_powers(powers, model),
+                        shape_by_treatment=VA.check_bool(shape_by_treatment,
+                                                         "shape_by_treatment"),
+                        n_knots=VA.check_int(n_knots, "n_knots", minimum=1), prior_d=prior_d,
+                        prior_aux=prior_aux, **spec_options)  # fmt: skip
+    if shape_by_treatment and model not in ("weibull", "gompertz", "lognormal", "loglogistic"):
+        raise ModelSpecError(
+            f"shape_by_treatment=True needs a model with a shape (weibull, gompertz, lognormal, "
+            f"loglogistic); model={model!r}.",
+            rule="option-not-applicable",
+        )
+    reference = options.get("reference")
+    if model == "fp":
+        table = survival_intervals(data, columns=columns)
+        design = SurvivalDesign.from_grouped(table, powers=spec.powers, reference=reference)
+    else:
+        table = check_event_times(data, columns=columns)
+        design = SurvivalDesign.from_event_times(table, model=model, reference=reference,
+                                                 n_knots=spec.n_knots)  # fmt: skip
+    settings = SamplerSettings(**{k: options[k] for k in
+                                  ("draws", "tune", "chains", "cores", "target_accept",
+                                   "progressbar") if k in options})  # fmt: skip
+    seed = resolve_seed(options.get("random_seed"))
+    fit = SurvivalFit(design, spec, sample_survival(design, spec, settings, seed), seed)
+    _warn_convergence(fit)
+    return fit
+
+
+def _check_powers(powers, model: str) -> tuple[float, ...]:
+    from ..models.survival_basis import FP_POWERS
+
+    if model != "fp":
+        return ()
+    values = tuple(powers) if isinstance(powers, (list, tuple)) else None
+    if not values or len(values) > 2 or any(p not in FP_POWERS for p in values):
+        raise ModelSpecError(
+            f"powers={powers!r}: give one or two fractional-polynomial powers from "
+            f"{FP_POWERS} (0 is log t), e.g. (0,) or (0, 1).",
+            rule="bad-option",
+        )
+    return tuple(float(p) for p in sorted(values))
+
+
+def _warn_convergence(fit) -> None:
+    import warnings
+
+    from ..base.errors import NMAConvergenceWarning
+
+    problems = fit.convergence_problems()
+    if problems:
+        warnings.warn(NMAConvergenceWarning(
+            f"The survival fit may not have converged: {'; '.join(problems)}. Draw more "
+            "(draws=, tune=) or check the model."), stacklevel=3)  # fmt: skip
 
 
 def interval_deviance_constant(data: pd.DataFrame, cutpoints, *, columns: dict | None = None):

@@ -44,7 +44,7 @@ from .spec import ModelSpec
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["build_model", "prior_data", "regression_data"]
+__all__ = ["build_model", "positive_variable", "prior_data", "regression_data"]
 
 
 def prior_data(
@@ -69,7 +69,7 @@ def prior_data(
     return out
 
 
-def _positive(name: str, prior, p: dict, prefix: str, **kwargs):
+def positive_variable(name: str, prior, p: dict, prefix: str, **kwargs):
     """Create a positive parameter (tau or a class SD) with prior ``prior``."""
     family = prior.family
     if family == "halfnormal":
@@ -105,7 +105,7 @@ def _class_effects(cs: ClassStructure, spec: ModelSpec, p: dict, model: pm.Model
     if cs.exchangeable:
         model.add_coord("class_sd_group", cs.sd_groups)
         model.add_coord("exchangeable_treatment", cs.exchangeable)
-        sigma = _positive(
+        sigma = positive_variable(
             "class_sd", spec.prior_class_sd, p, "prior_class_sd", dims="class_sd_group"
         )
         z = pm.Normal("d_class_z", 0.0, 1.0, dims="exchangeable_treatment")
@@ -132,7 +132,7 @@ def _interactions(reg: RegressionDesign, spec: ModelSpec, p: dict, model: pm.Mod
     dims = ("interaction_group", "term")
     if reg.interaction == "exchangeable":  # beta_k = B + sigma_beta z_k, non-centred
         mean = pm.Normal("beta_mean", p["prior_beta_mean"], p["prior_beta_sd"], dims="term")
-        sd = _positive("beta_sd", spec.prior_beta_sd, p, "prior_beta_tau", dims="term")
+        sd = positive_variable("beta_sd", spec.prior_beta_sd, p, "prior_beta_tau", dims="term")
         z = pm.Normal("beta_z", 0.0, 1.0, dims=dims)
         free = mean[None, :] + sd[None, :] * z
     else:
@@ -144,7 +144,7 @@ def _interactions(reg: RegressionDesign, spec: ModelSpec, p: dict, model: pm.Mod
 
 def tau_variable(spec: ModelSpec, p: dict):
     """Create the between-study SD ``tau`` with its prior (the full and the collapsed model)."""
-    return _positive("tau", spec.prior_tau, p, "prior_tau")
+    return positive_variable("tau", spec.prior_tau, p, "prior_tau")
 
 
 def build_model(
@@ -233,7 +233,9 @@ def _cutpoints(network: Network, spec: ModelSpec, p: dict, model: pm.Model):
     cut = pt.zeros((1,))
     if len(network.categories) > 1:  # one cutpoint: the binomial model, nothing to estimate
         model.add_coord("cutpoint_gap", list(network.categories[1:]))
-        step = _positive("cutpoint_step", spec.prior_cutpoint, p, "prior_cut", dims="cutpoint_gap")
+        step = positive_variable(
+            "cutpoint_step", spec.prior_cutpoint, p, "prior_cut", dims="cutpoint_gap"
+        )
         cut = pt.concatenate([cut, pt.cumsum(step)])
     return pm.Deterministic("cutpoints", cut, dims="cutpoint")
 

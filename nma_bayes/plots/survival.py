@@ -1,4 +1,4 @@
-"""Plots of piecewise-exponential survival fits: survival curves and hazard ratios over time.
+"""Plots of survival fits: survival curves (Kaplan-Meier steps overlaid) and hazard ratios.
 
 Both take the table their summary returns (:func:`nma_bayes.results.survival.survival_summary`'s
 ``"survival"`` table; :func:`nma_bayes.hazard_ratios`), draw into ``ax=`` or a new figure, and
@@ -20,13 +20,17 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["plot_hazard_ratios", "plot_survival"]
 
 
-def plot_survival(curves: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+def plot_survival(curves: pd.DataFrame, *, km: pd.DataFrame | None = None,
+                  ax: Axes | None = None) -> Figure:  # fmt: skip
     """Draw each treatment's posterior survival curve with its credible band.
 
     Parameters
     ----------
     curves : DataFrame
         ``survival_summary(...)["survival"]``: ``treatment, time, median, ci_lower, ci_upper``.
+    km : DataFrame, optional
+        Observed Kaplan-Meier steps to overlay (:func:`nma_bayes.kaplan_meier` of the baseline
+        study: ``treatment, time, survival``), drawn as steps in each treatment's colour.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into.
 
@@ -36,12 +40,19 @@ def plot_survival(curves: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
     """
     require_columns(curves, ["treatment", "time", "median", "ci_lower", "ci_upper"],
                     "The survival table (survival_summary(...)['survival'])")  # fmt: skip
+    if km is not None:
+        require_columns(km, ["treatment", "time", "survival"],
+                        "The Kaplan-Meier table (nb.kaplan_meier(data, study=...))")  # fmt: skip
     fig, ax, created = figure_and_axes(ax, (7.0, 4.5))
     for treatment, rows in curves.groupby("treatment", sort=False):
         rows = rows.sort_values("time")
         (line,) = ax.plot(rows["time"], rows["median"], label=str(treatment))
         ax.fill_between(rows["time"], rows["ci_lower"], rows["ci_upper"], alpha=0.15,
                         color=line.get_color(), linewidth=0)  # fmt: skip
+        if km is not None and (km["treatment"] == treatment).any():
+            steps = km[km["treatment"] == treatment].sort_values("time")
+            ax.step(steps["time"], steps["survival"], where="post", color=line.get_color(),
+                    linewidth=0.9, linestyle="--", label=f"{treatment} (Kaplan-Meier)")  # fmt: skip
     ax.set_xlabel("time")
     ax.set_ylabel("survival (posterior median, credible band)")
     ax.set_ylim(0.0, 1.02)
@@ -52,7 +63,7 @@ def plot_survival(curves: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
 
 
 def plot_hazard_ratios(table: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
-    """Draw each treatment's hazard ratio against time, a step per segment, with its interval.
+    """Draw each treatment's hazard ratio against time with its interval (steps for PWE fits).
 
     Parameters
     ----------
@@ -70,11 +81,14 @@ def plot_hazard_ratios(table: pd.DataFrame, *, ax: Axes | None = None) -> Figure
                     "The hazard-ratio table (nb.hazard_ratios(fit, times))")  # fmt: skip
     fig, ax, created = figure_and_axes(ax, (7.0, 4.5))
     comparator = str(table["comparator"].iloc[0])
+    steps = "segment" in table  # piecewise-constant (PWE) ratios as steps, others as lines
     for treatment, rows in table.groupby("treatment", sort=False):
         rows = rows.sort_values("time")
-        (line,) = ax.step(rows["time"], rows["median"], where="post", label=str(treatment))
-        ax.fill_between(rows["time"], rows["ci_lower"], rows["ci_upper"], step="post",
-                        alpha=0.12, color=line.get_color(), linewidth=0)  # fmt: skip
+        how = {"drawstyle": "steps-post"} if steps else {}
+        (line,) = ax.plot(rows["time"], rows["median"], label=str(treatment), **how)
+        ax.fill_between(rows["time"], rows["ci_lower"], rows["ci_upper"],
+                        step="post" if steps else None, alpha=0.12, color=line.get_color(),
+                        linewidth=0)  # fmt: skip
     ax.axhline(1.0, color="0.4", linewidth=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("time")

@@ -51,7 +51,7 @@ from .inconsistency_sections import (
     inconsistency_section,
 )
 
-__all__ = ["write_report", "report_html", "package_versions"]
+__all__ = ["write_report", "report_html", "package_versions", "render_page"]
 
 #: Packages whose versions the report records.
 VERSIONED_PACKAGES = ("nma_bayes", "pymc", "arviz", "numpy", "pandas", "nutpie")
@@ -214,7 +214,8 @@ def report_html(
         _software_section(fit),
     ]
     present = "".join(sections)
-    return _page(title, sections, [(s, t) for s, t in _NAV if f'<section id="{s}">' in present])
+    links = [(s, t) for s, t in _NAV if f'<section id="{s}">' in present]
+    return render_page(title, sections, links)
 
 
 def _software_section(fit) -> str:
@@ -230,7 +231,7 @@ def _software_section(fit) -> str:
     return section("software", "Software, seed and engine", kv_table(run, labels=labels))
 
 
-def _page(title: str, sections: list[str], links: list[tuple[str, str]]) -> str:
+def render_page(title: str, sections: list[str], links: list[tuple[str, str]]) -> str:
     """Assemble the HTML document: head, title, navigation links and the sections.
 
     The empty ``data:`` icon keeps a browser from asking for ``favicon.ico``: the report loads

@@ -122,8 +122,8 @@ def _drop_constant(post):
     for name, da in post.data_vars.items():
         extra = [d for d in da.dims if d not in ("chain", "draw")]
         varies = da.std(("chain", "draw")) > 0
-        if extra:
-            keep = varies.values
+        if extra:  # entries of the first dimension that vary anywhere along the others
+            keep = varies.any(extra[1:]).values if len(extra) > 1 else varies.values
             if keep.any():
                 out[name] = da.isel({extra[0]: np.nonzero(keep)[0]})
         elif bool(varies):

@@ -1,10 +1,10 @@
 """Seeded fits run in a fresh process by ``test_reproducibility.py``; prints their draws' digests.
 
 ``python reproducible_fits.py STEP [STEP ...]``, each step one of the targets (``statins_re``,
-``thrombolytics_fe``, ``full``, ``collapsed``) or ``battery`` (other fits: other layouts, priors,
-classes, covariates, arm and contrast data, the exact engine). Prints one JSON object: for each
-target, the list of the SHA-256 digests of its posterior draws, one per time it was fitted in
-this process.
+``thrombolytics_fe``, ``full``, ``collapsed``, ``survival``) or ``battery`` (other fits: other
+layouts, priors, classes, covariates, arm and contrast data, the exact engine, a survival
+model). Prints one JSON object: for each target, the list of the SHA-256 digests of its
+posterior draws, one per time it was fitted in this process.
 """
 
 import hashlib
@@ -52,6 +52,13 @@ def collapsed(**changes):
     return nb.fit_network(df, **(dict(collapse=True, random_seed=5) | SHORT | changes))
 
 
+def survival(**changes):
+    """A survival model of its own engine path (engines.survival): FP2 on grouped intervals."""
+    km = nb.datasets.load_dataset("grouped_survival", "grouped_tte")
+    kw = dict(model="fp", powers=(0, 1), reference="B", random_seed=27) | SHORT
+    return nb.fit_survival(km, **(kw | changes))
+
+
 def battery():
     """Other fits: the same layouts with other priors and data, and other structures."""
     statins_re(prior_d=nb.Normal(0.5, 3), prior_tau=nb.Uniform(0, 2), draws=100, tune=100)
@@ -69,6 +76,11 @@ def battery():
     nb.fit_network(nb.datasets.load_dataset("smoking", "arms"), likelihood="binomial",
                    reference="No intervention", **SHORT)  # fmt: skip
     nb.fit_network(nb.datasets.load_dataset("therapy_formats"), engine="exact", random_seed=1)
+    km = nb.datasets.load_dataset("grouped_survival", "grouped_tte")
+    nb.fit_survival(  # the survival target's structure, with other data and priors
+        km.assign(treatment=km["treatment"].replace({"A": "C", "C": "A"})), model="fp",
+        powers=(0, 1), reference="B", prior_d=nb.Normal(0.5, 3), random_seed=3, **SHORT,
+    )
 
 
 def digest(fit) -> str:
@@ -81,7 +93,7 @@ def digest(fit) -> str:
 
 def main(steps):
     targets = {"statins_re": statins_re, "thrombolytics_fe": thrombolytics_fe, "full": full,
-               "collapsed": collapsed}  # fmt: skip
+               "collapsed": collapsed, "survival": survival}  # fmt: skip
     out = {}
     with warnings.catch_warnings():
         # short fits may flag R-hat or ESS: their draws are compared here, not their quality

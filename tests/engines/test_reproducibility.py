@@ -11,7 +11,8 @@ NUTS fits are compared by a digest of every posterior draw, bit for bit:
   after a binomial random-effects fit of the battery: under PyTensor's default fast-math its
   draws differ from a warm process's (the negative control of ``engines/determinism.py``);
 * the joint model of ``d`` and ``tau`` (``collapse=False``) on contrast data;
-* the collapsed model (``tau`` by NUTS, ``d`` drawn given ``tau``).
+* the collapsed model (``tau`` by NUTS, ``d`` drawn given ``tau``);
+* a survival model (the second-order fractional polynomial, ``engines.survival``).
 
 Between them, the battery fits other layouts, the same layouts with other priors and data,
 classes, a meta-regression, a binomial random-effects model and the exact engine. Probe 1 (empty
@@ -29,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("reproducible_fits.py")
-TARGETS = ("statins_re", "thrombolytics_fe", "full", "collapsed")
+TARGETS = ("statins_re", "thrombolytics_fe", "full", "collapsed", "survival")
 
 
 def run_fits(caches: Path, *steps: str) -> dict:

@@ -111,3 +111,18 @@ def test_exact_fit_league_table_is_the_exact_all_pairs_table():
         t, c = row.treatment, row.comparator
         assert league.loc[t, c] == f"{row.median:.4f} ({row.ci_lower:.4f}, {row.ci_upper:.4f})"
         assert league.loc[c, t] == f"{-row.median:.4f} ({-row.ci_upper:.4f}, {-row.ci_lower:.4f})"
+
+
+def test_diagnostics_table_has_one_row_per_entry_of_a_two_dimensional_parameter():
+    """A parameter over two dimensions (FP coefficients per treatment, beta per group and term)
+    gets one row per cell; a cell fixed by the model (constant draws) is left out."""
+    from nma_bayes.results.convergence import diagnostics_table
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(4, 100, 3, 2))
+    values[:, :, 1, :] = 0.0  # a treatment fixed at 0 in both coefficients
+    dims = ("chain", "draw", "treatment", "coefficient")
+    coords = {"treatment": ["A", "C", "D"], "coefficient": ["b0", "b1"]}
+    post = xr.Dataset({"d": (dims, values)}, coords=coords)
+    table = diagnostics_table(xr.DataTree.from_dict({"posterior": post}), var_names=("d",))
+    assert list(table["parameter"]) == ["d[A, b0]", "d[A, b1]", "d[D, b0]", "d[D, b1]"]
