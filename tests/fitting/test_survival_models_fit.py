@@ -263,6 +263,7 @@ def _jags(name: str, model: str) -> pd.DataFrame:
     ((0, 1), "fixed", None, "FP2_FE", "grouped_fp_jags.csv"),
     ((0,), "random", "LNvar", "FP1_REINT_LNvar", "grouped_fp_re_jags.csv"),
     ((0,), "random", "Usd02", "FP1_REINT_Usd02", "grouped_fp_re_jags.csv"),
+    ((0, 1), "random", "LNvar", "FP2_REINT_LNvar", "grouped_fp_re_jags.csv"),
 ])  # fmt: skip
 def test_fractional_polynomials_match_long_jags_runs(powers, effects, tau, model, file):
     """HR medians and CrIs of each treatment vs B at months 3-24, tau (RE) and DIC within 2,
