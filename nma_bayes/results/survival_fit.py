@@ -181,18 +181,29 @@ def _arm_params(fit: SurvivalFit, study: int, treatment: int, draws: dict) -> di
     base = int(fit.design.arm_base[np.flatnonzero(fit.design.arm_study == study)[0]])
     d = draws["d"]
     out = {"eta": draws["mu"][:, study] + d[:, treatment] - d[:, base]}
-    spec = fit.spec
-    name = AUX_NAME.get(spec.model)
-    if name in draws and spec.model != "mspline":
-        aux = draws[name][:, study]
-        if spec.shape_by_treatment:
-            g = draws[f"d_{name}"]
-            diff = g[:, treatment] - g[:, base]
-            aux = aux * np.exp(diff) if spec.model in POSITIVE_AUX else aux + diff
+    aux = _aux(fit, draws, study, treatment, base)
+    if aux is not None:
         out["aux"] = aux
-    if spec.model == "mspline":
+    if fit.spec.model == "mspline":
         out["coef"] = draws["spline_coef"][:, study]
     return out
+
+
+def _aux(fit: SurvivalFit, draws: dict, study, treatment, base):
+    """Return draws of the auxiliary parameter of ``treatment`` in ``study`` (or None).
+
+    Indices or index arrays; the study's parameter times (the Gompertz rate: plus) the
+    treatment's shape contrast against ``base``.
+    """
+    name = AUX_NAME.get(fit.spec.model)
+    if name not in draws or fit.spec.model == "mspline":
+        return None
+    aux = draws[name][:, study]
+    if fit.spec.shape_by_treatment:
+        g = draws[f"d_{name}"]  # with the reference's zero: see _draws
+        diff = g[:, treatment] - g[:, base]
+        aux = aux * np.exp(diff) if fit.spec.model in POSITIVE_AUX else aux + diff
+    return aux
 
 
 def _draws(fit: SurvivalFit) -> dict[str, np.ndarray]:
@@ -281,13 +292,8 @@ def _arm_values(fit: SurvivalFit, draws: dict) -> dict:
         target = coef[..., 0] if model == "fp" else coef
         target[:, des.re_arms()] += draws["delta_dev"]
     out = {"coef": coef}
-    name = AUX_NAME.get(model)
-    if name in draws and model != "mspline":
-        aux = draws[name][:, des.arm_study]
-        if fit.spec.shape_by_treatment:
-            g = draws[f"d_{name}"]  # with the reference's zero: see _draws
-            diff = g[:, des.arm_treatment] - g[:, des.arm_base]
-            aux = aux * np.exp(diff) if model in POSITIVE_AUX else aux + diff
+    aux = _aux(fit, draws, des.arm_study, des.arm_treatment, des.arm_base)
+    if aux is not None:
         out["aux"] = aux
     if model == "mspline":
         out["spline"] = draws["spline_coef"]
