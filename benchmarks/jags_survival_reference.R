@@ -11,19 +11,13 @@
 #     the study names in the order of the study index, comma separated. Rows: model
 #     weibull_PH_FE, quantity logHR (d[2], d[3], treatment Len / Thal vs Pbo) and shape
 #     (alpha[s], treatment = the study name, comparator empty).
-#   Rscript benchmarks/jags_survival_reference.R grouped FP1_DRAWS.csv FP2_DRAWS.csv OUT.csv
-#     fp_fe / fp_fe_rp draws (with their .dic.csv companions) of gemtcPlus's grouped_TTE
-#     network (treatments B = 1, A = 2, C = 3, D = 4, E = 5, F = 6), FP1 power 0 and FP2
-#     powers (0, 1). Rows: model FP1_FE / FP2_FE; quantity d_0, d_1 (, d_2) = d[j, 1..3] of
-#     A, C, D, E, F vs B; HR_month_m, m = 3, 6, ..., 24 = exp(d[j,1] + d[j,2] log(m)
-#     [+ d[j,3] m]) summarised on the HR scale; mean_deviance, pD, DIC (value in mean, the other
-#     columns empty).
+#   The FP runs' draws (fp_fe / fp_fe_rp / fp_re_*_rp) are summarised by
+#   benchmarks/summarise_fp_jags.py (ArviZ's ESS and R-hat).
 
 suppressPackageStartupMessages(library(coda))
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 4 || !(args[1] %in% c("ndmm", "grouped"))) {
-  stop(paste("usage: Rscript jags_survival_reference.R ndmm DRAWS.csv STUDIES OUT.csv |",
-             "grouped FP1_DRAWS.csv FP2_DRAWS.csv OUT.csv"))
+if (length(args) != 4 || args[1] != "ndmm") {
+  stop("usage: Rscript jags_survival_reference.R ndmm DRAWS.csv STUDIES OUT.csv")
 }
 
 read_draws <- function(path) read.csv(path, check.names = FALSE)
@@ -40,49 +34,15 @@ summ <- function(model, quantity, treatment, comparator, x, chain) {
   )
 }
 
-fit_rows <- function(model, dic_csv) {
-  dic <- read.csv(dic_csv)
-  data.frame(model = model, quantity = c("mean_deviance", "pD", "DIC"), treatment = "",
-             comparator = "", mean = c(dic$mean_deviance, dic$pD, dic$DIC), sd = NA,
-             median = NA, lower95 = NA, upper95 = NA, ess_bulk = NA, rhat = NA)
-}
-
-if (args[1] == "ndmm") {
-  x <- read_draws(args[2])
-  studies <- strsplit(args[3], ",")[[1]]
-  out <- rbind(
-    summ("weibull_PH_FE", "logHR", "Len", "Pbo", x[["d[2]"]], x$chain),
-    summ("weibull_PH_FE", "logHR", "Thal", "Pbo", x[["d[3]"]], x$chain),
-    do.call(rbind, lapply(seq_along(studies), function(s) {
-      summ("weibull_PH_FE", "shape", studies[s], "", x[[sprintf("alpha[%d]", s)]], x$chain)
-    }))
-  )
-} else {
-  trt <- c("B", "A", "C", "D", "E", "F")
-  months <- seq(3, 24, by = 3)
-  out <- do.call(rbind, lapply(1:2, function(order) {
-    model <- sprintf("FP%d_FE", order)
-    path <- args[order + 1]
-    x <- read_draws(path)
-    n_coef <- order + 1
-    rows <- list()
-    for (j in 2:6) {
-      for (q in seq_len(n_coef)) {
-        rows[[length(rows) + 1]] <- summ(model, sprintf("d_%d", q - 1), trt[j], "B",
-                                         x[[sprintf("d[%d,%d]", j, q)]], x$chain)
-      }
-    }
-    for (m in months) {
-      for (j in 2:6) {
-        lhr <- x[[sprintf("d[%d,1]", j)]] + x[[sprintf("d[%d,2]", j)]] * log(m)
-        if (n_coef == 3) lhr <- lhr + x[[sprintf("d[%d,3]", j)]] * m
-        rows[[length(rows) + 1]] <- summ(model, sprintf("HR_month_%d", m), trt[j], "B",
-                                         exp(lhr), x$chain)
-      }
-    }
-    rbind(do.call(rbind, rows), fit_rows(model, sub("\\.csv$", ".dic.csv", path)))
+x <- read_draws(args[2])
+studies <- strsplit(args[3], ",")[[1]]
+out <- rbind(
+  summ("weibull_PH_FE", "logHR", "Len", "Pbo", x[["d[2]"]], x$chain),
+  summ("weibull_PH_FE", "logHR", "Thal", "Pbo", x[["d[3]"]], x$chain),
+  do.call(rbind, lapply(seq_along(studies), function(s) {
+    summ("weibull_PH_FE", "shape", studies[s], "", x[[sprintf("alpha[%d]", s)]], x$chain)
   }))
-}
+)
 num <- c("mean", "sd", "median", "lower95", "upper95", "rhat")
 out[num] <- lapply(out[num], signif, digits = 7)
 out$ess_bulk <- round(out$ess_bulk)

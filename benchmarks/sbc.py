@@ -47,6 +47,10 @@ def main():
         "--survival", action="store_true",
         help="the Weibull random-effects survival model on pseudo-IPD (calibration_survival)",
     )  # fmt: skip
+    parser.add_argument(
+        "--regression", action="store_true",
+        help="--survival with a shared meta-regression interaction on a study covariate",
+    )  # fmt: skip
     parser.add_argument("--link", choices=("probit", "logit"), default="probit")
     args = parser.parse_args()
     if args.ordered or args.survival:
@@ -59,7 +63,7 @@ def main():
             warnings.simplefilter("always", NMAConvergenceWarning)
             refused = 0
             if args.survival:
-                settings = SurvivalSBCSettings(random=True)
+                settings = SurvivalSBCSettings(random=True, regression=args.regression)
                 ranks = run_survival_sbc(args.networks, settings=settings, seed=args.seed)
             elif args.ordered:
                 settings = OrderedSBCSettings(link=args.link)
@@ -75,6 +79,7 @@ def main():
         tag += "_arms" if args.arms else ""
         tag += f"_ordered-{args.link}" if args.ordered else ""
         tag += "_survival-weibull" if args.survival else ""
+        tag += "-regression" if args.survival and args.regression else ""
         ranks.to_csv(OUT / f"sbc_{engine}{tag}_{args.networks}.csv", index=False)
         summary = sbc_summary(ranks)
         print(

@@ -5,7 +5,8 @@
 2. multinma's multiple-myeloma event times (5 studies, 3 treatments; time in years): Weibull
    and M-spline proportional-hazards models, their log hazard ratios and DICs, and survival, median
    and RMST in Morgan2012's population under the M-spline model, with the study's Kaplan-Meier
-   steps for comparison. A report is written to a temporary folder.
+   steps for comparison, and Weibull curves in an external population (ExternalBaseline). A
+   report is written to a temporary folder.
 
 Run:  python examples/survival_models.py
 """
@@ -65,6 +66,12 @@ def event_times() -> None:
     nb.write_survival_report(fits["mspline"], path, times=[1, 2, 3, 5],
                              baseline_study="Morgan2012", data=data)  # fmt: skip
     print(f"report: {path.stat().st_size // 1024} KiB")
+    # an external population: log lambda of Pbo ~ N(-1.2, 0.1^2), log shape ~ N(0.2, 0.05^2)
+    pop = nb.ExternalBaseline(mu=nb.Normal(-1.2, 0.1), aux=nb.Normal(0.2, 0.05))
+    ext = nb.survival_summary(fits["weibull"], [1.0, 3.0], baseline=pop)["survival"]
+    print("\nWeibull: survival in an external population (posterior median, 95% CrI)")
+    print(ext[["treatment", "time", "median", "ci_lower", "ci_upper"]].round(3)
+          .to_string(index=False))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ from .results.leverage import leverage_table as leverage
 from .results.netheat import NetHeat, netheat
 from .results.q_decomposition import QDecomposition, decompose_q
 from .results.survival import hazard_ratios, kaplan_meier, rmst_rankings, survival_summary
+from .results.survival_curves import ExternalBaseline
 from .results.survival_fit import SurvivalFit
 from .results.threshold import Thresholds, recon_vcov, threshold_table
 from .results.threshold_fit import threshold_analysis
@@ -118,6 +119,7 @@ __all__ = [
     "kaplan_meier",
     "rmst_rankings",
     "SurvivalFit",
+    "ExternalBaseline",
     "write_survival_report",
     "survival_report_html",
     "fit_many",

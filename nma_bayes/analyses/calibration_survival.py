@@ -5,9 +5,12 @@ Each replicate draws ``d`` (log hazard ratios), each study's baseline ``mu_s`` a
 covariance) from the priors the fit uses, a connected design
 (:func:`~nma_bayes.analyses.calibration_arms.draw_design`), and for every patient an event time
 ``T = (E e^-eta)^(1/a)`` with ``E ~ Exp(1)`` (so ``H(t) = e^eta t^a``, the model's cumulative
-hazard) censored at ``C ~ U(0.5, 4)``. Then it fits the Weibull PH model
+hazard) censored at ``C ~ U(0.5, 4)``. With ``regression``, each study also draws a covariate
+``x_s ~ N(0, 1)`` and every non-reference arm's log hazard moves by the shared interaction
+``B (1[t_sa != ref] - 1[t_s1 != ref]) x_s`` (TSD3; uncentred, so ``d`` are the effects at
+``x = 0``), with ``B`` from its prior. Then it fits the Weibull PH model
 (:mod:`nma_bayes.models.survival_model`) and records the rank of each true value among ``L``
-posterior draws (``d``, the shapes, ``tau``) and whether the 95% interval covers it
+posterior draws (``d``, the shapes, ``tau``, ``B``) and whether the 95% interval covers it
 (:func:`nma_bayes.analyses.calibration.sbc_summary` tests both).
 
 Talts S, Betancourt M, Simpson D, Vehtari A, Gelman A (2018). Validating Bayesian inference
@@ -22,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..models.priors import HalfNormal, LogNormal, Normal
-from .calibration import _replicate_rows
+from .calibration import COVARIATE, _replicate_rows
 from .calibration_arms import ArmSBCSettings, draw_design
 
 __all__ = ["SurvivalSBCSettings", "run_survival_sbc", "simulate_weibull"]
@@ -39,6 +42,8 @@ class SurvivalSBCSettings(ArmSBCSettings):
     prior_aux: LogNormal = LogNormal(0.0, 0.3)
     prior_tau: HalfNormal = HalfNormal(0.3)
     random: bool = False
+    regression: bool = False
+    prior_beta: Normal = Normal(0.0, 0.5)
 
 
 def simulate_weibull(settings: SurvivalSBCSettings, rng: np.random.Generator, design=None):
@@ -55,11 +60,15 @@ def simulate_weibull(settings: SurvivalSBCSettings, rng: np.random.Generator, de
     names = [f"T{i + 1}" for i in range(k_t)]
     d = np.concatenate([[0.0], rng.normal(settings.prior_d.mean, settings.prior_d.sd, k_t - 1)])
     tau = abs(rng.normal(0.0, settings.prior_tau.scale)) if settings.random else 0.0
+    beta = rng.normal(settings.prior_beta.mean, settings.prior_beta.sd) \
+        if settings.regression else 0.0
     design = design if design is not None else draw_design(settings, rng)
     parts, shapes = [], {}
     for s, (arms, n) in enumerate(design):
         k = len(arms) - 1
-        delta = d[arms[1:]] - d[arms[0]]
+        x = rng.normal() if settings.regression else 0.0
+        has = (np.asarray(arms) != 0) * 1.0  # the shared interaction of every non-reference arm
+        delta = d[arms[1:]] - d[arms[0]] + beta * (has[1:] - has[0]) * x
         if settings.random:
             delta = rng.multivariate_normal(delta, tau**2 / 2 * (np.eye(k) + np.ones((k, k))))
         mu = rng.normal(settings.prior_baseline.mean, settings.prior_baseline.sd)
@@ -70,8 +79,11 @@ def simulate_weibull(settings: SurvivalSBCSettings, rng: np.random.Generator, de
             t = (rng.exponential(size=int(m)) * np.exp(-eta)) ** (1 / shape)
             c = rng.uniform(0.5, 4.0, size=int(m))
             parts.append(pd.DataFrame({"study": f"s{s + 1}", "treatment": names[a],
-                                       "time": np.minimum(t, c), "status": (t <= c) * 1.0}))
+                                       "time": np.minimum(t, c), "status": (t <= c) * 1.0,
+                                       COVARIATE: x}))  # fmt: skip
     truth = {"d": dict(zip(names[1:], d[1:], strict=True)), "tau": tau, "shape": shapes}
+    if settings.regression:
+        truth["beta"] = beta
     return pd.concat(parts, ignore_index=True), truth
 
 
@@ -106,7 +118,7 @@ def run_survival_sbc(n_networks: int, *, settings: SurvivalSBCSettings | None = 
     Returns
     -------
     DataFrame
-        ``replicate, parameter (d, shape, tau), name, truth, rank, n_ranks, covered``.
+        ``replicate, parameter (d, shape, tau, beta), name, truth, rank, n_ranks, covered``.
     """
     from ..fitting.survival import fit_survival
 
@@ -121,6 +133,9 @@ def run_survival_sbc(n_networks: int, *, settings: SurvivalSBCSettings | None = 
                    "prior_tau": settings.prior_tau, "progressbar": False,
                    "effects": "random" if settings.random else "fixed",
                    "random_seed": int(rng.integers(2**31))} | (fit_options or {})  # fmt: skip
+        if settings.regression:
+            options |= {"covariates": COVARIATE, "interaction": "shared", "center": False,
+                        "prior_beta": settings.prior_beta}  # fmt: skip
         fit = fit_survival(data, **options)
         rows += _replicate_rows(fit, truth, settings.n_ranks, r, _shape_params(fit, truth))
     return pd.DataFrame(rows)

@@ -55,8 +55,12 @@ def sample_survival(design: SurvivalDesign, spec: SurvivalSpec, settings: Sample
     """
     # a survival posterior is data-dominated and correlated (baselines with slopes): 0.9 with
     # a low-rank mass matrix; random effects 0.99 (few studies inform tau: at 0.95 the gemtcPlus
-    # FP1 REINT model had 12-48 divergences per 8,000 draws)
-    target = settings.target_accept or (0.99 if spec.random else 0.9)
+    # FP1 REINT model had 12-48 divergences per 8,000 draws); so do exchangeable classes or
+    # interactions (a hierarchical SD that few treatments inform)
+    tm = spec.treatment_model
+    hierarchical = spec.random or (tm is not None and "exchangeable" in (tm.class_model,
+                                                                         tm.interaction))
+    target = settings.target_accept or (0.99 if hierarchical else 0.9)
     with reproducible_numerics():
         tree = run_nutpie(_compiled(design, spec), settings, seed, target)
     return _relabel(tree, design)
@@ -69,7 +73,8 @@ def _relabel(tree: xr.DataTree, design: SurvivalDesign) -> xr.DataTree:
     """
     post = tree["posterior"].to_dataset()
     coords = {"treatment": list(design.treatments[1:]), "study": list(design.studies),
-              "re_arm": [design.arm_labels[i] for i in design.re_arms()]}  # fmt: skip
+              "re_arm": [design.arm_labels[i] for i in design.re_arms()],
+              "arm": list(design.arm_labels)}  # fmt: skip
     if "coefficient" in post.dims:
         coords["coefficient"] = list(design.coefficients)
     post = post.assign_coords({k: v for k, v in coords.items() if k in post.dims})

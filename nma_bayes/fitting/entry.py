@@ -22,7 +22,9 @@ __all__ = ["fit_network"]
 #: fit_network's options that a survival fit (likelihood="survival") also takes.
 _SURVIVAL_SHARED = ("reference", "effects", "prior_d", "prior_tau", "prior_baseline",
                     "random_seed", "draws", "tune", "chains", "cores", "target_accept",
-                    "progressbar")  # fmt: skip
+                    "progressbar", "class_model", "prior_class_mean", "prior_class_sd",
+                    "class_sd", "interaction", "prior_beta", "prior_beta_sd",
+                    "center")  # fmt: skip
 
 
 def _fit_survival(data, columns: dict, named: dict):

@@ -239,7 +239,7 @@ def fit_network(
         center=center, prior_cutpoint=prior_cutpoint,
     )  # fmt: skip
     network = as_network(data, reference=reference, **columns)
-    _check_regression_options(network, given)
+    check_regression_options(network, given)
     check_engine(network, engine, spec)
     if consistency == "ume":
         network = ume_network(network)
@@ -343,7 +343,7 @@ def _check_choices(*, engine: str, consistency: str, class_model: str | None) ->
         )
 
 
-def _check_regression_options(network, options: dict) -> None:
+def check_regression_options(network, options: dict) -> None:
     """Refuse meta-regression options that would be silently ignored (``bad-option``).
 
     Parameters

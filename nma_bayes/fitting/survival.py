@@ -33,6 +33,8 @@ parametric survival curves. Res Synth Methods 1:258-271.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -119,7 +121,10 @@ def fit_survival(
         ``pwe`` only: one log HR per treatment for all segments (``True``), or one per segment.
     shape_by_treatment : bool
         Weibull, Gompertz, log-normal, log-logistic: treatment contrasts on the auxiliary
-        parameter too (non-proportional hazards).
+        parameter too (non-proportional hazards). M-spline: spline coefficients (and their
+        random-walk SD) per arm rather than per study (multinma's ``aux_by = c(".study",
+        ".trt")``); ``d`` then shifts the log hazard without being a hazard ratio at every
+        time, and curves exist only for each study's own arms.
     n_knots : int
         ``mspline`` only: internal knots per study (multinma's default 7).
     prior_d : Normal
@@ -175,8 +180,13 @@ def fit_survival(
                        **regression, **options)  # fmt: skip
 
 
+#: Class model and meta-regression of the parametric models (fit_network's names and meaning).
+_STRUCTURE_OPTIONS = ("covariates", "studies", "interaction", "prior_beta", "prior_beta_sd",
+                      "center", "classes", "class_model", "class_sd", "prior_class_mean",
+                      "prior_class_sd")  # fmt: skip
 _MODEL_OPTIONS = ("reference", "effects", "prior_tau", "prior_baseline", "random_seed", "draws",
-                  "tune", "chains", "cores", "target_accept", "progressbar")  # fmt: skip
+                  "tune", "chains", "cores", "target_accept", "progressbar",
+                  *_STRUCTURE_OPTIONS)  # fmt: skip
 
 
 def _is_grouped(data, columns: dict | None) -> bool:
@@ -207,10 +217,11 @@ def _fit_model(data, *, model, powers, shape_by_treatment, n_knots, prior_d, pri
                                                          "shape_by_treatment"),
                         n_knots=VA.check_int(n_knots, "n_knots", minimum=1), prior_d=prior_d,
                         prior_aux=prior_aux, **spec_options)  # fmt: skip
-    if shape_by_treatment and model not in ("weibull", "gompertz", "lognormal", "loglogistic"):
+    if shape_by_treatment and model not in ("weibull", "gompertz", "lognormal", "loglogistic",
+                                            "mspline"):  # fmt: skip
         raise ModelSpecError(
-            f"shape_by_treatment=True needs a model with a shape (weibull, gompertz, lognormal, "
-            f"loglogistic); model={model!r}.",
+            f"shape_by_treatment=True needs a model with a shape or spline (weibull, gompertz, "
+            f"lognormal, loglogistic, mspline); model={model!r}.",
             rule="option-not-applicable",
         )
     reference = options.get("reference")
@@ -221,6 +232,9 @@ def _fit_model(data, *, model, powers, shape_by_treatment, n_knots, prior_d, pri
         table = check_event_times(data, columns=columns)
         design = SurvivalDesign.from_event_times(table, model=model, reference=reference,
                                                  n_knots=spec.n_knots)  # fmt: skip
+    treatment_model, design = _treatment_structures(data, table, design, model, options)
+    if treatment_model is not None:
+        spec = replace(spec, treatment_model=treatment_model)
     settings = SamplerSettings(**{k: options[k] for k in
                                   ("draws", "tune", "chains", "cores", "target_accept",
                                    "progressbar") if k in options})  # fmt: skip
@@ -228,6 +242,92 @@ def _fit_model(data, *, model, powers, shape_by_treatment, n_knots, prior_d, pri
     fit = SurvivalFit(design, spec, sample_survival(design, spec, settings, seed), seed)
     _warn_convergence(fit)
     return fit
+
+
+def _treatment_structures(data, table: pd.DataFrame, design, model: str, options: dict):
+    """Return ``(ModelSpec or None, design)``: the class model and meta-regression, if asked.
+
+    The arms (with their covariate and class columns) are read into a
+    :class:`~nma_bayes.data.network.Network` in the design's treatment and study order, so the
+    covariates, classes and their options get ``fit_network``'s validation, catalogue rules and
+    structures (:class:`~nma_bayes.models.regression.RegressionDesign`,
+    :class:`~nma_bayes.models.classes.ClassStructure`).
+    """
+    from ..data.network import Network
+    from ..models.classes import ClassStructure, normalise_class_sd
+    from ..models.regression import RegressionDesign, warn_unidentified
+    from ..models.spec import ModelSpec
+    from .fit import check_regression_options
+
+    given = {k: options[k] for k in _STRUCTURE_OPTIONS if options.get(k) is not None}
+    if not given:
+        return None, design
+    if model == "fp":
+        raise ModelSpecError(
+            f"{format_items(sorted(given))}: classes and meta-regression are for the parametric "
+            "models of event times; a fractional polynomial's effect is several coefficients "
+            "per treatment, with no published class or regression model of them (gemtcPlus has "
+            "none). Fit a parametric model, or model='pwe' (classes via fit_network's options).",
+            rule="option-not-applicable",
+        )
+    covariates = given.get("covariates")
+    if covariates is not None and "baseline_risk" in np.atleast_1d(covariates):
+        raise ModelSpecError(
+            "covariates='baseline_risk' is for arm-level outcome fits (fit_network); a survival "
+            "baseline is a whole hazard curve. Give a study-level covariate column.",
+            rule="bad-option",
+        )
+    if "class_model" in given and "classes" not in given:
+        raise ModelSpecError(
+            f"class_model={given['class_model']!r} needs classes= (a column of the data or a "
+            "dict {treatment: class}).",
+            rule="bad-option",
+        )
+    keys = ("interaction", "prior_beta", "prior_beta_sd", "center", "class_model",
+            "prior_class_mean", "prior_class_sd")  # fmt: skip
+    treatment_model = ModelSpec(class_sd=normalise_class_sd(given.get("class_sd")),
+                                **{k: given[k] for k in keys if k in given})  # fmt: skip
+    arms = _arm_rows(data, table, [*np.atleast_1d(covariates if covariates is not None else []),
+                                   *([given["classes"]] if isinstance(given.get("classes"), str)
+                                     else [])])  # fmt: skip
+    network = Network.from_data(arms=arms, likelihood="binomial", events="_e", n="_n",
+                                treatments=list(design.treatments), reference=design.treatments[0],
+                                classes=given.get("classes"), covariates=covariates,
+                                studies=given.get("studies"))  # fmt: skip
+    check_regression_options(network, {k: given.get(k) for k in
+                                       ("interaction", "center", "prior_beta", "prior_beta_sd")})
+    regression = RegressionDesign.from_network(network, treatment_model)
+    warn_unidentified(regression, network)
+    classes = None
+    if treatment_model.class_model is not None:
+        classes = ClassStructure.from_network(network, treatment_model)
+    return treatment_model, replace(design, regression=regression, class_structure=classes)
+
+
+def _arm_rows(data: pd.DataFrame, table: pd.DataFrame, names: list) -> pd.DataFrame:
+    """Return one row per arm: labels, the columns ``names`` of ``data``, placeholder outcomes.
+
+    The outcomes only let a Network validate the columns; it is never fitted.
+
+    Raises ``covariate-not-constant`` when a column varies within an arm (a patient-level
+    value: these models take study-level covariates and one class per treatment).
+    """
+    from ..base.errors import InvalidValueError
+
+    present = [n for n in dict.fromkeys(map(str, names)) if n in data.columns]
+    rows = table[["study", "treatment"]].assign(**{n: data[n].to_numpy() for n in present})
+    rows = rows.drop_duplicates()
+    varying = rows.duplicated(["study", "treatment"], keep=False)
+    if varying.any():
+        studies = list(dict.fromkeys(rows.loc[varying, "study"]))
+        raise InvalidValueError(
+            f"Columns {format_items(present)} must be constant within each study (a study-level "
+            f"covariate) and each treatment (a class), but they vary within arms of studies "
+            f"{format_items(studies)}. Give each study one value (patient-level covariates "
+            "are not modelled), or give study covariates in a studies= table.",
+            rule="covariate-not-constant",
+        )
+    return rows.assign(_e=1, _n=2)
 
 
 def _check_powers(powers, model: str) -> tuple[float, ...]:

@@ -44,7 +44,8 @@ from .spec import ModelSpec
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.network import Network
 
-__all__ = ["build_model", "positive_variable", "prior_data", "regression_data"]
+__all__ = ["build_model", "class_effect_variables", "interaction_variables", "positive_variable",
+           "prior_data", "regression_data"]
 
 
 def prior_data(
@@ -93,7 +94,7 @@ def positive_variable(name: str, prior, p: dict, prefix: str, **kwargs):
     raise AssertionError(f"unhandled prior family {family!r}")  # pragma: no cover
 
 
-def _class_effects(cs: ClassStructure, spec: ModelSpec, p: dict, model: pm.Model):
+def class_effect_variables(cs: ClassStructure, spec: ModelSpec, p: dict, model: pm.Model):
     """Build the treatment effects ``d`` from class means and within-class deviations."""
     model.add_coord("class", cs.free_classes)
     mean_prior = "prior_d" if spec.class_model == "common" else "prior_class_mean"
@@ -120,7 +121,7 @@ def regression_data(regression: RegressionDesign) -> dict[str, np.ndarray]:
     return {"reg_x": regression.x, "reg_center": np.float64(regression.baseline_center)}
 
 
-def _interactions(reg: RegressionDesign, spec: ModelSpec, p: dict, model: pm.Model):
+def interaction_variables(reg: RegressionDesign, spec: ModelSpec, p: dict, model: pm.Model):
     """``beta_full`` (T, P): zero for the reference, then each treatment's interaction (TSD3).
 
     The free parameters are one per group and term (shared: one group; independent and
@@ -201,12 +202,12 @@ def build_model(
             d = pm.Normal("d", mu=p["prior_d_mean"], sigma=p["prior_d_sd"], dims="treatment")
         else:
             cs = classes if classes is not None else ClassStructure.from_network(network, spec)
-            d = _class_effects(cs, spec, p, model)
+            d = class_effect_variables(cs, spec, p, model)
         d_full = pt.concatenate([pt.zeros((1,)), d])
         mu = d_full[data["arm_pos"]] - d_full[data["base_pos"]][:, None]
         beta_full = reg_data = None
         if regression is not None:
-            beta_full = _interactions(regression, spec, p, model)
+            beta_full = interaction_variables(regression, spec, p, model)
             reg_data = {k: pm.Data(k, v) for k, v in regression_data(regression).items()}
             if not regression.baseline_risk:  # (beta_arm - beta_base)' x_i per contrast
                 diff = beta_full[data["arm_pos"]] - beta_full[data["base_pos"]][:, None, :]

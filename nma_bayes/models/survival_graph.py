@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base.errors import ModelSpecError
-from .pymc_graph import positive_variable
+from .pymc_graph import class_effect_variables, interaction_variables, positive_variable
 from .survival_model import (
     AUX_NAME,
     POSITIVE_AUX,
@@ -32,6 +32,15 @@ def survival_prior_data(spec: SurvivalSpec) -> dict[str, float]:
         out.update({f"prior_tau_{k}": v for k, v in spec.prior_tau.params().items()})
     if spec.aux_prior is not None:
         out.update({f"prior_aux_{k}": v for k, v in spec.aux_prior.params().items()})
+    tm = spec.treatment_model
+    if tm is not None:  # named as pymc_graph.prior_data names them (its graph pieces read them)
+        if tm.interaction is not None:
+            out.update({f"prior_beta_{k}": v for k, v in tm.prior_beta.params().items()})
+        if tm.interaction == "exchangeable":
+            out.update({f"prior_beta_tau_{k}": v for k, v in tm.prior_beta_sd.params().items()})
+        if tm.class_model == "exchangeable":
+            for name in ("prior_class_mean", "prior_class_sd"):
+                out.update({f"{name}_{k}": v for k, v in getattr(tm, name).params().items()})
     return out
 
 
@@ -107,20 +116,29 @@ def _aux(design: SurvivalDesign, spec: SurvivalSpec, p: dict, data):
 
 
 def _spline_baseline(design: SurvivalDesign, spec: SurvivalSpec, p: dict, data):
-    """Rows' ``(h_0, H_0)`` of the M-spline baseline: ``c_s = softmax(centre + sd cumsum(u))``."""
+    """Rows' ``(h_0, H_0)`` of the M-spline baseline: ``c_s = softmax(centre + sd cumsum(u))``.
+
+    One coefficient vector (and random-walk SD) per study, or per arm for non-proportional
+    hazards (``shape_by_treatment``: multinma's ``aux_by = c(".study", ".trt")``), each arm on
+    its study's knots.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
-    sd = positive_variable("rw_sd", spec.aux_prior, p, "prior_aux", dims="study")
-    u = pm.Normal("rw_u", 0.0, 1.0, dims=("study", "spline_step"))
+    unit = "arm" if spec.shape_by_treatment else "study"
+    sd = positive_variable("rw_sd", spec.aux_prior, p, "prior_aux", dims=unit)
+    u = pm.Normal("rw_u", 0.0, 1.0, dims=(unit, "spline_step"))
     steps = pt.concatenate([pt.zeros((u.shape[0], 1)), pt.cumsum(sd[:, None] * u, axis=1)], 1)
-    coef = pm.Deterministic("spline_coef", pt.special.softmax(data["rw_centre"] + steps, axis=1),
-                            dims=("study", "spline_basis"))  # fmt: skip
-    row_coef = coef[data["arm_study"][data["row_arm"]]]
+    centre = data["rw_centre"][data["arm_study"]] if spec.shape_by_treatment \
+        else data["rw_centre"]
+    coef = pm.Deterministic("spline_coef", pt.special.softmax(centre + steps, axis=1),
+                            dims=(unit, "spline_basis"))  # fmt: skip
+    row_unit = data["row_arm"] if spec.shape_by_treatment else data["arm_study"][data["row_arm"]]
+    row_coef = coef[row_unit]
     return (row_coef * data["m_basis"]).sum(axis=1), (row_coef * data["i_basis"]).sum(axis=1)
 
 
-def _coefficients(spec: SurvivalSpec, p: dict, data, fp: bool):
+def _coefficients(design: SurvivalDesign, spec: SurvivalSpec, p: dict, data, fp: bool):
     """``d`` and the baselines ``mu``, sampled in scaled coordinates (flat, priors added).
 
     NUTS moves ``raw`` with ``beta_j = raw_j / s_j`` (j >= 1) and ``beta_0 = raw_0 - sum_j c_j
@@ -134,6 +152,14 @@ def _coefficients(spec: SurvivalSpec, p: dict, data, fp: bool):
     import pytensor.tensor as pt
 
     dims = ("treatment", "coefficient") if fp else ("treatment",)
+    if design.class_structure is not None:  # parametric models only (fit_survival checks)
+        d = class_effect_variables(design.class_structure, spec.treatment_model, p,
+                                   pm.modelcontext(None))  # fmt: skip
+        mu = pm.Deterministic("mu", pm.Flat("mu_raw", dims="study") + data["rate_offset"],
+                              dims="study")  # fmt: skip
+        pm.Potential("prior_mu", pm.logp(
+            pm.Normal.dist(p["prior_baseline_mean"], p["prior_baseline_sd"]), mu).sum())
+        return d, mu
     raw_d = pm.Flat("d_raw", dims=dims)
     raw_mu = pm.Flat("mu_raw", dims=("study", *dims[1:]))
     if fp:
@@ -175,12 +201,17 @@ def build_survival_model(design: SurvivalDesign, spec: SurvivalSpec):
         coords["coefficient"] = list(design.coefficients)
     if spec.model == "mspline":
         n_basis = design.arrays["m_basis"].shape[1]
-        coords.update(spline_basis=list(range(n_basis)), spline_step=list(range(n_basis - 1)))
+        coords.update(spline_basis=list(range(n_basis)), spline_step=list(range(n_basis - 1)),
+                      arm=list(design.arm_labels))  # fmt: skip
     with pm.Model(coords=coords) as model:
         data = {k: pm.Data(k, v) for k, v in design.data().items()}
         p = {k: pm.Data(k, np.float64(v)) for k, v in survival_prior_data(spec).items()}
-        d, mu = _coefficients(spec, p, data, fp)
+        d, mu = _coefficients(design, spec, p, data, fp)
         coef = mu[data["arm_study"]] + _contrasts(design, d, data)
+        if design.regression is not None:
+            beta = interaction_variables(design.regression, spec.treatment_model, p, model)
+            diff = beta[data["arm_treatment"]] - beta[data["arm_base"]]  # (arms, terms)
+            coef = coef + (diff * data["reg_x"][data["arm_study"]]).sum(axis=1)
         if spec.random:
             re = _random_intercepts(design, spec, p, data)
             coef = pt.inc_subtensor(coef[:, 0], re) if fp else coef + re

@@ -20,7 +20,8 @@ treatment contrasts on the same terms, as in TSD2's arm-based models (Dias et al
 * **Non-proportional hazards** (``shape_by_treatment=True``; Weibull, Gompertz, log-normal,
   log-logistic): the auxiliary parameter gets treatment contrasts too, on the log scale for the
   positive ones (``log a_sa = log a_s + g_{t_sa} - g_{t_s1}``) and as a difference for the
-  Gompertz rate.
+  Gompertz rate. An M-spline gets its coefficients (and random-walk SD) per arm instead of per
+  study (multinma's ``aux_by = c(".study", ".trt")``).
 * **Random effects** on the intercept contrast (gemtcPlus's ``REINT``):
   ``delta_sa ~ N(d_{t_sa 0} - d_{t_s1 0}, tau^2)`` with the multi-arm correlation 1/2.
 
@@ -33,6 +34,7 @@ Synth Methods 1:258-271.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -61,6 +63,11 @@ from .survival_basis import (
     quantile_knots,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .classes import ClassStructure
+    from .regression import RegressionDesign
+    from .spec import ModelSpec
+
 __all__ = ["AFT", "EVENT_MODELS", "PH", "SurvivalDesign", "SurvivalSpec", "event_loglik",
            "grouped_loglik"]  # fmt: skip
 
@@ -82,7 +89,11 @@ class SurvivalSpec:
 
     ``prior_aux`` is the prior of each study's auxiliary parameter: half-normal(10) for the
     positive ones (multinma's default), normal for the Gompertz rate; for ``mspline`` it is the
-    prior of the random walk's SD (half-normal(1), multinma's).
+    prior of the random walk's SD (half-normal(1), multinma's). ``treatment_model`` (a
+    :class:`~nma_bayes.models.spec.ModelSpec`, parametric models only) holds the class model
+    and the meta-regression of the treatment effects, with their priors, as for ``fit_network``
+    (TSD2's class models, TSD3's interactions): its ``class_model, class_sd, prior_class_mean,
+    prior_class_sd, interaction, prior_beta, prior_beta_sd, center``.
     """
 
     model: str
@@ -94,6 +105,7 @@ class SurvivalSpec:
     prior_baseline: Prior = field(default=DEFAULT_PRIOR_BASELINE)
     prior_tau: Prior = field(default=DEFAULT_PRIOR_TAU)
     prior_aux: Prior | None = None
+    treatment_model: ModelSpec | None = None
 
     @property
     def aux_prior(self) -> Prior | None:
@@ -161,6 +173,8 @@ class SurvivalDesign:
     coefficients: tuple[str, ...] = ("intercept",)
     knots: tuple = ()
     follow_up: float = 0.0
+    regression: RegressionDesign | None = None
+    class_structure: ClassStructure | None = None
 
     @classmethod
     def from_grouped(cls, table: pd.DataFrame, *, powers, reference=None) -> SurvivalDesign:
@@ -233,9 +247,14 @@ class SurvivalDesign:
     def structure_key(self, spec: SurvivalSpec) -> tuple:
         """Return what a compiled model depends on: model, prior families and array shapes."""
         priors = (spec.prior_d, spec.prior_baseline, spec.prior_tau, spec.aux_prior)
-        shapes = tuple((k, np.shape(v)) for k, v in sorted(self.arrays.items()))
+        tm = spec.treatment_model
+        if tm is not None:
+            priors += (tm.prior_class_sd, tm.prior_beta_sd)
+        shapes = tuple((k, np.shape(v)) for k, v in sorted(self.data().items()))
+        effects = (None if self.regression is None else self.regression.signature(),
+                   None if self.class_structure is None else self.class_structure.signature())
         return ("survival", spec.model, spec.random, spec.shape_by_treatment, len(self.treatments),
-                len(self.studies), self.arm_study.size, self.re_arms().size, shapes,
+                len(self.studies), self.arm_study.size, self.re_arms().size, shapes, effects,
                 tuple(p.family if p is not None else None for p in priors))  # fmt: skip
 
     def data(self) -> dict[str, np.ndarray]:
@@ -243,7 +262,15 @@ class SurvivalDesign:
         out = {"row_arm": self.row_arm, "arm_study": self.arm_study,
                "arm_treatment": self.arm_treatment, "arm_base": self.arm_base,
                "re_index": self.re_arms(), "re_chol": self.re_cholesky()}  # fmt: skip
+        if self.regression is not None:
+            out["reg_x"] = self.regression.x  # (studies, terms), centred
         return {**out, **self.arrays}
+
+    def regression_shift(self, beta_full: np.ndarray) -> np.ndarray:
+        """Each arm's ``(beta_{t_sa} - beta_{t_s1}) . x_s`` (TSD3): ``beta_full`` (N, T, P)."""
+        x = self.regression.x[self.arm_study]  # (A, P)
+        diff = beta_full[..., self.arm_treatment, :] - beta_full[..., self.arm_base, :]
+        return (diff * x).sum(axis=-1)
 
 
 def _log_rate(events, exposure, row_study, studies) -> np.ndarray:

@@ -20,8 +20,9 @@ import numpy as np
 from ..base.errors import ModelSpecError
 from ..plots.survival import plot_hazard_ratios, plot_survival
 from ..results.convergence import convergence_problems
-from ..results.survival import hazard_ratios, kaplan_meier, rmst_rankings, survival_summary
-from ..results.survival_fit import SurvivalFit
+from ..results.survival import hazard_ratios, kaplan_meier, survival_summary
+from ..results.survival_curves import population_treatments
+from ..results.survival_fit import SurvivalFit, structure_facts
 from .blocks import figure_html, frame_html, kv_table, paragraph, section
 from .html_report import package_versions, render_page
 
@@ -52,7 +53,8 @@ def _model_section(fit) -> str:
                  "data rows": fit.design.n_rows,
                  "fractional polynomial terms": ", ".join(fit.design.coefficients)
                  if spec.model == "fp" else "",
-                 "non-proportional": "shape by treatment" if spec.shape_by_treatment else "",
+                 "non-proportional": _non_ph(spec),
+                 **structure_facts(fit),
                  "prior of d": spec.prior_d.describe(),
                  "prior of the study baselines": spec.prior_baseline.describe(),
                  "prior of tau": spec.prior_tau.describe() if spec.random else "",
@@ -65,6 +67,12 @@ def _model_section(fit) -> str:
                  if fit.network.covariates is not None
                  else "one (proportional hazards)"}  # fmt: skip
     return section("model", "Model", kv_table(items))
+
+
+def _non_ph(spec) -> str:
+    if not spec.shape_by_treatment:
+        return ""
+    return "spline coefficients per arm" if spec.model == "mspline" else "shape by treatment"
 
 
 def _diagnostics_section(fit) -> str:
@@ -91,14 +99,22 @@ def _hazard_section(fit, times, baseline_study, ci_prob: float) -> str:
 
 
 def _baseline(fit, baseline_study):
-    return {"baseline_study": baseline_study} if isinstance(fit, SurvivalFit) else {}
+    """Return the population keywords of ``hazard_ratios``.
+
+    The comparator is the first treatment with a hazard there (the reference, except under a
+    non-proportional M-spline model).
+    """
+    if not isinstance(fit, SurvivalFit):
+        return {}
+    first = population_treatments(fit, baseline_study)[0]
+    return {"baseline_study": baseline_study, "comparator": fit.treatments[first]}
 
 
 def _survival_section(fit, times, baseline_study, horizon, ci_prob: float, km) -> str:
     pct = f"{ci_prob:.0%}"
     grid = np.unique(np.concatenate([np.linspace(0.0, max(times), 60), times]))
     out = survival_summary(fit, grid, baseline_study=baseline_study, horizon=horizon,
-                           ci_prob=ci_prob)  # fmt: skip
+                           ci_prob=ci_prob, rankings=True)  # fmt: skip
     curves = out["survival"]
     overlay = " Dashed steps: the study's Kaplan-Meier curves." if km is not None else ""
     figure = figure_html(lambda: plot_survival(curves, km=km), "Survival curves",
@@ -106,8 +122,7 @@ def _survival_section(fit, times, baseline_study, horizon, ci_prob: float, km) -
                          f"{baseline_study} (its baseline hazard), with {pct} credible "
                          f"bands.{overlay}")  # fmt: skip
     shown = curves[np.isin(curves["time"], times)]
-    ranks = rmst_rankings(fit, float(out["rmst"]["horizon"].iloc[0]),
-                          baseline_study=baseline_study, ci_prob=ci_prob)["sucra"]  # fmt: skip
+    ranks = out["sucra"]
     return section("survival", f"Survival in the population of {baseline_study}",
                    figure + "<h3>Survival at the chosen times</h3>" + frame_html(shown, pct=pct)
                    + "<h3>Median survival</h3>" + frame_html(out["median"], pct=pct)

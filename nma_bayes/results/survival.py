@@ -1,9 +1,11 @@
-"""Hazard ratios over time of a piecewise-exponential survival fit.
+"""Hazard ratios, survival curves, median, RMST and RMST rankings of survival fits.
 
-A PWE fit (:func:`nma_bayes.fitting.survival.fit_survival`) has one log hazard ratio per
-treatment and segment of the time axis: the relative effects at the segment covariate's level
-(:meth:`~nma_bayes.results.record.FitRecord.relative_effects` with ``at=``). A proportional-hazards
-fit has one for all times.
+A piecewise-exponential (PWE) fit (:func:`nma_bayes.fitting.survival.fit_survival`) has one
+log hazard ratio per treatment and segment of the time axis: the relative effects at the segment
+covariate's level (:meth:`~nma_bayes.results.record.FitRecord.relative_effects` with ``at=``). A
+fractional-polynomial or parametric fit (:class:`~nma_bayes.results.survival_fit.SurvivalFit`)
+gives each draw's cumulative hazard in a population (a study's, or an external one), from which
+the curves, medians and RMSTs follow.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from ..base.errors import ModelSpecError
 from ..data.survival import SEGMENT, segment_bounds
 from ..models.survival_basis import fp_basis
 from ..models.survival_model import PH
-from .survival_fit import SurvivalFit, log_cumulative_hazard
+from .survival_curves import (
+    ExternalBaseline,
+    check_external_baseline,
+    log_cumulative_hazard,
+    population_terms,
+    population_treatments,
+)
+from .survival_fit import SurvivalFit, beta_full
 
 __all__ = ["cumulative_hazard", "hazard_ratios", "kaplan_meier", "rmst_rankings",
            "survival_summary"]
@@ -46,8 +55,8 @@ def _check_times(times) -> np.ndarray:
 
 
 def hazard_ratios(fit, times, *, comparator: str | None = None, ci_prob: float = 0.95,
-                  scale: str = "HR",
-                  baseline_study: str | None = None) -> pd.DataFrame:  # fmt: skip
+                  scale: str = "HR", baseline_study: str | None = None,
+                  baseline: ExternalBaseline | None = None) -> pd.DataFrame:  # fmt: skip
     """Each treatment's hazard ratio against ``comparator`` at each of ``times``.
 
     Parameters
@@ -65,6 +74,11 @@ def hazard_ratios(fit, times, *, comparator: str | None = None, ci_prob: float =
     baseline_study : str, optional
         For models whose hazard ratio depends on the baseline (non-proportional parametric
         and AFT models): the study whose baseline defines it (default: the first study).
+        Under a non-proportional M-spline model only the study's treatments have hazards.
+        With a meta-regression, the HRs are at this study's covariate values (at the centres
+        when no study or external baseline is named).
+    baseline : ExternalBaseline, optional
+        An external population instead of the study's (parametric and M-spline fits).
 
     Returns
     -------
@@ -77,8 +91,11 @@ def hazard_ratios(fit, times, *, comparator: str | None = None, ci_prob: float =
     if scale not in ("HR", "logHR"):
         raise ModelSpecError(f"scale={scale!r}: use 'HR' or 'logHR'.", rule="bad-option")
     if isinstance(fit, SurvivalFit):
+        if baseline is not None:
+            check_external_baseline(fit, baseline)
         return _model_hazard_ratios(fit, times, comparator=comparator, ci_prob=ci_prob,
-                                    scale=scale, baseline_study=baseline_study)  # fmt: skip
+                                    scale=scale, population=(baseline_study, baseline))
+    _refuse_external(baseline)
     segments = _segments(fit)
     rows = []
     for t in times:
@@ -93,20 +110,42 @@ def hazard_ratios(fit, times, *, comparator: str | None = None, ci_prob: float =
     return out[["time", "segment", *[c for c in out if c not in ("time", "segment")]]]
 
 
+def _refuse_external(baseline) -> None:
+    if baseline is not None:
+        raise ModelSpecError(
+            "an external baseline needs a parametric or M-spline fit; a piecewise-exponential "
+            "fit has one baseline hazard per segment: use baseline_study=.",
+            rule="bad-option",
+        )
+
+
 def _model_hazard_ratios(fit: SurvivalFit, times: np.ndarray, *, comparator, ci_prob: float,
-                         scale: str, baseline_study) -> pd.DataFrame:  # fmt: skip
+                         scale: str, population: tuple) -> pd.DataFrame:  # fmt: skip
     """Hazard ratios of a fractional-polynomial or parametric fit at ``times``.
 
     Fractional polynomials: ``log HR(t) = sum_j f_j(t) (d_Xj - d_Cj)``; proportional hazards:
-    ``d_X - d_C``; other parametric models: ``log h_X(t) - log h_C(t)`` in the baseline study,
-    each hazard the central difference of the exact cumulative hazard (relative step 1e-5).
+    ``d_X - d_C`` (plus ``(beta_X - beta_C) (x - x_bar)`` at the population's covariates,
+    :func:`~nma_bayes.results.survival_curves.population_terms`); other parametric models:
+    ``log h_X(t) - log h_C(t)`` in the baseline study, each hazard the central difference of
+    the exact cumulative hazard (relative step 1e-5).
     """
     from .summaries import describe_draws, flat_draws
 
     comparator = fit._treatment(comparator)
-    c = fit.treatments.index(comparator)
+    shown = population_treatments(fit, population[0])
+    if fit.treatments.index(comparator) not in shown:
+        raise ModelSpecError(
+            f"comparator={comparator!r} has no arm in baseline_study={population[0]!r}; under "
+            "a non-proportional M-spline model hazards exist only for a study's own arms: "
+            f"choose one of {[fit.treatments[k] for k in shown]}.",
+            rule="bad-option",
+        )
+    c = shown.index(fit.treatments.index(comparator))
     if fit.spec.model == "fp" or (fit.spec.model in PH and not fit.spec.shape_by_treatment):
         full = flat_draws(fit.d_full())  # (N, T[, P])
+        x = population_terms(fit, *population)
+        if x is not None:  # meta-regression: at the population's covariate values
+            full = full + beta_full(fit) @ x
         diff = full - full[:, [c]]
         if fit.spec.model == "fp":
             log_hr = np.einsum("ntp,kp->ntk", diff, fp_basis(times, fit.spec.powers))
@@ -114,23 +153,26 @@ def _model_hazard_ratios(fit: SurvivalFit, times: np.ndarray, *, comparator, ci_
             log_hr = np.repeat(diff[:, :, None], times.size, axis=2)
     else:
         step = 1e-5 * np.maximum(times, 1e-3)
-        up = log_cumulative_hazard(fit, baseline_study, times + step)
-        down = log_cumulative_hazard(fit, baseline_study, np.maximum(times - step, 1e-12))
+        study, baseline = population
+        up = log_cumulative_hazard(fit, study, times + step, baseline=baseline)
+        down = log_cumulative_hazard(fit, study, np.maximum(times - step, 1e-12),
+                                     baseline=baseline)  # fmt: skip
         log_h = up + np.log(-np.expm1(down - up))  # log(H(t+e) - H(t-e)); the 2e cancels
         log_hr = log_h - log_h[:, [c]]
-    keep = [i for i in range(len(fit.treatments)) if i != c]
+    keep = [i for i in range(log_hr.shape[1]) if i != c]
+    names = [fit.treatments[shown[i]] for i in keep]
     rows = []
     for k, t in enumerate(times):
         x = log_hr[:, keep, k]
         stats = describe_draws(x, ci_prob)
         if scale == "HR":
             stats = describe_draws(np.exp(x), ci_prob)
-        rows.append(pd.DataFrame({"time": t, "treatment": [fit.treatments[i] for i in keep],
+        rows.append(pd.DataFrame({"time": t, "treatment": names,
                                   "comparator": comparator, **stats}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
-def _model_hazards(fit: SurvivalFit, baseline_study, times: np.ndarray, horizon: float):
+def _model_hazards(fit: SurvivalFit, population: tuple, times: np.ndarray, horizon: float):
     """Return a fine piecewise-constant version of a model fit's hazards.
 
     The form of ``_segment_hazards``.
@@ -141,11 +183,13 @@ def _model_hazards(fit: SurvivalFit, baseline_study, times: np.ndarray, horizon:
     """
     end = max(float(times.max()), horizon, fit.design.follow_up)
     grid = np.unique(np.concatenate([np.linspace(0.0, end, 801), times, [horizon]]))
-    log_cum = log_cumulative_hazard(fit, baseline_study, grid[1:])  # (N, T, n)
+    study, baseline = population
+    log_cum = log_cumulative_hazard(fit, study, grid[1:], baseline=baseline)  # (N, T, n)
     cum = np.concatenate([np.zeros(log_cum.shape[:2] + (1,)), np.exp(log_cum)], axis=2)
     with np.errstate(divide="ignore"):
         log_h = np.log(np.maximum(np.diff(cum, axis=2), 0.0) / np.diff(grid))
-    return log_h, grid[:-1], list(fit.treatments), end
+    names = [fit.treatments[k] for k in population_treatments(fit, study)]
+    return log_h, grid[:-1], names, end
 
 
 def _segment_hazards(fit, baseline_study: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -215,27 +259,35 @@ def _rmst(log_h: np.ndarray, starts: np.ndarray, horizon: float) -> np.ndarray:
     return (surv_start * -np.expm1(-h * length) / h).sum(axis=-1)
 
 
-def survival_summary(fit, times, *, baseline_study: str, horizon: float | None = None,
-                     ci_prob: float = 0.95) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """Survival curves, median survival and RMST per treatment in a study's population.
+def survival_summary(fit, times, *, baseline_study: str | None = None,
+                     baseline: ExternalBaseline | None = None, horizon: float | None = None,
+                     ci_prob: float = 0.95, rankings: bool = False) -> dict[str, pd.DataFrame]:
+    """Survival curves, median survival and RMST per treatment in a population.
 
-    Each posterior draw gives each treatment's piecewise-constant hazard in ``baseline_study``
-    (its segment baselines ``mu`` plus the treatment's effects against its base arm), hence
-    ``S(t) = exp(-H(t))``; the median (``S = 1/2``) and the restricted mean survival time to
-    ``horizon`` are exact for piecewise-constant hazards.
+    Each posterior draw gives each treatment's hazard in ``baseline_study``'s population (its
+    baselines plus the treatment's effects against its base arm) or in an external one
+    (``baseline``), hence ``S(t) = exp(-H(t))``; the median (``S = 1/2``) and the restricted
+    mean survival time to ``horizon`` are exact for piecewise-constant hazards (a model's
+    hazards are made piecewise constant on a fine grid first, :func:`_model_hazards`).
 
     Parameters
     ----------
-    fit : NetworkFit
-        A piecewise-exponential fit (:func:`~nma_bayes.fitting.survival.fit_survival`).
+    fit : NetworkFit or SurvivalFit
+        A survival fit (:func:`~nma_bayes.fitting.survival.fit_survival`).
     times : sequence of float
         Times of the survival curves.
-    baseline_study : str
-        The study whose baseline hazards define the population (gemtcPlus's ``ref.std``).
+    baseline_study : str, optional
+        The study whose baseline defines the population (gemtcPlus's ``ref.std``); required
+        for piecewise-exponential fits, else default the first study. With ``baseline``, it
+        gives what the external baseline leaves out (auxiliary parameter, spline).
+    baseline : ExternalBaseline, optional
+        An external population (parametric and M-spline fits; multinma's ``baseline``).
     horizon : float, optional
         RMST horizon (default: the largest of ``times``).
     ci_prob : float
         Interval probability.
+    rankings : bool
+        Also rank the treatments by RMST (:func:`rmst_rankings`) from the same draws.
 
     Returns
     -------
@@ -243,18 +295,15 @@ def survival_summary(fit, times, *, baseline_study: str, horizon: float | None =
         ``"survival"`` (``treatment, time, mean, sd, median, ci_lower, ci_upper``),
         ``"median"`` and ``"rmst"`` (``treatment, mean, ...``; a median beyond the data's
         last segment is infinite in the draws where survival stays above 1/2, and the
-        ``share_reached`` column says in how many it is reached).
+        ``share_reached`` column says in how many it is reached); with ``rankings``, also
+        ``"sucra"`` and ``"rank_probabilities"``.
     """
     from .summaries import describe_draws
 
     times = _check_times(times)
     ci_prob = VA.check_ci_prob(ci_prob)
     horizon = float(times.max()) if horizon is None else float(_check_times([horizon])[0])
-    end = np.inf
-    if isinstance(fit, SurvivalFit):
-        log_h, starts, treatments, end = _model_hazards(fit, baseline_study, times, horizon)
-    else:
-        log_h, starts, treatments = _segment_hazards(fit, baseline_study)
+    log_h, starts, treatments, end = _hazards(fit, (baseline_study, baseline), times, horizon)
     surv = np.exp(-cumulative_hazard(log_h, starts, times))  # (N, T, n_times)
     stats = describe_draws(surv.reshape(surv.shape[0], -1), ci_prob)
     curves = pd.DataFrame({"treatment": np.repeat(treatments, len(times)),
@@ -270,9 +319,21 @@ def survival_summary(fit, times, *, baseline_study: str, horizon: float | None =
     for key in ("mean", "sd"):
         med[key] = np.where(reached.all(axis=0), med[key], np.nan)
     median = pd.DataFrame({"treatment": treatments, **med, "share_reached": reached.mean(axis=0)})
+    area = _rmst(log_h, starts, horizon)
     rmst = pd.DataFrame({"treatment": treatments, "horizon": horizon,
-                         **describe_draws(_rmst(log_h, starts, horizon), ci_prob)})  # fmt: skip
-    return {"survival": curves, "median": median, "rmst": rmst}
+                         **describe_draws(area, ci_prob)})  # fmt: skip
+    out = {"survival": curves, "median": median, "rmst": rmst}
+    if VA.check_bool(rankings, "rankings"):
+        out.update(_rank_by_rmst(area, treatments, ci_prob=ci_prob, cumulative=False))
+    return out
+
+
+def _hazards(fit, population: tuple, times: np.ndarray, horizon: float):
+    """``(log_h, starts, treatments, end)`` of a population: a model's grid, or PWE segments."""
+    if isinstance(fit, SurvivalFit):
+        return _model_hazards(fit, population, times, horizon)
+    _refuse_external(population[1])
+    return (*_segment_hazards(fit, population[0]), np.inf)
 
 
 def kaplan_meier(data: pd.DataFrame, *, study: str, columns: dict | None = None) -> pd.DataFrame:
@@ -318,13 +379,14 @@ def kaplan_meier(data: pd.DataFrame, *, study: str, columns: dict | None = None)
     return pd.concat(rows, ignore_index=True)
 
 
-def rmst_rankings(fit, horizon: float, *, baseline_study: str, ci_prob: float = 0.95,
+def rmst_rankings(fit, horizon: float, *, baseline_study: str | None = None,
+                  baseline: ExternalBaseline | None = None, ci_prob: float = 0.95,
                   cumulative: bool = False) -> dict[str, pd.DataFrame]:  # fmt: skip
     """Rank the treatments by their restricted mean survival time to ``horizon``.
 
-    Each draw's RMST of every treatment in ``baseline_study``'s population (as
-    :func:`survival_summary`) ranks the treatments, longer first; a summary that does not assume
-    proportional hazards, so it ranks non-PH models too.
+    Each draw's RMST of every treatment in the population of ``baseline_study`` (or of an
+    external ``baseline``; as :func:`survival_summary`) ranks the treatments, longer first; a
+    summary that does not assume proportional hazards, so it ranks non-PH models too.
 
     Returns
     -------
@@ -332,17 +394,21 @@ def rmst_rankings(fit, horizon: float, *, baseline_study: str, ci_prob: float = 
         ``"sucra"`` (``treatment, sucra, mean_rank, ci_lower, ci_upper, p_best``) and
         ``"rank_probabilities"`` (treatments x ranks; with ``cumulative``, ``P(rank <= k)``).
     """
+    horizon = float(_check_times([horizon])[0])
+    ci_prob = VA.check_ci_prob(ci_prob)
+    log_h, starts, treatments, _ = _hazards(fit, (baseline_study, baseline),
+                                            np.array([horizon]), horizon)  # fmt: skip
+    return _rank_by_rmst(_rmst(log_h, starts, horizon), treatments, ci_prob=ci_prob,
+                         cumulative=VA.check_bool(cumulative, "cumulative"))  # fmt: skip
+
+
+def _rank_by_rmst(area: np.ndarray, treatments: list[str], *, ci_prob: float,
+                  cumulative: bool) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """SUCRA and rank probabilities of per-draw RMSTs ``area`` (N, T), longer first."""
     import xarray as xr
 
     from .summaries import rank_probabilities_table, sucra_table
 
-    horizon = float(_check_times([horizon])[0])
-    if isinstance(fit, SurvivalFit):
-        log_h, starts, treatments, _ = _model_hazards(fit, baseline_study, np.array([horizon]),
-                                                      horizon)  # fmt: skip
-    else:
-        log_h, starts, treatments = _segment_hazards(fit, baseline_study)
-    area = _rmst(log_h, starts, horizon)  # (N, T)
     draws = xr.DataArray(area[None], dims=("chain", "draw", "treatment"),
                          coords={"treatment": treatments})  # fmt: skip
     return {"sucra": sucra_table(draws, lower_is_better=False, ci_prob=ci_prob),

@@ -20,8 +20,6 @@ import xarray as xr
 
 from ..base.errors import ModelSpecError, format_items
 from ..base.html import facts_table, number
-from ..models.ordered_likelihood import log_cdf, softplus
-from ..models.survival_basis import fp_basis, mspline_basis
 from ..models.survival_model import (
     AFT,
     AUX_NAME,
@@ -34,9 +32,11 @@ from ..models.survival_model import (
 from .convergence import convergence_problems, diagnostics_table
 from .summaries import describe_draws, flat_draws
 
-__all__ = ["SurvivalFit", "log_cumulative_hazard", "model_fit_table", "pointwise_loglik"]
+__all__ = ["SurvivalFit", "arm_aux", "beta_full", "model_fit_table", "pointwise_loglik",
+           "posterior_draws", "structure_facts", "study_index"]
 
-_DIAGNOSED = ("d", "d_shape", "d_rate", "d_sdlog", "tau")
+_DIAGNOSED = ("d", "d_shape", "d_rate", "d_sdlog", "tau", "class_mean", "class_sd", "beta_group",
+              "beta_mean", "beta_sd")  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,15 +83,24 @@ class SurvivalFit:
         zero = xr.zeros_like(d.isel(treatment=[0])).assign_coords(treatment=[self.reference])
         return xr.concat([zero, d], dim="treatment")
 
-    def relative_effects(self, comparator: str | None = None, *,
-                         ci_prob: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    def relative_effects(self, comparator: str | None = None, *, ci_prob: float = 0.95,
+                         at: dict | None = None) -> pd.DataFrame:  # fmt: skip
         """Summarise each treatment's ``d`` against ``comparator``.
 
         Log hazard ratios, log time ratios, or each FP coefficient's contrast: ``treatment,
-        comparator, [coefficient,] mean, sd, median, ci_lower, ci_upper``.
+        comparator, [coefficient,] mean, sd, median, ci_lower, ci_upper``. With a
+        meta-regression, ``d`` are the effects at the covariates' centres; ``at={covariate:
+        value}`` gives them at other values (TSD3: ``d_k + beta_k (x - x_bar)``).
         """
         comparator = self._treatment(comparator)
         full = self.d_full()
+        if self.design.regression is not None:
+            reg = self.design.regression
+            shift = beta_full(self) @ reg.term_values(reg.check_at(at))  # (N, T)
+            full = full + _unflatten(shift, full)
+        elif at is not None:
+            raise ModelSpecError("at= needs a meta-regression fit (covariates=).",
+                                 rule="bad-option")  # fmt: skip
         draws = flat_draws(full - full.sel(treatment=comparator))  # (N, T[, P])
         keep = [i for i, t in enumerate(self.treatments) if t != comparator]
         stats = describe_draws(draws[:, keep], ci_prob)
@@ -117,6 +126,36 @@ class SurvivalFit:
         stats = {k: describe_draws(np.c_[tau, tau**2], ci_prob)[k] for k in
                  ("mean", "sd", "median", "ci_lower", "ci_upper")}  # fmt: skip
         return pd.DataFrame(stats, index=pd.Index(["tau", "tau2"]))
+
+    def regression(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        """Summarise the interactions of a meta-regression (as ``NetworkFit.regression``).
+
+        Rows: each interaction group's ``beta`` (the ``beta_group`` variable) per term
+        (``"shared"``: one, the interaction of every treatment vs the reference), and
+        ``beta_mean, beta_sd`` per term (exchangeable).
+        Columns ``parameter, group, term, mean, sd, median, ci_lower, ci_upper``; ``attrs``:
+        ``center`` and ``interaction``.
+        """
+        reg = self.design.regression
+        if reg is None:
+            raise ModelSpecError("This fit has no meta-regression (covariates=).",
+                                 rule="bad-option")  # fmt: skip
+        post = self.idata["posterior"]
+        rows = []
+        for name in ("beta_group", "beta_mean", "beta_sd"):
+            if name not in post:
+                continue
+            x = post[name]
+            x = x if "interaction_group" in x.dims else x.expand_dims(interaction_group=[""])
+            stats = describe_draws(flat_draws(x).reshape(-1, x.shape[-2] * x.shape[-1]),
+                                   ci_prob)  # fmt: skip
+            groups = np.repeat(x["interaction_group"].values, x.sizes["term"])
+            rows.append(pd.DataFrame({"parameter": name.replace("_group", ""), "group": groups,
+                                      "term": np.tile(list(reg.terms), len(x["interaction_group"])),
+                                      **stats}))  # fmt: skip
+        out = pd.concat(rows, ignore_index=True)
+        out.attrs.update(center=dict(reg.center), interaction=reg.interaction)
+        return out
 
     def diagnostics(self) -> pd.DataFrame:
         """R-hat, bulk/tail ESS and MCSE of ``d``, the auxiliary contrasts and ``tau``."""
@@ -161,6 +200,7 @@ class SurvivalFit:
                  "studies": str(len(self.design.studies)),
                  "rows": str(self.design.n_rows), "seed": str(self.seed)}  # fmt: skip
         problems = self.convergence_problems()
+        facts.update(structure_facts(self))
         facts["convergence"] = "; ".join(problems) if problems else "no problems found"
         table = self.relative_effects()
         rows = "" if "coefficient" in table else "".join(
@@ -176,20 +216,34 @@ class SurvivalFit:
                 f"studies={len(self.design.studies)}, seed={self.seed})")  # fmt: skip
 
 
-def _arm_params(fit: SurvivalFit, study: int, treatment: int, draws: dict) -> dict:
-    """Draws of the linear predictor (or FP coefficients) and aux of ``treatment`` in ``study``."""
-    base = int(fit.design.arm_base[np.flatnonzero(fit.design.arm_study == study)[0]])
-    d = draws["d"]
-    out = {"eta": draws["mu"][:, study] + d[:, treatment] - d[:, base]}
-    aux = _aux(fit, draws, study, treatment, base)
-    if aux is not None:
-        out["aux"] = aux
-    if fit.spec.model == "mspline":
-        out["coef"] = draws["spline_coef"][:, study]
+def structure_facts(fit: SurvivalFit) -> dict[str, str]:
+    """Describe the class model and meta-regression in words (empty without them)."""
+    out = {}
+    reg, tm = fit.design.regression, fit.spec.treatment_model
+    if tm is not None and tm.class_model is not None:
+        out["class model"] = f"{tm.class_model} ({len(fit.design.class_structure.classes)} classes)"
+    if reg is not None:
+        centres = ", ".join(f"{k} at {v:.6g}" for k, v in reg.center.items())
+        out["meta-regression"] = (f"{', '.join(reg.covariates)}, {reg.interaction} interaction"
+                                  + (f" (centred: {centres})" if centres else ""))  # fmt: skip
     return out
 
 
-def _aux(fit: SurvivalFit, draws: dict, study, treatment, base):
+def beta_full(fit: SurvivalFit) -> np.ndarray:
+    """Flat draws of the interactions with the reference's zero row: (N, T, P)."""
+    beta = flat_draws(fit.idata["posterior"]["beta"])
+    return np.concatenate([np.zeros_like(beta[:, :1]), beta], axis=1)
+
+
+def _unflatten(flat: np.ndarray, like: xr.DataArray) -> xr.DataArray:
+    """Put (sample, treatment) draws back on ``like``'s (chain, draw, treatment) grid."""
+    shape = (like.sizes["chain"], like.sizes["draw"], flat.shape[1])
+    return xr.DataArray(flat.reshape(shape), dims=("chain", "draw", "treatment"),
+                        coords={"chain": like["chain"], "draw": like["draw"],
+                                "treatment": like["treatment"]})  # fmt: skip
+
+
+def arm_aux(fit: SurvivalFit, draws: dict, study, treatment, base):
     """Return draws of the auxiliary parameter of ``treatment`` in ``study`` (or None).
 
     Indices or index arrays; the study's parameter times (the Gompertz rate: plus) the
@@ -200,13 +254,13 @@ def _aux(fit: SurvivalFit, draws: dict, study, treatment, base):
         return None
     aux = draws[name][:, study]
     if fit.spec.shape_by_treatment:
-        g = draws[f"d_{name}"]  # with the reference's zero: see _draws
+        g = draws[f"d_{name}"]  # with the reference's zero: see posterior_draws
         diff = g[:, treatment] - g[:, base]
         aux = aux * np.exp(diff) if fit.spec.model in POSITIVE_AUX else aux + diff
     return aux
 
 
-def _draws(fit: SurvivalFit) -> dict[str, np.ndarray]:
+def posterior_draws(fit: SurvivalFit) -> dict[str, np.ndarray]:
     """Flat draws of every variable; treatment contrasts with the reference's zero first."""
     post = fit.idata["posterior"]
     out = {}
@@ -218,60 +272,8 @@ def _draws(fit: SurvivalFit) -> dict[str, np.ndarray]:
     return out
 
 
-def log_cumulative_hazard(fit: SurvivalFit, study: str, times: np.ndarray) -> np.ndarray:
-    """Draws of ``log H(t)`` of every treatment in ``study``'s population, shape (N, T, n).
-
-    The population is the study's baseline (its ``mu`` and auxiliary parameters) with each
-    treatment's mean effect against the study's base arm (random effects: the mean ``d``).
-    Fractional polynomials use the hazard as fitted, constant on cells of the data's interval
-    width at each cell's midpoint.
-    """
-    s = _study_index(fit, study)
-    draws = _draws(fit)
-    out = []
-    for k in range(len(fit.treatments)):
-        p = _arm_params(fit, s, k, draws)
-        out.append(_log_cum(fit, s, p, np.asarray(times, dtype=float)))
-    return np.stack(out, axis=1)
-
-
-def _log_cum(fit: SurvivalFit, s: int, p: dict, t: np.ndarray) -> np.ndarray:
-    model, eta = fit.spec.model, p["eta"][:, None]
-    log_t = np.log(np.maximum(t, 1e-300))[None, :]
-    if model == "exponential":
-        return eta + log_t
-    if model == "weibull":
-        return eta + p["aux"][:, None] * log_t
-    if model == "gompertz":
-        g = np.where(np.abs(p["aux"]) < 1e-9, 1e-9, p["aux"])[:, None]
-        return eta + np.log(np.expm1(g * t[None, :]) / g)
-    if model == "mspline":
-        _, ibasis = mspline_basis(t, fit.design.knots[s])
-        return eta + np.log(p["coef"] @ ibasis.T)
-    if model == "lognormal":  # H = -log Phi(-(log t - eta) / sigma)
-        return np.log(-log_cdf(np, -(log_t - eta) / p["aux"][:, None], "probit"))
-    if model == "loglogistic":
-        return np.log(softplus(np, p["aux"][:, None] * (log_t - eta)))
-    return np.log(_fp_cumulative(fit, p["eta"], t))
-
-
-def _fp_cumulative(fit: SurvivalFit, coef: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Return ``H(t)`` of a fractional polynomial as the model was fitted (coef (N, P)).
-
-    Constant hazards on cells of the data's interval width, each at its cell's midpoint
-    (gemtcPlus's midpoint convention; an exact integral diverges at 0 for a log-t coefficient
-    below -1).
-    """
-    width = float(np.median(fit.design.arrays["width"]))
-    n_cells = int(np.ceil(t.max() / width))
-    mids = (np.arange(n_cells) + 0.5) * width
-    h = np.exp(coef @ fp_basis(mids, fit.spec.powers).T)  # (N, cells)
-    before = np.concatenate([np.zeros((coef.shape[0], 1)), np.cumsum(h, axis=1) * width], 1)
-    k = np.minimum((t // width).astype(int), n_cells - 1)
-    return before[:, k] + h[:, k] * (t - k * width)[None, :]
-
-
-def _study_index(fit: SurvivalFit, study: str | None) -> int:
+def study_index(fit: SurvivalFit, study: str | None) -> int:
+    """Return the index of ``study`` (None: the first study), or raise ``bad-option``."""
     if study is None:
         return 0
     if study not in fit.design.studies:
@@ -288,15 +290,17 @@ def _arm_values(fit: SurvivalFit, draws: dict) -> dict:
     des, model = fit.design, fit.spec.model
     coef = draws["mu"][:, des.arm_study] + draws["d"][:, des.arm_treatment] \
         - draws["d"][:, des.arm_base]
+    if des.regression is not None:
+        coef = coef + des.regression_shift(draws["beta"])
     if "delta_dev" in draws:
         target = coef[..., 0] if model == "fp" else coef
         target[:, des.re_arms()] += draws["delta_dev"]
     out = {"coef": coef}
-    aux = _aux(fit, draws, des.arm_study, des.arm_treatment, des.arm_base)
+    aux = arm_aux(fit, draws, des.arm_study, des.arm_treatment, des.arm_base)
     if aux is not None:
         out["aux"] = aux
     if model == "mspline":
-        out["spline"] = draws["spline_coef"]
+        out["spline"] = draws["spline_coef"]  # (N, studies or arms, J)
     return out
 
 
@@ -310,7 +314,7 @@ def _row_loglik(fit: SurvivalFit, values: dict) -> np.ndarray:
         return grouped_loglik(np, log_h, arrays["events"], arrays["at_risk"], arrays["width"])
     baseline = None
     if model == "mspline":
-        c = values["spline"][:, des.arm_study[arm]]  # (N, rows, J)
+        c = values["spline"][:, arm if fit.spec.shape_by_treatment else des.arm_study[arm]]
         baseline = ((c * arrays["m_basis"]).sum(-1), (c * arrays["i_basis"]).sum(-1))
     aux = values["aux"][:, arm] if "aux" in values else None
     return event_loglik(np, model, coef[:, arm], aux, arrays, baseline)
@@ -328,7 +332,7 @@ def _constant(fit: SurvivalFit) -> float:
 
 def pointwise_loglik(fit: SurvivalFit, *, chunk: int = 250) -> xr.DataArray:
     """Each row's log-likelihood per draw, constant included: ``(chain, draw, row)``."""
-    values = _arm_values(fit, _draws(fit))
+    values = _arm_values(fit, posterior_draws(fit))
     n = values["coef"].shape[0]
     ll = np.concatenate([_row_loglik(fit, {k: v[i:i + chunk] for k, v in values.items()})
                          for i in range(0, n, chunk)])  # fmt: skip
@@ -345,7 +349,7 @@ def pointwise_loglik(fit: SurvivalFit, *, chunk: int = 250) -> xr.DataArray:
 
 def model_fit_table(fit: SurvivalFit, *, chunk: int = 250) -> pd.DataFrame:
     """``mean_deviance, pD, DIC`` of a survival fit (module docstring), draws in chunks."""
-    values = _arm_values(fit, _draws(fit))
+    values = _arm_values(fit, posterior_draws(fit))
     n = values["coef"].shape[0]
     const = _constant(fit)
     dev = np.concatenate([

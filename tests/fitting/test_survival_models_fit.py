@@ -38,6 +38,12 @@ Z_FAMILY = 3.5
 #: gemtcPlus's FP1 FE JAGS code at the article's settings (2 x 5,000 draws), rerun here without
 #: the glm module: bulk ESS 42-160 for the d's, 70 for the HR of A vs F at month 3.
 ARTICLE_ESS = 40
+#: Long JAGS runs whose tails are not converged by their own diagnostics, compared on medians,
+#: tau's median and DIC only. FP2 REINT U(0, 2): JAGS's four chains put P(tau > 1) at 0.001,
+#: 0.10, 0.03 and 0.09 (tau R-hat 1.02, ESS 139 after 4 x 28,000 iterations), so its 2.5%
+#: quantiles of the month-3 HRs (which follow tau's upper tail) are not estimates to test
+#: against; ours agree across 8 chains and two seeds (P(tau > 1) 0.022-0.046; R-hat 1.004).
+UNCONVERGED_TAILS = {"FP2_REINT_Usd02"}
 MONTHS = (3, 6, 9, 12, 15, 18, 21, 24)
 DATA = Path(__file__).parent / "data"
 
@@ -81,7 +87,8 @@ def _min_ess(fit) -> float:
     return float(diag["ess_bulk"].min())
 
 
-def _check_hr_table(fit, rows: pd.DataFrame, *, ref_ess: float) -> float:
+def _check_hr_table(fit, rows: pd.DataFrame, *, ref_ess: float,
+                    stats=("median", "lower95", "upper95")) -> float:  # fmt: skip
     """Assert the "A vs X" medians and CrIs of ``rows``; return the largest gap / bound."""
     ess = _min_ess(fit)
     worst = 0.0
@@ -90,6 +97,8 @@ def _check_hr_table(fit, rows: pd.DataFrame, *, ref_ess: float) -> float:
         ours = ours.set_index("treatment").loc[group["treatment"]]
         mcse = 1.25 * ours["sd"].to_numpy() * np.sqrt(1 / ess + 1 / ref_ess)
         for stat, factor in (("median", 1.0), ("lower95", 2.7), ("upper95", 2.7)):
+            if stat not in stats:
+                continue
             ref = group[stat].to_numpy()
             col = {"median": "median", "lower95": "ci_lower", "upper95": "ci_upper"}[stat]
             bound = 0.0005 / ref + factor * Z_FAMILY * mcse
@@ -126,6 +135,86 @@ def test_mspline_log_hazard_ratios_match_the_multinma_vignette():
     loo = fit.loo()
     assert abs(-2 * loo.elpd - 12407.8) <= 91.1 and abs(2 * loo.se - 91.1) <= 2.0
     assert (loo.pareto_k <= 0.7).all() and loo.pareto_k.size == len(_ndmm())
+
+
+def test_non_ph_mspline_matches_the_multinma_vignette():
+    """Spline coefficients per arm (multinma's aux_by = c(".study", ".trt")): the vignette's
+    NMA_mspline_nonPH log HRs -0.47 (0.05), -0.14 (0.10) (printed to 2 decimals; issue bar 0.05)
+    and LOOIC 12412.3 (SE 91.0), within one SE (our knots and prior are multinma's documented
+    defaults, not its code). Curves exist only for a study's own arms."""
+    fit = _event_fit("mspline", shape_by_treatment=True)
+    table = fit.relative_effects().set_index("treatment")
+    for name, (mean, sd) in {"Len": (-0.47, 0.05), "Thal": (-0.14, 0.10)}.items():
+        assert abs(table.loc[name, "mean"] - mean) <= 0.05
+        assert abs(table.loc[name, "sd"] - sd) <= 0.01
+    assert fit.idata["posterior"]["spline_coef"].sizes["arm"] == 10
+    loo = fit.loo()
+    assert abs(-2 * loo.elpd - 12412.3) <= 91.0
+    out = nb.survival_summary(fit, [1.0, 2.0], baseline_study="Morgan2012", rankings=True)
+    assert sorted(out["median"]["treatment"]) == ["Pbo", "Thal"]
+    assert set(out["sucra"]["treatment"]) == {"Pbo", "Thal"}
+    hr = nb.hazard_ratios(fit, [2.0], baseline_study="Attal2012")
+    assert hr["treatment"].tolist() == ["Len"]
+    with pytest.raises(nb.ModelSpecError, match="no arm in baseline_study"):
+        nb.hazard_ratios(fit, [2.0], baseline_study="Attal2012", comparator="Thal")
+
+
+def _weibull_draws(fit, study: str) -> dict:
+    post = fit.idata["posterior"]
+    return {"mu": post["mu"].sel(study=study).values.reshape(-1),
+            "shape": post["shape"].sel(study=study).values.reshape(-1),
+            "d": {"Pbo": 0.0, **{t: post["d"].sel(treatment=t).values.reshape(-1)
+                                 for t in ("Len", "Thal")}}}  # fmt: skip
+
+
+def test_external_baseline_gives_the_closed_form_weibull_curves():
+    """multinma's predict(baseline = distr(qnorm, m, s), aux = ...): per draw, S_k(t) =
+    exp(-e^(b + d_k - d_ref) t^a) with b ~ N(m, s) and log a ~ N(m_a, s_a) drawn from
+    SeedSequence([seed, BASELINE_STREAM]), or a = the baseline study's shape; exact at the
+    requested times (they are grid points), to float error."""
+    from nma_bayes.results.absolute import BASELINE_STREAM
+
+    fit = _event_fit("weibull")
+    w = _weibull_draws(fit, "Attal2012")
+    n = w["mu"].size
+    ext = nb.ExternalBaseline(mu=nb.Normal(-1.5, 0.1), treatment="Len", aux=nb.Normal(0.2, 0.05))
+    out = nb.survival_summary(fit, [1.0, 3.0], baseline=ext)["survival"]
+    rng = np.random.default_rng(np.random.SeedSequence([fit.seed, BASELINE_STREAM]))
+    b, a = rng.normal(-1.5, 0.1, n), np.exp(rng.normal(0.2, 0.05, n))
+    curves = out.set_index(["treatment", "time"])
+    for t in ("Pbo", "Len", "Thal"):
+        exact = np.exp(-np.exp(b + w["d"][t] - w["d"]["Len"]) * 3.0**a)
+        assert curves.loc[(t, 3.0), "mean"] == pytest.approx(exact.mean(), rel=1e-9)
+    # without aux: the baseline study's shape draws
+    out = nb.survival_summary(fit, [3.0], baseline_study="Attal2012",
+                              baseline=nb.ExternalBaseline(mu=nb.Normal(-1.5, 0.1)))
+    rng = np.random.default_rng(np.random.SeedSequence([fit.seed, BASELINE_STREAM]))
+    b = rng.normal(-1.5, 0.1, n)
+    exact = np.exp(-np.exp(b + w["d"]["Thal"]) * 3.0 ** w["shape"])
+    row = out["survival"].set_index("treatment").loc["Thal"]
+    assert row["mean"] == pytest.approx(exact.mean(), rel=1e-9)
+    ranks = nb.rmst_rankings(fit, 3.0, baseline=ext)["sucra"]
+    assert ranks.set_index("treatment")["p_best"].idxmax() == "Len"  # the largest log HR drop
+
+
+def test_external_baselines_that_do_not_fit_the_model_raise_typed_errors():
+    weibull, fp = _event_fit("weibull"), _fp((0,))
+    ext = nb.ExternalBaseline(mu=nb.Normal(-1.0, 0.1))
+    cases = [
+        (lambda: nb.survival_summary(fp, [3.0], baseline=ext), "fractional"),
+        (lambda: nb.hazard_ratios(fp, [3.0], baseline=ext), "fractional"),
+        (lambda: nb.survival_summary(_event_fit("mspline"), [1.0], baseline=nb.ExternalBaseline(
+            mu=nb.Normal(-1.0, 0.1), aux=nb.Normal(0.0, 1.0))), "M-spline"),
+        (lambda: nb.survival_summary(weibull, [1.0], baseline=nb.ExternalBaseline(
+            mu=nb.Normal(-1.0, 0.1), treatment="X")), "'X' is not a treatment"),
+        (lambda: nb.survival_summary(weibull, [1.0], baseline=nb.Normal(0, 1)),
+         "must be an ExternalBaseline"),
+        (lambda: nb.ExternalBaseline(mu=-1.0), "must be a Normal"),
+    ]
+    for call, match in cases:
+        with pytest.raises(nb.ModelSpecError, match=match) as info:
+            call()
+        assert info.value.rule == "bad-option"
 
 
 def test_weibull_survival_median_and_rmst_equal_their_closed_forms():
@@ -166,7 +255,8 @@ def test_hazard_ratios_over_time_follow_the_model():
     x = ((d.sel(treatment="A") - d.sel(treatment="C")) * xr_basis(fp_basis([3.0], (0,))[0])).sum(
         "coefficient"
     )
-    assert table.loc["A", "median"] == pytest.approx(float(np.exp(np.median(x.values))), rel=1e-9)
+    # the median of the HR draws (exp of each draw's log HR)
+    assert table.loc["A", "median"] == pytest.approx(float(np.median(np.exp(x.values))), rel=1e-9)
     nonph = _event_fit("weibull", shape_by_treatment=True)
     table = nb.hazard_ratios(nonph, [2.0], baseline_study="Attal2012", scale="logHR")
     post = nonph.idata["posterior"]
@@ -202,7 +292,7 @@ def test_bad_options_raise_typed_errors_before_sampling():
          "unknown-reference"),
         (dict(data=ipd.assign(time=ipd["time"].where(ipd.index != 3, -1.0)), model="weibull"),
          "times must be > 0", "survival-times"),
-        (dict(data=ipd, model="weibull", class_model="common"), "unknown keyword", None),
+        (dict(data=ipd, model="weibull", cutpoint=[1]), "unknown keyword", None),
     ]  # fmt: skip
     for kwargs, match, rule in cases:
         data = kwargs.pop("data")
@@ -210,8 +300,8 @@ def test_bad_options_raise_typed_errors_before_sampling():
             fit_survival(data, **kwargs)
         if rule is not None:
             assert info.value.rule == rule, kwargs
-    with pytest.raises(nb.ModelSpecError, match="class_model: not options") as info:
-        nb.fit_network(ipd, likelihood="survival", model="weibull", class_model="common")
+    with pytest.raises(nb.ModelSpecError, match="consistency: not options") as info:
+        nb.fit_network(ipd, likelihood="survival", model="weibull", consistency="ume")
     assert info.value.rule == "option-not-applicable"
 
 
@@ -264,6 +354,7 @@ def _jags(name: str, model: str) -> pd.DataFrame:
     ((0,), "random", "LNvar", "FP1_REINT_LNvar", "grouped_fp_re_jags.csv"),
     ((0,), "random", "Usd02", "FP1_REINT_Usd02", "grouped_fp_re_jags.csv"),
     ((0, 1), "random", "LNvar", "FP2_REINT_LNvar", "grouped_fp_re_jags.csv"),
+    ((0, 1), "random", "Usd02", "FP2_REINT_Usd02", "grouped_fp_re_jags.csv"),
 ])  # fmt: skip
 def test_fractional_polynomials_match_long_jags_runs(powers, effects, tau, model, file):
     """HR medians and CrIs of each treatment vs B at months 3-24, tau (RE) and DIC within 2,
@@ -274,7 +365,8 @@ def test_fractional_polynomials_match_long_jags_runs(powers, effects, tau, model
     rows = jags[jags["quantity"].str.startswith("HR_month_")].assign(
         month=lambda r: r["quantity"].str.removeprefix("HR_month_").astype(int), comparator="B"
     )
-    _check_hr_table(fit, rows, ref_ess=float(rows["ess_bulk"].min()))
+    stats = ("median",) if model in UNCONVERGED_TAILS else ("median", "lower95", "upper95")
+    _check_hr_table(fit, rows, ref_ess=float(rows["ess_bulk"].min()), stats=stats)
     if effects == "random":
         ref = jags[jags["quantity"] == "tau"].iloc[0]
         het = fit.heterogeneity().loc["tau"]

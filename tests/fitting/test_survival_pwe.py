@@ -189,6 +189,11 @@ def test_survival_summary_and_plots_of_a_fit():
     assert (out["rmst"]["ci_upper"] <= 36).all() and (out["median"]["share_reached"] == 1).all()
     with pytest.raises(E.ModelSpecError, match="baseline_study='STUDY9'"):
         nb.survival_summary(fit, [6], baseline_study="STUDY9")
+    external = nb.ExternalBaseline(mu=nb.Normal(-3.0, 0.1))
+    for call in (lambda: nb.survival_summary(fit, [6], baseline=external),
+                 lambda: nb.hazard_ratios(fit, [6], baseline=external)):  # fmt: skip
+        with pytest.raises(E.ModelSpecError, match="one baseline hazard per segment"):
+            call()
     fig = nb.plot_survival(curves)
     assert len(fig.axes[0].lines) == fit.network.n_treatments
     hr = nb.hazard_ratios(fit, np.arange(0, 24, 0.5))
