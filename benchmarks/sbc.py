@@ -6,6 +6,8 @@
     python benchmarks/sbc.py --arms --engines pymc laplace   # the arm-level binomial RE model
     python benchmarks/sbc.py --ordered --link probit         # the ordered categorical RE model
     python benchmarks/sbc.py --survival                      # the Weibull RE model, pseudo-IPD
+    python benchmarks/sbc.py --survival --regression         # ... with a shared interaction
+    python benchmarks/sbc.py --survival --model lognormal --random no   # another family, FE
 
 Prints, per engine and parameter group (d, tau), the chi-square p-value of rank uniformity
 (10 bins, ranks among 99 draws; MCMC draws thinned evenly from 4 x 1000) and the coverage of 95%
@@ -48,6 +50,14 @@ def main():
         help="the Weibull random-effects survival model on pseudo-IPD (calibration_survival)",
     )  # fmt: skip
     parser.add_argument(
+        "--model", choices=("weibull", "gompertz", "lognormal", "loglogistic"), default="weibull",
+        help="--survival: the family (simulated and fitted)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--random", choices=("yes", "no"), default="yes",
+        help="--survival: random effects (default) or fixed effects",
+    )  # fmt: skip
+    parser.add_argument(
         "--regression", action="store_true",
         help="--survival with a shared meta-regression interaction on a study covariate",
     )  # fmt: skip
@@ -63,7 +73,8 @@ def main():
             warnings.simplefilter("always", NMAConvergenceWarning)
             refused = 0
             if args.survival:
-                settings = SurvivalSBCSettings(random=True, regression=args.regression)
+                settings = SurvivalSBCSettings(random=args.random == "yes", model=args.model,
+                                               regression=args.regression)  # fmt: skip
                 ranks = run_survival_sbc(args.networks, settings=settings, seed=args.seed)
             elif args.ordered:
                 settings = OrderedSBCSettings(link=args.link)
@@ -78,7 +89,8 @@ def main():
         tag = f"_collapse-{args.collapse}" if engine == "pymc" and plain else ""
         tag += "_arms" if args.arms else ""
         tag += f"_ordered-{args.link}" if args.ordered else ""
-        tag += "_survival-weibull" if args.survival else ""
+        tag += f"_survival-{args.model}" if args.survival else ""
+        tag += "-fe" if args.survival and args.random == "no" else ""
         tag += "-regression" if args.survival and args.regression else ""
         ranks.to_csv(OUT / f"sbc_{engine}{tag}_{args.networks}.csv", index=False)
         summary = sbc_summary(ranks)
