@@ -154,9 +154,10 @@ def _model_hazard_ratios(fit: SurvivalFit, times: np.ndarray, *, comparator, ci_
     else:
         step = 1e-5 * np.maximum(times, 1e-3)
         study, baseline = population
-        up = log_cumulative_hazard(fit, study, times + step, baseline=baseline)
-        down = log_cumulative_hazard(fit, study, np.maximum(times - step, 1e-12),
-                                     baseline=baseline)  # fmt: skip
+        both = log_cumulative_hazard(fit, study, np.r_[times + step, np.maximum(times - step,
+                                                                                1e-12)],
+                                     baseline=baseline)  # one pass: t + e, then t - e
+        up, down = both[..., :times.size], both[..., times.size:]
         log_h = up + np.log(-np.expm1(down - up))  # log(H(t+e) - H(t-e)); the 2e cancels
         log_hr = log_h - log_h[:, [c]]
     keep = [i for i in range(log_hr.shape[1]) if i != c]

@@ -127,10 +127,11 @@ def _arm_params(fit: SurvivalFit, study: int, treatment: int, draws: dict,
         ref = base if external is None else external["treatment"]
         x = fit.design.regression.x[study] if external is None else external["x"]
         out["eta"] = out["eta"] + (draws["beta"][:, treatment] - draws["beta"][:, ref]) @ x
-    aux = arm_aux(fit, draws, study, treatment, base)
     if external is not None and "aux" in external:
         aux = arm_aux(fit, {**draws, AUX_NAME[fit.spec.model]: external["aux"][:, None]}, 0,
-                   treatment, external["treatment"])  # fmt: skip
+                      treatment, external["treatment"])  # fmt: skip
+    else:
+        aux = arm_aux(fit, draws, study, treatment, base)
     if aux is not None:
         out["aux"] = aux
     if fit.spec.model == "mspline":

@@ -320,27 +320,29 @@ def _row_loglik(fit: SurvivalFit, values: dict) -> np.ndarray:
     return event_loglik(np, model, coef[:, arm], aux, arrays, baseline)
 
 
-def _constant(fit: SurvivalFit) -> float:
-    """``sum log C(n, r)`` of grouped data (JAGS's deviance includes it), else 0."""
+def _row_constants(fit: SurvivalFit) -> np.ndarray | float:
+    """Each grouped row's ``log C(n, r)`` (JAGS's deviance includes it); 0 for event times."""
     if fit.spec.model != "fp":
         return 0.0
     from scipy.special import gammaln
 
     r, n = fit.design.arrays["events"], fit.design.arrays["at_risk"]
-    return float((gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)).sum())
+    return gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)
+
+
+def _draw_loglik(fit: SurvivalFit, values: dict, chunk: int) -> np.ndarray:
+    """Return the log-likelihood per draw and row (N, rows), constants included.
+
+    ``chunk`` draws at a time: the per-patient arrays of every draw at once would not fit.
+    """
+    n = values["coef"].shape[0]
+    return np.concatenate([_row_loglik(fit, {k: v[i:i + chunk] for k, v in values.items()})
+                           for i in range(0, n, chunk)]) + _row_constants(fit)  # fmt: skip
 
 
 def pointwise_loglik(fit: SurvivalFit, *, chunk: int = 250) -> xr.DataArray:
     """Each row's log-likelihood per draw, constant included: ``(chain, draw, row)``."""
-    values = _arm_values(fit, posterior_draws(fit))
-    n = values["coef"].shape[0]
-    ll = np.concatenate([_row_loglik(fit, {k: v[i:i + chunk] for k, v in values.items()})
-                         for i in range(0, n, chunk)])  # fmt: skip
-    if fit.spec.model == "fp":
-        from scipy.special import gammaln
-
-        r, m = fit.design.arrays["events"], fit.design.arrays["at_risk"]
-        ll = ll + gammaln(m + 1) - gammaln(r + 1) - gammaln(m - r + 1)
+    ll = _draw_loglik(fit, _arm_values(fit, posterior_draws(fit)), chunk)
     post = fit.idata["posterior"]
     shape = (post.sizes["chain"], post.sizes["draw"], -1)
     return xr.DataArray(ll.reshape(shape), dims=("chain", "draw", "row"), name="y",
@@ -350,14 +352,9 @@ def pointwise_loglik(fit: SurvivalFit, *, chunk: int = 250) -> xr.DataArray:
 def model_fit_table(fit: SurvivalFit, *, chunk: int = 250) -> pd.DataFrame:
     """``mean_deviance, pD, DIC`` of a survival fit (module docstring), draws in chunks."""
     values = _arm_values(fit, posterior_draws(fit))
-    n = values["coef"].shape[0]
-    const = _constant(fit)
-    dev = np.concatenate([
-        -2 * (_row_loglik(fit, {k: v[i:i + chunk] for k, v in values.items()}).sum(1) + const)
-        for i in range(0, n, chunk)
-    ])  # fmt: skip
+    dev = -2 * _draw_loglik(fit, values, chunk).sum(axis=1)
     mean = {k: v.mean(axis=0, keepdims=True) for k, v in values.items()}
-    plug_in = -2 * (_row_loglik(fit, mean).sum() + const)
+    plug_in = -2 * (_row_loglik(fit, mean) + _row_constants(fit)).sum()
     mean_dev = float(dev.mean())
     return pd.DataFrame({"model": [fit.spec.model], "mean_deviance": [mean_dev],
                          "pD": [mean_dev - plug_in], "DIC": [2 * mean_dev - plug_in]})
